@@ -1,0 +1,1 @@
+"""The I/O shell: wiring, poller, executors (live/dry-run), journal, reconciliation."""

@@ -1,0 +1,1 @@
+"""Notifications: alerts that reach a person (apprise routes, grouping, queue, heartbeat)."""

@@ -1,0 +1,1 @@
+"""Operations: systemd notify, structured logs, metrics and health."""

@@ -1,0 +1,105 @@
+"""Snapshots of account data: what the poller hands the rules engine.
+
+A snapshot is one *scope* of one account: the cross account, or one isolated symbol.
+Scope ids are strings: ``"cross"`` or ``"isolated:BTCUSDT"``. Every snapshot carries the
+time its data was observed (``observed_at``, clock seconds; the oldest of its parts), so
+that staleness is a property of the data, judged against ``now`` by whoever holds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Literal
+
+ScopeKind = Literal["cross", "isolated"]
+CROSS = "cross"
+ISOLATED_PREFIX = "isolated:"
+USDT = "USDT"
+
+_EMPTY: Mapping[str, Decimal] = MappingProxyType({})
+
+
+def isolated_scope(symbol: str) -> str:
+    return f"{ISOLATED_PREFIX}{symbol}"
+
+
+def parse_scope(scope: str) -> tuple[ScopeKind, str | None]:
+    """``"cross"`` → ``("cross", None)``; ``"isolated:BTCUSDT"`` → ``("isolated", "BTCUSDT")``."""
+    if scope == CROSS:
+        return "cross", None
+    if scope.startswith(ISOLATED_PREFIX) and len(scope) > len(ISOLATED_PREFIX):
+        return "isolated", scope[len(ISOLATED_PREFIX) :]
+    raise ValueError(f"not a scope: {scope!r} (expected 'cross' or 'isolated:SYMBOL')")
+
+
+@dataclass(frozen=True, slots=True)
+class CoinBalance:
+    """One coin's balance in one scope, as the assets endpoints report it."""
+
+    coin: str
+    available: Decimal
+    frozen: Decimal
+    borrow: Decimal
+    interest: Decimal
+
+    @property
+    def total_amount(self) -> Decimal:
+        return self.available + self.frozen
+
+    @property
+    def liability(self) -> Decimal:
+        return self.borrow + self.interest
+
+    @property
+    def net(self) -> Decimal:
+        return self.available + self.frozen - self.borrow - self.interest
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeSnapshot:
+    """Everything known about one scope of one account at one moment."""
+
+    account: str
+    scope: str
+    risk_rate: Decimal
+    balances: Mapping[str, CoinBalance]
+    observed_at: float
+    warning_risk_ratio: Decimal = Decimal("0.8")
+    liquidation_risk_ratio: Decimal = Decimal("1")
+    #: Maintenance margin rate per coin (cross: each coin's tier; isolated: the symbol's).
+    maintain_margin_rate: Mapping[str, Decimal] = field(default_factory=lambda: _EMPTY)
+    leverage: Decimal | None = None
+    max_borrowable: Mapping[str, Decimal] = field(default_factory=lambda: _EMPTY)
+    daily_interest_rate: Mapping[str, Decimal] = field(default_factory=lambda: _EMPTY)
+    #: Index prices in USDT per coin, when a price source is configured (USDT is 1).
+    prices_usdt: Mapping[str, Decimal] = field(default_factory=lambda: _EMPTY)
+    open_orders: int = 0
+    #: For isolated scopes: the symbol's base and quote coins.
+    base_coin: str | None = None
+    quote_coin: str | None = None
+
+    @property
+    def kind(self) -> ScopeKind:
+        return parse_scope(self.scope)[0]
+
+    @property
+    def symbol(self) -> str | None:
+        return parse_scope(self.scope)[1]
+
+    def age(self, now: float) -> float:
+        """Seconds since the data was observed (never negative)."""
+        return max(0.0, now - self.observed_at)
+
+    def balance(self, coin: str) -> CoinBalance:
+        b = self.balances.get(coin)
+        if b is None:
+            zero = Decimal(0)
+            return CoinBalance(coin, zero, zero, zero, zero)
+        return b
+
+
+#: One account's data: scope id → snapshot.
+AccountSnapshot = Mapping[str, ScopeSnapshot]

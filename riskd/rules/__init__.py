@@ -1,0 +1,1 @@
+"""Pure rules engine: rule model, loader, safe expressions, alert states, test runner."""

@@ -1,0 +1,1 @@
+"""The simulated Bitget margin exchange: ASGI app, ledger, market, scenarios, faults."""
