@@ -1,0 +1,151 @@
+"""The exchange core: accounts, market, ledger, orders, liquidation and flash repay together,
+and the catch-up that runs the time-driven processes up to "now" of the market clock.
+
+Catch-up runs on every request and on ``control.advance``: it walks market time from the last
+catch-up to now in steps of ``tick_s`` (at most ``MAX_STEPS`` steps; coarser when the gap is
+longer), and at each step charges due interest, moves flash repays along, fills crossed limit
+orders and liquidates scopes at the liquidation ratio. When no price moves and nothing is
+pending it takes a single step.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from decimal import ROUND_DOWN, Decimal
+
+from riskd.clock import Clock
+from riskd.sim.book import Account
+from riskd.sim.catalog import Catalog, build_catalog
+from riskd.sim.errors import SimError
+from riskd.sim.flashrepay import FlashRepayer
+from riskd.sim.ledger import Ledger
+from riskd.sim.liquidation import Liquidator
+from riskd.sim.market import Market
+from riskd.sim.orders import OrderRequest, Trading
+from riskd.sim.records import IdSource, RecordStore
+from riskd.sim.scenario import Funding, PositionSpec, Scenario
+
+MAX_STEPS = 2000
+
+
+class Exchange:
+    """Everything the simulated exchange knows, driven by one market clock."""
+
+    def __init__(
+        self, clock: Clock, scenario: Scenario, seed: int = 0, tick_s: float = 1.0
+    ) -> None:
+        self.clock = clock
+        self.scenario = scenario
+        self.tick_s = tick_s
+        self.catalog: Catalog = build_catalog(scenario.markets)
+        self.start_s = clock.now()
+        self.market = Market(
+            self.catalog,
+            scenario.markets,
+            scenario.paths,
+            self.start_s,
+            seed=scenario.seed * 1_000_003 + seed,
+        )
+        self.ids = IdSource()
+        self.ledger = Ledger(self.catalog, self.market)
+        self.trading = Trading(self.ledger, self.ids)
+        self.liquidator = Liquidator(self.trading)
+        self.flash = FlashRepayer(self.trading, self.ids)
+        self.accounts: dict[str, Account] = {}
+        self._uids = iter(range(8_100_000_001, 9_000_000_000))
+        self.last_s = self.start_s
+
+    # ------------------------------------------------------------------ time
+    def now(self) -> float:
+        return self.clock.now()
+
+    def elapsed(self) -> float:
+        return self.now() - self.start_s
+
+    def catch_up(self) -> None:
+        """Run interest, flash repays, limit fills and liquidation checks up to now."""
+        now = self.clock.now()
+        last = self.last_s
+        if now <= last:
+            return
+        fine = self._anything_pending() and (
+            self.market.moves_between(last, now) or self._flash_pending()
+        )
+        steps = min(MAX_STEPS, max(1, math.ceil((now - last) / self.tick_s))) if fine else 1
+        for i in range(1, steps + 1):
+            self._step(now if i == steps else last + (now - last) * i / steps)
+        self.last_s = now
+
+    def catch_up_now(self) -> None:
+        """Catch up, then re-run the checks at now (after a price was set at this instant)."""
+        self.catch_up()
+        self._step(self.last_s)
+
+    def _anything_pending(self) -> bool:
+        return any(
+            a.open_orders() or self.flash.pending(a) or self.ledger.scopes_with_debt(a)
+            for a in self.accounts.values()
+        )
+
+    def _flash_pending(self) -> bool:
+        return any(self.flash.pending(a) for a in self.accounts.values())
+
+    def _step(self, t: float) -> None:
+        for account in self.accounts.values():
+            self.ledger.accrue(account, t)
+            self.flash.advance(account, t)
+            self.trading.match(account, t)
+            self.liquidator.check(account, t)
+
+    # ------------------------------------------------------------------ accounts
+    def account(self, name: str) -> Account:
+        try:
+            return self.accounts[name]
+        except KeyError:
+            raise KeyError(f"no simulated account named {name!r}") from None
+
+    def open_account(self, name: str, funding: Funding | None = None) -> Account:
+        if name in self.accounts:
+            raise ValueError(f"account {name!r} already exists")
+        self.catch_up()
+        account = Account(name, str(next(self._uids)), RecordStore(self.ids))
+        self.accounts[name] = account
+        setup = self.scenario.account(name)
+        if funding is None:
+            funding = setup.funding if setup and setup.funding is not None else None
+        now = self.now()
+        try:
+            for scope, coins in (funding if funding is not None else self.scenario.funding).items():
+                book = account.scope(scope)
+                for coin, amount in coins.items():
+                    self.ledger.transfer_in(account, book, coin, amount, now)
+            if setup is not None:
+                for position in setup.positions:
+                    self.open_position(account, position)
+        except (SimError, ValueError) as exc:
+            del self.accounts[name]
+            raise ValueError(f"cannot set up account {name!r}: {exc}") from None
+        return account
+
+    def open_position(self, account: Account, position: PositionSpec) -> None:
+        """Borrow and trade so that the scope reaches ``position.leverage`` (see scenario)."""
+        now = self.now()
+        book = account.scope(position.scope)
+        spec = self.catalog.symbol(position.symbol)
+        equity = self.ledger.valuation(book, now).equity
+        value = equity * (position.leverage - 1)
+        if position.side == "long":
+            amount = value.quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+            self.ledger.borrow(account, book, spec.quote, amount, now)
+            req = OrderRequest(spec.symbol, "buy", "market", "normal", "gtc", quote_amount=amount)
+        else:
+            price = self.market.price(spec.symbol, now)
+            qty = (value / price).quantize(Decimal(1).scaleb(-spec.quantity_scale), ROUND_DOWN)
+            self.ledger.borrow(account, book, spec.base, qty, now)
+            req = OrderRequest(spec.symbol, "sell", "market", "normal", "gtc", base_quantity=qty)
+        self.trading.place(account, book, req, now)
+
+    # ------------------------------------------------------------------ queries
+    def prices(self) -> Mapping[str, Decimal]:
+        return self.market.prices(self.now())

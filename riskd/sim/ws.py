@@ -1,0 +1,147 @@
+"""WebSocket ``/spot/v1/stream``: the public ``indexPrice`` channel (instType ``mabl``,
+instId ``default``), text ``ping`` → ``pong``, and ``login`` (HMAC over
+``timestamp(seconds) + "GET" + "/user/verify"``). Private channels are not simulated: after a
+login they answer ``30001 Channel does not exist``; before it ``30004 User needs to log in``.
+Snapshots of every symbol are pushed on subscribe and then every ``PUSH_INTERVAL_S`` (wall).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from riskd.amounts import fmt8
+from riskd.sim.errors import SimError, sim_message
+
+if TYPE_CHECKING:
+    from riskd.sim.simulator import Simulator
+
+PUSH_INTERVAL_S = 1.0
+INDEX_ARG = {"instType": "mabl", "channel": "indexPrice", "instId": "default"}
+PRIVATE_CHANNELS = ("cross_account", "isolate_account", "cross_orders", "isolate_orders")
+
+
+def _error(code: str) -> str:
+    return json.dumps({"event": "error", "code": code, "msg": sim_message(code)})
+
+
+class _Session:
+    def __init__(self, sim: Simulator, ws: WebSocket) -> None:
+        self.sim = sim
+        self.ws = ws
+        self.subscribed = False
+        self.logged_in = False
+
+    def snapshot(self) -> str:
+        with self.sim.lock:
+            now_ms = str(round(self.sim.clock.now() * 1000))
+            prices = self.sim.exchange.prices()
+            catalog = self.sim.exchange.catalog
+        data = [
+            {
+                "baseCoin": catalog.symbol(sym).base,
+                "indexPrice": fmt8(price),
+                "key": sym,
+                "quoteCoin": catalog.symbol(sym).quote,
+                "symbol": sym,
+                "timestamp": now_ms,
+                "version": now_ms,
+            }
+            for sym, price in prices.items()
+        ]
+        return json.dumps({"action": "snapshot", "arg": INDEX_ARG, "data": data})
+
+    async def push(self) -> None:
+        while True:
+            await asyncio.sleep(PUSH_INTERVAL_S)
+            if self.subscribed:
+                await self.ws.send_text(self.snapshot())
+
+    async def handle(self, text: str) -> bool:
+        """Answer one message; ``False`` closes the connection."""
+        if text == "ping":
+            await self.ws.send_text("pong")
+            return True
+        try:
+            msg = json.loads(text)
+        except json.JSONDecodeError:
+            await self.ws.send_text(_error("30002"))
+            return True
+        if not isinstance(msg, dict):
+            await self.ws.send_text(_error("30002"))
+            return True
+        op = msg.get("op")
+        args = msg.get("args")
+        if not isinstance(args, list):
+            args = []
+        if op == "login":
+            return await self._login(args)
+        if op in ("subscribe", "unsubscribe"):
+            for arg in args:
+                await self._subscription(op, arg)
+            return True
+        await self.ws.send_text(_error("30003"))
+        return True
+
+    async def _login(self, args: list[object]) -> bool:
+        arg = args[0] if args and isinstance(args[0], Mapping) else {}
+        try:
+            self.sim.auth.verify_ws_login(
+                str(arg.get("apiKey", "")),
+                str(arg.get("passphrase", "")),
+                str(arg.get("timestamp", "")),
+                str(arg.get("sign", "")),
+                self.sim.server_time_ms(),
+            )
+        except SimError as exc:
+            await self.ws.send_text(
+                json.dumps({"event": "error", "code": exc.code, "msg": exc.msg})
+            )
+            return False
+        self.logged_in = True
+        await self.ws.send_text(json.dumps({"event": "login", "code": "0", "msg": ""}))
+        return True
+
+    async def _subscription(self, op: str, arg: object) -> None:
+        if not isinstance(arg, Mapping):
+            await self.ws.send_text(_error("30002"))
+            return
+        channel = arg.get("channel")
+        if channel == "indexPrice" and arg.get("instType") == "mabl":
+            if arg.get("instId") != "default":
+                await self.ws.send_text(_error("30001"))
+                return
+            self.subscribed = op == "subscribe"
+            await self.ws.send_text(json.dumps({"event": op, "arg": INDEX_ARG}))
+            if self.subscribed:
+                await self.ws.send_text(self.snapshot())
+            return
+        if channel in PRIVATE_CHANNELS and not self.logged_in:
+            await self.ws.send_text(_error("30004"))
+            return
+        await self.ws.send_text(_error("30001"))
+
+
+def stream_endpoint(sim: Simulator) -> Callable[[WebSocket], Awaitable[None]]:
+    async def endpoint(ws: WebSocket) -> None:
+        await ws.accept()
+        session = _Session(sim, ws)
+        pusher = asyncio.create_task(session.push())
+        try:
+            while True:
+                if not await session.handle(await ws.receive_text()):
+                    await ws.close()
+                    return
+        except WebSocketDisconnect:
+            return
+        finally:
+            pusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pusher
+
+    return endpoint
