@@ -198,6 +198,13 @@ def configure_logging(
     root.setLevel(number)
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.NOTSET if number <= logging.DEBUG else "WARNING")
+    # A uvicorn started elsewhere in the process (``riskd sim serve``) installs its own
+    # handlers and stops propagation; bring its loggers back into this one pipeline.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        library = logging.getLogger(name)
+        for old_handler in list(library.handlers):
+            library.removeHandler(old_handler)
+        library.propagate = True
 
     structlog.configure(
         processors=[

@@ -31,6 +31,7 @@ def make_config(sim: Simulator, host: str, port: int, log_level: str = "warning"
         lifespan="off",
         ws=WS_IMPL,
         access_log=False,
+        log_config=None,
     )
 
 

@@ -1,0 +1,131 @@
+"""Turn an action step into exchange parameters for one scope (pure, Decimal).
+
+Repay to a target risk rate (``target_risk_rate = 0.5``) is sized, in order of preference:
+
+1. ``proportional`` — the repaid coin is the scope's only debt: repaying ``x`` of a debt
+   ``L`` scales the exchange's own risk rate by ``(L − x) / L`` (equity does not change
+   when debt is repaid from the same coin's balance), so ``x = L × (1 − target / riskRate)``.
+   Exact under the risk model and needs no prices.
+2. ``valuation`` — several debt coins, prices and tier rates known: the USDT value from
+   :func:`riskd.risk.math.repay_value_for_target`, divided by the coin's price.
+3. ``all`` — several debt coins and no prices: repay all of the coin's debt. Repaying more
+   than needed never raises risk; it only spends balance.
+
+Every amount is then capped at the coin's ``available`` balance and its debt, and rounded
+down to 8 decimals. Zero means there is nothing to do: the step is skipped with a reason.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from riskd.amounts import quantize_down
+from riskd.risk import derived
+from riskd.risk.math import repay_value_for_target
+from riskd.risk.snapshot import ScopeSnapshot
+from riskd.rules.model import Action, ActionKind
+from riskd.rules.variables import EvalError, ScopeContext, resolve_coin
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+
+
+class Skip(Exception):
+    """Nothing to do for this step right now (the reason is reported, not an error)."""
+
+
+Params = dict[str, Decimal | str]
+
+
+def _number(value: object, what: str) -> Decimal:
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise EvalError(f"{what} is {value!r}, not a finite number")
+    return value
+
+
+def _positive(amount: Decimal, why_zero: str) -> Decimal:
+    q = quantize_down(amount) if amount > 0 else ZERO
+    if q <= 0:
+        raise Skip(why_zero)
+    return q
+
+
+def action_params(action: Action, ctx: ScopeContext) -> Params:
+    """Parameters for ``action`` in ``ctx``'s scope; raises Skip or EvalError/ArithmeticError."""
+    snap = ctx.snap
+    kind = action.kind
+    if kind == ActionKind.REPAY:
+        return _repay(action, ctx)
+    if kind == ActionKind.FLASH_REPAY:
+        if snap.kind == "isolated":
+            return {"symbol": snap.symbol or ""}
+        return {"coin": action.coin} if action.coin else {}
+    if kind == ActionKind.CANCEL_ORDERS:
+        has_frozen = any(b.frozen > 0 for b in snap.balances.values())
+        if snap.open_orders == 0 and not has_frozen:
+            raise Skip("no open orders and no frozen balance")
+        symbol = snap.symbol if snap.kind == "isolated" else action.symbol
+        return {"symbol": symbol} if symbol else {}
+    if kind == ActionKind.REDUCE:
+        assert action.amount is not None and action.coin is not None
+        coin = resolve_coin(snap, action.coin)
+        amount = _number(action.amount.evaluate(ctx, coin), "amount")
+        symbol = action.symbol or snap.symbol or ""
+        return {
+            "symbol": symbol,
+            "coin": coin,
+            "amount": _positive(amount, f"amount of {coin} to sell is 0"),
+            "side": "sell",
+            "orderType": "market",
+            "loanType": "autoRepay",
+        }
+    raise EvalError(f"{kind} has no exchange parameters")
+
+
+def _repay(action: Action, ctx: ScopeContext) -> Params:
+    snap = ctx.snap
+    assert action.coin is not None
+    coin = resolve_coin(snap, action.coin)
+    bal = snap.balance(coin)
+    if action.amount is not None:
+        amount = _number(action.amount.evaluate(ctx, coin), "amount")
+        return {
+            "coin": coin,
+            "amount": _positive(amount, f"amount of {coin} is 0"),
+            "sizing": "amount",
+        }
+    assert action.target_risk_rate is not None
+    target = _number(action.target_risk_rate.evaluate(ctx, coin), "target_risk_rate")
+    if target < 0:
+        raise EvalError(f"target_risk_rate {target} is negative")
+    debt = bal.liability
+    if debt <= 0:
+        raise Skip(f"no {coin} debt to repay")
+    rate = snap.risk_rate
+    if rate <= target:
+        raise Skip(f"riskRate {rate} is already at or below the target {target}")
+    amount, sizing = _size_to_target(snap, coin, target)
+    amount = min(amount, debt, bal.available)
+    return {
+        "coin": coin,
+        "amount": _positive(amount, f"no available {coin} to repay with"),
+        "sizing": sizing,
+    }
+
+
+def _size_to_target(snap: ScopeSnapshot, coin: str, target: Decimal) -> tuple[Decimal, str]:
+    debt = snap.balance(coin).liability
+    if derived.debt_coins(snap) == [coin]:
+        return debt * (ONE - target / snap.risk_rate), "proportional"
+    try:
+        value = derived.valuation(snap)
+        price = derived.price(snap, coin)
+        mmr = snap.maintain_margin_rate.get(coin)
+        if mmr is None or mmr <= 0:
+            raise derived.MissingData(f"no maintainMarginRate for {coin}")
+    except derived.MissingData:
+        return debt, "all"
+    usdt = repay_value_for_target(value, target, mmr)
+    if not usdt.is_finite():
+        return debt, "valuation"
+    return usdt / price, "valuation"

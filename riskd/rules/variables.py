@@ -1,0 +1,272 @@
+"""The names a rule expression may use, and how each is computed from a scope snapshot.
+
+Three kinds of name:
+
+- *scalars* such as ``riskRate`` or ``dataAge``: one number per scope;
+- *per-coin* values such as ``borrow``: written ``borrow["USDT"]`` (or ``borrow[base]`` /
+  ``borrow[quote]`` in isolated scopes). Inside an action that names a coin (``repay``'s
+  ``amount``, ``reduce``'s ``amount``) the bare name ``borrow`` means that coin's borrow;
+- *coin names* ``base`` and ``quote``: only inside ``[...]`` or as an action's ``coin``.
+
+A compiled expression refers to values through :class:`Ref`; :class:`ScopeContext` turns a
+``Ref`` into a ``Decimal`` for one snapshot at one ``now``, raising :class:`EvalError` with a
+readable reason when it cannot (no price, no tier data, not an isolated scope…).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import NamedTuple
+
+from riskd.risk import derived
+from riskd.risk.snapshot import ScopeSnapshot
+
+ZERO = Decimal(0)
+
+#: Marker coins resolved per scope / per action.
+BASE = "@base"
+QUOTE = "@quote"
+ACTION_COIN = "@coin"
+
+
+class EvalError(Exception):
+    """A value that cannot be computed for this scope right now (rule becomes unhealthy)."""
+
+
+@dataclass(frozen=True, slots=True)
+class VarSpec:
+    name: str
+    doc: str
+    #: Bounds a value can take (for lint); ``None``: unbounded on that side.
+    lower: Decimal | None = None
+    upper: Decimal | None = None
+
+
+_NONNEG = Decimal(0)
+
+SCALARS: Mapping[str, VarSpec] = {
+    v.name: v
+    for v in (
+        VarSpec("riskRate", "the exchange's risk rate of the scope (0 = no debt)", _NONNEG),
+        VarSpec("warningRiskRatio", "margin-call ratio from /public/currencies (0.8)", _NONNEG),
+        VarSpec("liquidationRiskRatio", "forced-liquidation ratio (1.0)", _NONNEG),
+        VarSpec("leverage", "the scope's leverage (tier data)", _NONNEG),
+        VarSpec("openOrders", "number of open orders in the scope", _NONNEG),
+        VarSpec("dataAge", "seconds since the scope's data was observed", _NONNEG),
+        VarSpec("assets", "Σ (available + frozen) × price, USDT", _NONNEG),
+        VarSpec("debt", "Σ (borrow + interest) × price, USDT", _NONNEG),
+        VarSpec("equity", "assets − debt, USDT"),
+        VarSpec("localRiskRate", "risk rate recomputed from balances and prices", _NONNEG),
+        VarSpec(
+            "distanceToLiquidation",
+            "signed price move that liquidates (−0.12 = a 12 % fall); Infinity if none",
+        ),
+    )
+}
+
+PER_COIN: Mapping[str, VarSpec] = {
+    v.name: v
+    for v in (
+        VarSpec("available", "free balance of the coin", _NONNEG),
+        VarSpec("frozen", "balance locked in open orders", _NONNEG),
+        VarSpec("borrow", "borrowed amount", _NONNEG),
+        VarSpec("interest", "accrued unpaid interest", _NONNEG),
+        VarSpec("net", "available + frozen − borrow − interest"),
+        VarSpec("totalAmount", "available + frozen", _NONNEG),
+        VarSpec("price", "USDT index price (USDT is 1)", _NONNEG),
+        VarSpec("maintainMarginRate", "maintenance margin rate of the coin's tier", _NONNEG),
+        VarSpec("maxBorrowableAmount", "how much more of the coin can be borrowed", _NONNEG),
+        VarSpec("interestRate", "daily interest rate of the coin", _NONNEG),
+    )
+}
+
+COIN_NAMES: Mapping[str, str] = {
+    "base": "the base coin of an isolated symbol (BTC in BTCUSDT)",
+    "quote": "the quote coin of an isolated symbol (USDT in BTCUSDT)",
+}
+
+#: Scalars whose change over time ``delta``/``rate`` can follow.
+HISTORIC = frozenset(n for n in SCALARS if n != "dataAge")
+
+#: Functions: name → one-line doc (signatures are checked in expressions.py).
+FUNCTIONS: Mapping[str, str] = {
+    "min": "min(a, b, ...): the smallest of two or more numbers",
+    "max": "max(a, b, ...): the largest of two or more numbers",
+    "abs": "abs(x): x without its sign",
+    "delta": 'delta("riskRate", "5m"): change of a scalar over the window (now − then)',
+    "rate": 'rate("riskRate", "5m"): delta divided by the seconds it spans (per second)',
+}
+
+ALL_NAMES = sorted([*SCALARS, *PER_COIN, *COIN_NAMES, *FUNCTIONS])
+
+
+class Ref(NamedTuple):
+    """One value an expression reads: ``("riskRate", None, None, 0.0)``,
+    ``("borrow", "USDT", None, 0.0)``, ``("riskRate", None, "delta", 300.0)``."""
+
+    name: str
+    coin: str | None = None
+    fn: str | None = None
+    window: float = 0.0
+
+    def label(self) -> str:
+        """Human form: ``riskRate``, ``borrow[USDT]``, ``delta(riskRate, 300s)``."""
+        coin = self.coin
+        if coin is not None:
+            coin = {BASE: "base", QUOTE: "quote", ACTION_COIN: "coin"}.get(coin, coin)
+        text = self.name if coin is None else f"{self.name}[{coin}]"
+        if self.fn is not None:
+            return f"{self.fn}({text}, {self.window:g}s)"
+        return text
+
+
+#: A sample of a scalar: (observed_at, value).
+Sample = tuple[float, Decimal]
+
+
+def _data_age(snap: ScopeSnapshot, now: float) -> Decimal:
+    return Decimal(str(round(snap.age(now), 3)))
+
+
+def _leverage(snap: ScopeSnapshot, now: float) -> Decimal:
+    if snap.leverage is None:
+        raise EvalError("leverage is not known for this scope")
+    return snap.leverage
+
+
+_SCALAR_FNS: dict[str, Callable[[ScopeSnapshot, float], Decimal]] = {
+    "riskRate": lambda s, now: s.risk_rate,
+    "warningRiskRatio": lambda s, now: s.warning_risk_ratio,
+    "liquidationRiskRatio": lambda s, now: s.liquidation_risk_ratio,
+    "leverage": _leverage,
+    "openOrders": lambda s, now: Decimal(s.open_orders),
+    "dataAge": _data_age,
+    "assets": lambda s, now: derived.assets_usdt(s),
+    "debt": lambda s, now: derived.debt_usdt(s),
+    "equity": lambda s, now: derived.equity_usdt(s),
+    "localRiskRate": lambda s, now: derived.local_risk_rate(s),
+    "distanceToLiquidation": lambda s, now: derived.distance_to_liquidation(s),
+}
+
+
+def _lookup(table: Mapping[str, Decimal], coin: str, what: str) -> Decimal:
+    v = table.get(coin)
+    if v is None:
+        raise EvalError(f"{what} of {coin} is not known for this scope")
+    return v
+
+
+_COIN_FNS: dict[str, Callable[[ScopeSnapshot, str], Decimal]] = {
+    "available": lambda s, c: s.balance(c).available,
+    "frozen": lambda s, c: s.balance(c).frozen,
+    "borrow": lambda s, c: s.balance(c).borrow,
+    "interest": lambda s, c: s.balance(c).interest,
+    "net": lambda s, c: s.balance(c).net,
+    "totalAmount": lambda s, c: s.balance(c).total_amount,
+    "price": derived.price,
+    "maintainMarginRate": lambda s, c: _lookup(s.maintain_margin_rate, c, "maintainMarginRate"),
+    "maxBorrowableAmount": lambda s, c: _lookup(s.max_borrowable, c, "maxBorrowableAmount"),
+    "interestRate": lambda s, c: _lookup(s.daily_interest_rate, c, "interestRate"),
+}
+
+
+def resolve_coin(snap: ScopeSnapshot, coin: str, action_coin: str | None = None) -> str:
+    """Turn ``@base`` / ``@quote`` / ``@coin`` into a coin symbol for this scope."""
+    if coin in (BASE, QUOTE):
+        got = snap.base_coin if coin == BASE else snap.quote_coin
+        if got is None:
+            which = "base" if coin == BASE else "quote"
+            raise EvalError(f"{which} coin is not known for scope {snap.scope}")
+        return got
+    if coin == ACTION_COIN:
+        if action_coin is None:
+            raise EvalError("no action coin here")
+        return action_coin
+    return coin
+
+
+def scalar_value(snap: ScopeSnapshot, name: str, now: float) -> Decimal:
+    """The current value of a scalar (raises :class:`EvalError`)."""
+    try:
+        return _SCALAR_FNS[name](snap, now)
+    except derived.MissingData as exc:
+        raise EvalError(str(exc)) from None
+
+
+def history_change(
+    samples: tuple[Sample, ...], current: Decimal, at: float, window: float
+) -> tuple[Decimal, float]:
+    """(current − value ``window`` seconds before ``at``, seconds spanned).
+
+    The reference value is the newest sample at or before ``at − window``; when history is
+    shorter than the window, the oldest sample (a partial window); with no earlier sample,
+    the change is 0 over 0 seconds.
+    """
+    cutoff = at - window
+    ref: Sample | None = None
+    for s in samples:
+        if s[0] >= at:
+            break
+        if s[0] <= cutoff:
+            ref = s  # the newest so far at or before the cutoff
+            continue
+        if ref is None:
+            ref = s  # history shorter than the window: its oldest sample
+        break
+    if ref is None:
+        return ZERO, 0.0
+    return current - ref[1], at - ref[0]
+
+
+class ScopeContext:
+    """Computes :class:`Ref` values for one snapshot at one ``now`` (memoised)."""
+
+    __slots__ = ("_cache", "history", "now", "snap")
+
+    def __init__(
+        self,
+        snap: ScopeSnapshot,
+        now: float,
+        history: Mapping[str, tuple[Sample, ...]] | None = None,
+    ) -> None:
+        self.snap = snap
+        self.now = now
+        self.history = history or {}
+        self._cache: dict[Ref, Decimal | EvalError] = {}
+
+    def value(self, ref: Ref, action_coin: str | None = None) -> Decimal:
+        if ref.coin == ACTION_COIN:
+            coin = resolve_coin(self.snap, ACTION_COIN, action_coin)
+            ref = ref._replace(coin=coin)
+        cached = self._cache.get(ref)
+        if cached is None:
+            try:
+                cached = self._compute(ref)
+            except EvalError as exc:
+                cached = exc
+            self._cache[ref] = cached
+        if isinstance(cached, EvalError):
+            raise cached
+        return cached
+
+    def _compute(self, ref: Ref) -> Decimal:
+        snap = self.snap
+        if ref.fn is not None:
+            current = self.value(Ref(ref.name))
+            change, span = history_change(
+                self.history.get(ref.name, ()), current, snap.observed_at, ref.window
+            )
+            if ref.fn == "delta":
+                return change
+            if span <= 0:
+                return ZERO
+            return change / Decimal(str(round(span, 3)))
+        if ref.coin is None:
+            return scalar_value(snap, ref.name, self.now)
+        coin = resolve_coin(snap, ref.coin)
+        try:
+            return _COIN_FNS[ref.name](snap, coin)
+        except derived.MissingData as exc:
+            raise EvalError(str(exc)) from None
