@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import click
 
 from riskd.clock import Clock, ScaledClock, WallClock
+from riskd.ops.logging import configure_logging
 from riskd.sim.scenario import ScenarioError, load_scenario, scenario_names
 from riskd.sim.serve import DEFAULT_HOST, DEFAULT_PORT, run_server
 from riskd.sim.simulator import SimKeys, Simulator
@@ -102,4 +103,5 @@ def serve(scenario: str, port: int, host: str, speed: float | None) -> None:
     except ScenarioError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(banner(prepared, host, port))
+    configure_logging()
     run_server(prepared.sim, host, port)
