@@ -1,0 +1,201 @@
+"""API calls per poll cycle of the daemon, and 429s during a max-rate run of 50 symbols.
+
+Part 1 — calls per cycle: an account with 1, 10 and 50 leveraged isolated positions (plus a
+cross position) on the in-process simulator; one forced poll of every scope, counted by
+endpoint from the simulator's request counters. The first cycle also loads reference data
+(currencies, tier data); the steady-state cycle is the second. Baseline in the same run: the
+naive count — assets and risk rate per scope, one call each (2 × scopes).
+
+Part 2 — max-rate run: the daemon polls 50 indebted isolated symbols back to back for
+``--seconds`` of market time (a ScaledClock shared by daemon, budget and simulator, so the
+simulator's rate windows and the budget's agree), with ``fast_interval`` below what the limits
+allow, so the rate budget is what paces it. Printed: requests, 429s from the simulator's
+real limits (goal 0), and the use of ``isolated_risk_rate``'s documented limit (10/s per UID)
+and of the budget's poll share (goal ≥ 90 %), with the default budget and with a max-rate
+budget (safety margin 5 %, no reserve).
+
+    .venv/bin/python bench/calls_per_cycle.py [--seconds 30] [--speed 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+
+from riskd.budget import BudgetConfig, RateBudget
+from riskd.clock import Clock, ManualClock, ScaledClock
+from riskd.daemon.alerts import LoggingSink
+from riskd.daemon.prices import SimPriceSource
+from riskd.daemon.wiring import build_daemon
+from riskd.ops.logging import configure_logging
+from riskd.settings import Settings
+from riskd.sim import Simulator, load_scenario
+
+RULES = '[[rule]]\nname = "watch"\nwhen = "riskRate >= 0.95"\nthen = ["notify"]\n'
+
+
+def scenario_text(n: int) -> str:
+    symbols = [f"C{i:02d}USDT" for i in range(n)]
+    markets = "\n".join(f'{s} = "100"' for s in symbols)
+    funding = ", ".join(f'isolated.{s} = {{ USDT = "1000" }}' for s in symbols)
+    positions = ",\n".join(
+        f'  {{ scope = "isolated:{s}", side = "long", leverage = "3" }}' for s in symbols
+    )
+    return f"""
+name = "n{n}"
+[markets]
+BTCUSDT = "30000"
+{markets}
+[[accounts]]
+name = "alice"
+funding = {{ cross = {{ USDT = "3000" }}, {funding} }}
+positions = [
+  {{ scope = "cross", symbol = "BTCUSDT", side = "long", leverage = "2" }},
+{positions}
+]
+"""
+
+
+def make_sim(tmp: Path, n: int, clock: Clock) -> Simulator:
+    path = tmp / f"n{n}.toml"
+    path.write_text(scenario_text(n))
+    return Simulator(
+        clock=clock, scenario=load_scenario(path), protocol_clock=clock, monotonic=clock.now
+    )
+
+
+def settings_for(tmp: Path, sim: Simulator, **poll: object) -> Settings:
+    keys = sim.add_account("alice")
+    rules = tmp / "rules"
+    rules.mkdir(exist_ok=True)
+    (rules / "watch.toml").write_text(RULES)
+    return Settings(
+        base_url="http://sim",
+        journal_path=tmp / f"journal-{time.monotonic_ns()}.sqlite3",
+        rules_dir=rules,
+        metrics={"enabled": False},  # type: ignore[arg-type]
+        poll=poll,  # type: ignore[arg-type]
+        accounts={  # type: ignore[dict-item]
+            "alice": {
+                "api_key": keys.api_key,
+                "api_secret": keys.secret,
+                "api_passphrase": keys.passphrase,
+            }
+        },
+    )
+
+
+async def calls_per_cycle(tmp: Path, n: int) -> tuple[Counter[str], Counter[str], int]:
+    clock = ManualClock()
+    sim = make_sim(tmp, n, clock)
+    settings = settings_for(tmp, sim)
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=sim.app), base_url="http://sim")
+    prices = SimPriceSource(sim.index_price, lambda: sim.scenario.markets, clock)
+    built = await build_daemon(settings, clock=clock, http=http, prices=prices, sink=LoggingSink())
+    try:
+        await built.daemon.start()
+        counts: list[Counter[str]] = []
+        for _ in range(2):
+            before = Counter(sim.stats.requests)
+            clock.advance(60)
+            await built.daemon.run_cycle(force_poll=True)
+            counts.append(Counter(sim.stats.requests) - before)
+        scopes = len(built.daemon.accounts["alice"].poller.snapshots)
+        return counts[0], counts[1], scopes
+    finally:
+        await built.aclose()
+        await http.aclose()
+
+
+async def max_rate(
+    tmp: Path, seconds: float, speed: float, config: BudgetConfig
+) -> dict[str, float]:
+    clock = ScaledClock(speed=speed)
+    sim = make_sim(tmp, 50, clock)
+    settings = settings_for(
+        tmp,
+        sim,
+        fast_interval="100ms",
+        interval="100ms",
+        slow_interval="100ms",
+        stale_after="10m",
+    )
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=sim.app), base_url="http://sim")
+    prices = SimPriceSource(sim.index_price, lambda: sim.scenario.markets, clock)
+    budget = RateBudget(clock, config)
+    built = await build_daemon(
+        settings, clock=clock, http=http, prices=prices, sink=LoggingSink(), budget=budget
+    )
+    try:
+        await built.daemon.start()
+        await built.daemon.run_cycle(force_poll=True)  # reference data, discovery
+        before = Counter(sim.stats.requests)
+        refused_before = sim.limiter.refused
+        start = clock.now()
+        cycles = 0
+        while clock.now() - start < seconds:
+            await built.daemon.run_cycle(force_poll=True)
+            cycles += 1
+        elapsed = clock.now() - start
+        done = Counter(sim.stats.requests) - before
+        share = config.safety_margin, config.reserved_share
+        poll_cap = int(10 * (1 - share[0])) - round(int(10 * (1 - share[0])) * share[1])
+        rr = done["isolated_risk_rate"] / elapsed
+        return {
+            "cycles": cycles,
+            "elapsed_s": elapsed,
+            "requests": sum(done.values()),
+            "risk_rate_per_s": rr,
+            "use_of_limit": rr / 10,
+            "use_of_poll_share": rr / poll_cap if poll_cap else 0.0,
+            "sim_429": sim.limiter.refused - refused_before,
+        }
+    finally:
+        await built.aclose()
+        await http.aclose()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=30.0, help="market seconds per run")
+    parser.add_argument("--speed", type=float, default=5.0, help="market time per wall second")
+    args = parser.parse_args()
+    configure_logging(level="CRITICAL")
+    logging.disable(logging.CRITICAL)
+    tmp = Path(tempfile.mkdtemp(prefix="riskd-bench-"))
+    print("calls per poll cycle (1 cross + N isolated scopes, all with debt)")
+    print(f"{'N':>4} {'scopes':>6} {'first':>6} {'steady':>6} {'naive':>6}  steady by endpoint")
+    for n in (1, 10, 50):
+        first, steady, scopes = await calls_per_cycle(tmp, n)
+        naive = 2 * scopes
+        detail = ", ".join(f"{k} {v}" for k, v in sorted(steady.items()))
+        print(
+            f"{n:>4} {scopes:>6} {sum(first.values()):>6} {sum(steady.values()):>6} "
+            f"{naive:>6}  {detail}"
+        )
+    print(f"\nmax-rate run: 50 symbols, {args.seconds:g} market seconds at speed {args.speed:g}")
+    for label, config in (
+        ("default budget (margin 10 %, reserve 30 %)", BudgetConfig()),
+        (
+            "max-rate budget (margin 5 %, reserve 0 %)",
+            BudgetConfig(safety_margin=0.05, reserved_share=0.0),
+        ),
+    ):
+        r = await max_rate(tmp, args.seconds, args.speed, config)
+        print(
+            f"  {label}: {r['cycles']:.0f} cycles in {r['elapsed_s']:.1f}s, "
+            f"{r['requests']:.0f} requests, isolated_risk_rate {r['risk_rate_per_s']:.2f}/s = "
+            f"{r['use_of_limit']:.0%} of the 10/s limit, {r['use_of_poll_share']:.0%} of the "
+            f"poll share; simulator 429s: {r['sim_429']:.0f}"
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,420 @@
+"""Running one protective action: the same steps in live and dry-run.
+
+For every action the rules engine decides (``repay``, ``flashRepay``, ``cancelOrders``,
+``reduce``) :meth:`ActionRunner.run`:
+
+1. refuses it when actions are paused, when the scope's data is stale, or while an earlier
+   intent on the scope has no known outcome (it must be reconciled first);
+2. resolves amounts (:func:`riskd.daemon.plans.plan_action`) and applies the caps *before*
+   any call — a blocked action is journaled as ``blocked``;
+3. journals the intent (a unique id) durably, then lets the executor act — at
+   :data:`Priority.PROTECTIVE` — journaling the exchange's id the moment it is known;
+4. journals the outcome; an uncertain answer (timeout, 5xx) is reconciled against the
+   exchange at once and stays open if even that cannot tell;
+5. re-polls the scope at once (still PROTECTIVE) and records whether the risk rate improved.
+
+The :class:`ActionReport` goes back to the rules engine (``record_outcome``) and to the
+notifier.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from riskd.bitget.gate import Priority, request_priority
+from riskd.clock import Clock
+from riskd.daemon.caps import DAY_S, apply_caps
+from riskd.daemon.exchange import CallRejected, CallUncertain, ExchangeError
+from riskd.daemon.executor import UNCERTAIN, ExecResult, Executor
+from riskd.daemon.journal import (
+    DRY_RUN,
+    FAILED,
+    NOT_EXECUTED,
+    PENDING,
+    SUCCEEDED,
+    UNKNOWN,
+    Intent,
+    IntentRecord,
+    Journal,
+)
+from riskd.daemon.plans import ActionPlan, Skip, plan_action
+from riskd.ops.logging import log_for
+from riskd.risk.snapshot import ScopeSnapshot
+from riskd.settings import CapsSettings
+
+log = logging.getLogger(__name__)
+
+#: Outcome statuses of an :class:`ActionReport` besides the journal's
+#: (succeeded, failed, unknown, dry_run, not_executed).
+PAUSED = "paused"
+STALE = "stale"
+BLOCKED = "blocked"
+SKIPPED = "skipped"
+AWAITING = "awaiting_reconciliation"
+OPEN = "open"
+
+
+class ActionRequestLike(Protocol):
+    """What the runner needs from the rules engine's action request."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def scope(self) -> str: ...
+
+    @property
+    def rule(self) -> str: ...
+
+    @property
+    def params(self) -> Mapping[str, object]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ActionReport:
+    action_id: str
+    kind: str
+    account: str
+    scope: str
+    rule: str
+    status: str
+    detail: str
+    dry_run: bool
+    description: str | None = None
+    intent_id: str | None = None
+    risk_before: Decimal | None = None
+    risk_after: Decimal | None = None
+
+    @property
+    def executed(self) -> bool:
+        """The call went through (or, in dry-run, would have been made)."""
+        return self.status in (SUCCEEDED, DRY_RUN, UNKNOWN)
+
+    #: The call was not executed for a passing reason: it may be tried again.
+    retryable: bool = False
+
+    @property
+    def improved(self) -> bool | None:
+        if self.risk_before is None or self.risk_after is None:
+            return None
+        return self.risk_after < self.risk_before
+
+    @property
+    def succeeded(self) -> bool:
+        """What the rules engine is told: executed, and the risk did not get worse."""
+        return self.status == SUCCEEDED and self.improved is not False
+
+    def outcome_text(self) -> str:
+        text = self.detail
+        if self.risk_before is not None and self.risk_after is not None:
+            text += f"; riskRate {self.risk_before} → {self.risk_after}"
+        return text
+
+
+Repoll = Callable[[str], Awaitable[ScopeSnapshot | None]]
+ReconcileOne = Callable[[IntentRecord], Awaitable[str]]
+PriceGetter = Callable[[], Mapping[str, Decimal]]
+
+
+class ActionRunner:
+    """Runs protective actions for one account."""
+
+    def __init__(
+        self,
+        *,
+        account: str,
+        executor: Executor,
+        journal: Journal,
+        clock: Clock,
+        caps: CapsSettings,
+        stale_after: float,
+        repoll: Repoll,
+        reconcile: ReconcileOne,
+        prices: PriceGetter,
+        attempts: int = 3,
+        retry_wait: float = 0.5,
+    ) -> None:
+        self.account = account
+        self._attempts = attempts
+        self._retry_wait = retry_wait
+        self.executor = executor
+        self._journal = journal
+        self._clock = clock
+        self._caps = caps
+        self._stale_after = stale_after
+        self._repoll = repoll
+        self._reconcile = reconcile
+        self._prices = prices
+
+    @property
+    def dry_run(self) -> bool:
+        return self.executor.dry_run
+
+    def reconfigure(self, *, caps: CapsSettings, stale_after: float) -> None:
+        """New caps and stale limit after a reload."""
+        self._caps = caps
+        self._stale_after = stale_after
+
+    def _report(
+        self, req: ActionRequestLike, status: str, detail: str, **kw: object
+    ) -> ActionReport:
+        return ActionReport(
+            action_id=req.id,
+            kind=req.kind,
+            account=self.account,
+            scope=req.scope,
+            rule=req.rule,
+            status=status,
+            detail=detail,
+            dry_run=self.dry_run,
+            **kw,  # type: ignore[arg-type]
+        )
+
+    async def _refuse(
+        self, req: ActionRequestLike, status: str, detail: str, **kw: object
+    ) -> ActionReport:
+        now = self._clock.now()
+        await self._journal.record(
+            status,
+            f"{req.kind} not sent: {detail}",
+            at=now,
+            account=self.account,
+            scope=req.scope,
+            rule=req.rule,
+            data={"action_id": req.id, "kind": req.kind, "params": dict(req.params)},
+        )
+        log_for(account=self.account, scope=req.scope, rule=req.rule).warning(
+            "action not sent", action=req.kind, status=status, detail=detail
+        )
+        return self._report(req, status, detail, **kw)
+
+    async def run(
+        self, req: ActionRequestLike, snap: ScopeSnapshot | None, *, paused: bool
+    ) -> ActionReport:
+        now = self._clock.now()
+        if paused:
+            return await self._refuse(req, PAUSED, "actions are paused (riskd resume)")
+        if snap is None:
+            return await self._refuse(req, STALE, "no data for this scope")
+        age = snap.age(now)
+        if age > self._stale_after:
+            return await self._refuse(
+                req, STALE, f"data is {age:.0f}s old (stale_after {self._stale_after:g}s)"
+            )
+        open_here = [
+            r
+            for r in await self._journal.open_intents()
+            if r.intent.account == self.account and r.intent.scope == req.scope
+        ]
+        if open_here:
+            return await self._refuse(
+                req,
+                AWAITING,
+                f"intent {open_here[0].intent.intent_id} has no known outcome yet",
+            )
+        intent_id = uuid.uuid4().hex
+        prices = self._prices()
+        try:
+            planned = plan_action(
+                req.kind, req.params, snap, {**snap.prices_usdt, **prices}, intent_id
+            )
+        except ValueError as exc:
+            return await self._refuse(req, SKIPPED, str(exc))
+        if isinstance(planned, Skip):
+            return await self._refuse(req, SKIPPED, planned.reason)
+        report = await self._execute(req, planned, snap, prices)
+        attempt = 1
+        # A call that was definitely not executed for a passing reason (429, maintenance,
+        # a 5xx before execution, confirmed by reconciliation) is tried again at once with a
+        # new intent: re-planned on fresh data, still under the caps. Never blind: an
+        # intent whose outcome is unknown holds the scope instead.
+        while report.retryable and attempt < self._attempts:
+            attempt += 1
+            await self._clock.sleep(self._retry_wait * attempt)
+            fresh = await self._verify(req.scope)
+            snap = fresh if fresh is not None else snap
+            if snap.age(self._clock.now()) > self._stale_after:
+                break
+            intent_id = uuid.uuid4().hex
+            try:
+                replanned = plan_action(
+                    req.kind, req.params, snap, {**snap.prices_usdt, **prices}, intent_id
+                )
+            except ValueError:
+                break
+            if isinstance(replanned, Skip):
+                break
+            log_for(account=self.account, scope=req.scope, rule=req.rule).warning(
+                "action failed for a passing reason; trying again",
+                action=req.kind,
+                detail=report.detail,
+                attempt=attempt,
+            )
+            report = await self._execute(req, replanned, snap, prices)
+        return report
+
+    async def _execute(
+        self,
+        req: ActionRequestLike,
+        plan: ActionPlan,
+        snap: ScopeSnapshot,
+        prices: Mapping[str, Decimal],
+    ) -> ActionReport:
+        now = self._clock.now()
+        all_prices = {**snap.prices_usdt, **prices}
+        value: Decimal | None = None
+        if plan.legs:
+            spent_usdt, spent_coins = await self._journal.spent(self.account, now - DAY_S)
+            decision = apply_caps(
+                self._caps,
+                plan.legs,
+                all_prices,
+                spent_usdt=spent_usdt,
+                spent_coins=spent_coins,
+                adjustable=plan.adjustable,
+            )
+            if decision.blocked is not None:
+                return await self._refuse(
+                    req,
+                    BLOCKED,
+                    f"{plan.describe()}: {decision.blocked}",
+                    description=plan.describe(),
+                )
+            if decision.capped is not None:
+                plan = plan.with_legs(decision.legs)
+                await self._journal.record(
+                    "capped",
+                    f"{plan.describe()} (reduced to fit {decision.capped})",
+                    at=now,
+                    account=self.account,
+                    scope=plan.scope,
+                    rule=req.rule,
+                    data={"action_id": req.id, "cap": decision.capped},
+                )
+            value = decision.value_usdt
+        description = plan.describe()
+        intent = Intent(
+            intent_id=plan.intent_id,
+            at=now,
+            account=self.account,
+            scope=plan.scope,
+            kind=plan.kind,
+            rule=req.rule,
+            action_id=req.id,
+            params=plan.params(),
+            coin=plan.coin if plan.adjustable else None,
+            amount=plan.amount if plan.adjustable else None,
+            value_usdt=value,
+            dry_run=self.dry_run,
+        )
+        prefix = "DRY-RUN: would " if self.dry_run else ""
+        await self._journal.begin_intent(intent, prefix + description)
+        decision_log = log_for(account=self.account, scope=plan.scope, rule=req.rule)
+        decision_log.info(
+            "sending" if not self.dry_run else "dry-run",
+            action=description,
+            intent=plan.intent_id,
+            dry_run=self.dry_run,
+        )
+
+        async def accepted(ref: str, summary: str) -> None:
+            await self._journal.mark_accepted(
+                plan.intent_id, ref, at=self._clock.now(), summary=summary
+            )
+
+        with request_priority(Priority.PROTECTIVE):
+            result = await self.executor.execute(plan, accepted)
+            status = await self._settle(intent, result)
+            retryable = result.transient and status in (FAILED, NOT_EXECUTED)
+            after = None if retryable else await self._verify(plan.scope)
+        before = snap.risk_rate
+        risk_after = after.risk_rate if after is not None else None
+        decision_log.info(
+            "action outcome",
+            action=description,
+            status=status,
+            detail=result.detail,
+            risk_before=str(before),
+            risk_after=None if risk_after is None else str(risk_after),
+        )
+        if after is not None:
+            await self._journal.record(
+                "verified",
+                f"riskRate {before} → {risk_after} after {description}",
+                at=self._clock.now(),
+                account=self.account,
+                scope=plan.scope,
+                rule=req.rule,
+                intent_id=plan.intent_id,
+                data={"before": before, "after": risk_after, "status": status},
+            )
+        return self._report(
+            req,
+            status,
+            result.detail,
+            description=description,
+            intent_id=plan.intent_id,
+            risk_before=before,
+            risk_after=risk_after,
+            retryable=retryable,
+        )
+
+    async def _settle(self, intent: Intent, result: ExecResult) -> str:
+        """Journal the outcome; reconcile an uncertain one at once. Returns the status."""
+        now = self._clock.now()
+        if result.status != UNCERTAIN:
+            await self._journal.finish_intent(
+                intent.intent_id,
+                result.status,
+                at=now,
+                summary=result.detail,
+                outcome={"detail": result.detail, "code": result.code, **result.data},
+                ref=result.ref,
+            )
+            return result.status
+        await self._journal.record(
+            "uncertain",
+            f"{intent.kind}: {result.detail}; checking the exchange",
+            at=now,
+            account=intent.account,
+            scope=intent.scope,
+            rule=intent.rule,
+            intent_id=intent.intent_id,
+        )
+        record = await self._journal.intent(intent.intent_id)
+        if record is None:  # pragma: no cover - written just above
+            return PENDING
+        try:
+            status = await self._reconcile(record)
+        except (CallRejected, CallUncertain) as exc:
+            log.warning("cannot reconcile %s yet (%s); it stays open", intent.intent_id, exc)
+            return OPEN
+        return OPEN if status == PENDING else status
+
+    async def _verify(self, scope: str) -> ScopeSnapshot | None:
+        try:
+            return await self._repoll(scope)
+        except ExchangeError as exc:
+            log.warning("re-poll of %s/%s after an action failed: %s", self.account, scope, exc)
+            return None
+
+
+__all__ = [
+    "AWAITING",
+    "BLOCKED",
+    "FAILED",
+    "OPEN",
+    "PAUSED",
+    "SKIPPED",
+    "STALE",
+    "ActionReport",
+    "ActionRunner",
+]

@@ -1,0 +1,349 @@
+"""The daemon: one :meth:`Daemon.run_cycle` polls, evaluates, acts, alerts and records.
+
+:func:`riskd.daemon.wiring.build_daemon` assembles a :class:`Daemon` from settings; tests
+build one around the simulator and call :meth:`run_cycle` with a ManualClock. The scheduler
+shell (:mod:`riskd.daemon.service`) only decides *when* to call it.
+
+A cycle, per account: settle open intents (reconciliation, before any new action) → poll the
+due scopes → alert on stale scopes → ``evaluate(rules, snapshots, now, state)`` → journal the
+decisions → run each action through the account's :class:`ActionRunner` and report its
+outcome back with ``record_outcome`` → save the rule state and the status rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from riskd.clock import Clock
+from riskd.daemon import alerts
+from riskd.daemon.actions import OPEN, ActionReport, ActionRunner
+from riskd.daemon.alerts import AlertSink
+from riskd.daemon.exchange import Exchange
+from riskd.daemon.journal import NOT_EXECUTED, SUCCEEDED, Journal
+from riskd.daemon.poller import AccountPoller
+from riskd.daemon.reconcile import Reconciler
+from riskd.daemon.status import status_rows
+from riskd.ops.logging import log_for
+from riskd.ops.metrics import ALL_ACCOUNTS, Metrics
+from riskd.risk.snapshot import ScopeSnapshot
+from riskd.rules.decisions import ActionRequest, Evaluation
+from riskd.rules.engine import evaluate
+from riskd.rules.model import ActionKind, RuleSet
+from riskd.rules.state import EngineState, StateError, record_outcome
+from riskd.settings import Settings
+from riskd.severity import Severity
+
+CRITICAL = Severity.CRITICAL
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Rerun:
+    """An action the rules engine still waits for, proven never executed: run it again."""
+
+    id: str
+    kind: str
+    scope: str
+    rule: str
+    params: Mapping[str, object]
+
+
+@dataclass
+class AccountRuntime:
+    """Everything the daemon holds for one account."""
+
+    name: str
+    exchange: Exchange
+    poller: AccountPoller
+    runner: ActionRunner
+    rules: RuleSet
+    rules_dir: Path
+    state: EngineState = field(default_factory=EngineState)
+    stale: set[str] = field(default_factory=set)
+    #: Actions proven not executed, to run again this cycle.
+    reruns: list[Rerun] = field(default_factory=list)
+
+    @property
+    def dry_run(self) -> bool:
+        return self.runner.dry_run
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    """What one cycle did (tests and the bench read it)."""
+
+    at: float
+    polled: dict[str, set[str]]
+    evaluations: dict[str, Evaluation]
+    reports: list[ActionReport]
+    stale: dict[str, set[str]]
+    still_open: int
+
+
+class Daemon:
+    """Polls, decides and acts for every configured account."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        journal: Journal,
+        clock: Clock,
+        accounts: Mapping[str, AccountRuntime],
+        reconciler: Reconciler,
+        sink: AlertSink,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.settings = settings
+        self.journal = journal
+        self.clock = clock
+        self.accounts = dict(accounts)
+        self.reconciler = reconciler
+        self.sink = sink
+        self.metrics = metrics
+        self.started_at: float | None = None
+        self.last_cycle_at: float | None = None
+        self.crashed_before = False
+        self.extra_status: dict[str, object] = {}
+        self._reruns: dict[str, int] = {}
+
+    # --- lifecycle ------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Detect a previous crash, restore rule state, reconcile open intents."""
+        now = self.clock.now()
+        self.crashed_before = bool(await self.journal.get_meta("running"))
+        await self.journal.set_meta("running", True)
+        await self.journal.set_meta("daemon", {"pid": os.getpid(), "started_at": now})
+        self.started_at = now
+        what = "restarted after a crash" if self.crashed_before else "started"
+        await self.journal.record(
+            "lifecycle",
+            f"riskd {what}; accounts: "
+            + ", ".join(
+                f"{a.name} ({'dry-run' if a.dry_run else 'LIVE'})" for a in self.accounts.values()
+            ),
+            at=now,
+        )
+        for acc in self.accounts.values():
+            saved = await self.journal.load_rule_state(acc.name)
+            if saved:
+                try:
+                    acc.state = EngineState.from_json(saved)
+                except StateError as exc:
+                    log.error("%s: saved rule state unreadable, starting fresh: %s", acc.name, exc)
+            if self.metrics is not None:
+                self.metrics.set_live(acc.name, not acc.dry_run)
+        await self._reconcile()
+
+    async def stop(self, reason: str = "stop requested") -> None:
+        now = self.clock.now()
+        await self.journal.record("lifecycle", f"riskd stopping: {reason}", at=now)
+        await self.journal.set_meta("running", False)
+
+    # --- one cycle ------------------------------------------------------------------------
+    async def run_cycle(self, *, force_poll: bool = False) -> CycleReport:
+        """Poll what is due, evaluate the rules, act and record. Never raises for the
+        exchange's errors (they become stale data and alerts)."""
+        started = time.monotonic()
+        still_open = await self._reconcile()
+        pause = await self.journal.pause_state()
+        report = CycleReport(self.clock.now(), {}, {}, [], {}, still_open)
+        for acc in self.accounts.values():
+            t0 = time.monotonic()
+            outcome = await acc.poller.poll(force=force_poll)
+            report.polled[acc.name] = outcome.polled
+            if self.metrics is not None:
+                self.metrics.observe_poll(acc.name, time.monotonic() - t0)
+                for gone in outcome.removed:
+                    self.metrics.forget_scope(acc.name, gone)
+            now = self.clock.now()
+            report.stale[acc.name] = await self._check_stale(acc, now)
+            evaluation = evaluate(acc.rules, acc.poller.snapshots, now, acc.state)
+            acc.state = evaluation.state
+            report.evaluations[acc.name] = evaluation
+            await self._journal_decisions(acc, evaluation, now)
+            # Saved before acting: after a crash the restored state still knows which
+            # actions were outstanding, and reconciliation reports their outcome.
+            await self.journal.save_rule_state(acc.name, acc.state.to_json(), at=now)
+            paused = pause.paused(acc.name)
+            reruns, acc.reruns = acc.reruns, []
+            for rerun in reruns:
+                report.reports.append(await self._act(acc, rerun, paused))
+            for request in evaluation.actions:
+                if request.kind == ActionKind.NOTIFY:
+                    continue
+                r = await self._act(acc, request, paused)
+                report.reports.append(r)
+            if evaluation.actions or reruns:
+                await self.journal.save_rule_state(
+                    acc.name, acc.state.to_json(), at=self.clock.now()
+                )
+            if self.metrics is not None:
+                self.metrics.set_paused(acc.name, pause.paused(acc.name))
+        if self.metrics is not None:
+            self.metrics.set_paused(ALL_ACCOUNTS, pause.global_paused)
+        self.last_cycle_at = self.clock.now()
+        await self._write_status(pause.global_paused)
+        log.debug("cycle done in %.3fs", time.monotonic() - started)
+        return report
+
+    async def _act(
+        self, acc: AccountRuntime, request: ActionRequest | Rerun, paused: bool
+    ) -> ActionReport:
+        snap = acc.poller.snapshots.get(request.scope)
+        report = await acc.runner.run(request, snap, paused=paused)
+        if report.status != OPEN:
+            # An open intent's outcome is unknown: the engine keeps waiting for it until
+            # reconciliation says (and may have it run again if it never happened).
+            acc.state = record_outcome(acc.state, request.id, report.succeeded, self.clock.now())
+        self.sink.submit(
+            alerts.from_report(
+                report,
+                severity=request.severity if isinstance(request, ActionRequest) else CRITICAL,
+                incident=request.incident if isinstance(request, ActionRequest) else None,
+                at=self.clock.now(),
+                snap=snap,
+            )
+        )
+        if self.metrics is not None:
+            self.metrics.action(acc.name, report.kind, report.status)
+        return report
+
+    async def _reconcile(self) -> int:
+        """Settle open intents. An action proven not executed while the rules engine still
+        waits for it, and recent, is queued to run again this cycle (on fresh data) instead
+        of being reported failed: it never reached the exchange, so this sends nothing twice.
+        """
+        if not await self.journal.open_intents():
+            return 0
+        settled, still_open = await self.reconciler.reconcile_all(set(self.accounts))
+        now = self.clock.now()
+        window = self.settings.poll.stale_after + self.settings.poll.flash_repay_timeout
+        for s in settled:
+            i = s.intent.intent
+            acc = self.accounts.get(i.account)
+            ok = s.status == SUCCEEDED
+            if acc is not None:
+                waiting = any(o.action_id == i.action_id for _, o in acc.state.outstanding())
+                again = self._reruns.get(i.action_id, 0)
+                if s.status == NOT_EXECUTED and waiting and now - i.at <= window and again < 2:
+                    self._reruns[i.action_id] = again + 1
+                    acc.reruns.append(Rerun(i.action_id, i.kind, i.scope, i.rule, i.params))
+                else:
+                    acc.state = record_outcome(acc.state, i.action_id, ok, now)
+                    await self.journal.save_rule_state(acc.name, acc.state.to_json(), at=now)
+            what = "was executed" if ok else f"ended {s.status}"
+            self.sink.submit(
+                alerts.error_alert(
+                    f"{i.kind} on {i.account}/{i.scope} reconciled: {what}",
+                    f"checked with the exchange: {s.detail}; it will not be sent twice",
+                    now,
+                    i.account,
+                )
+            )
+        return still_open
+
+    async def _check_stale(self, acc: AccountRuntime, now: float) -> set[str]:
+        limit = self.settings.poll.stale_after
+        stale: set[str] = set()
+        expected = set(acc.poller.snapshots) | set(acc.poller.errors)
+        for scope in expected:
+            snap = acc.poller.snapshots.get(scope)
+            age = snap.age(now) if snap is not None else None
+            since_start = now - (self.started_at or now)
+            if (age is not None and age > limit) or (age is None and since_start > limit):
+                stale.add(scope)
+                if scope not in acc.stale:
+                    self.sink.submit(
+                        alerts.stale_alert(
+                            acc.name, snap, scope, age, limit, now, acc.poller.errors.get(scope)
+                        )
+                    )
+            elif scope in acc.stale:
+                self.sink.submit(alerts.fresh_again_alert(acc.name, scope, now))
+            if self.metrics is not None and snap is not None:
+                self.metrics.set_data_age(acc.name, scope, snap.age(now))
+                self.metrics.set_risk_rate(acc.name, scope, snap.risk_rate)
+        for scope in stale - acc.stale:
+            log.error("%s/%s: data is stale; no action will be taken on it", acc.name, scope)
+            await self.journal.record(
+                "stale",
+                f"data older than {limit:g}s: no action on this scope until it is fresh",
+                at=now,
+                account=acc.name,
+                scope=scope,
+                data={"error": acc.poller.errors.get(scope)},
+            )
+        for scope in acc.stale - stale:
+            await self.journal.record(
+                "fresh", "data is fresh again", at=now, account=acc.name, scope=scope
+            )
+        acc.stale = stale
+        return stale
+
+    async def _journal_decisions(self, acc: AccountRuntime, ev: Evaluation, now: float) -> None:
+        for n in ev.notifications:
+            log_for(account=n.account, scope=n.scope, rule=n.rule).info(
+                "rule notification", kind=str(n.kind), severity=str(n.severity)
+            )
+            await self.journal.record(
+                "notification",
+                n.message or f"{n.rule} {n.kind}",
+                at=now,
+                account=n.account,
+                scope=n.scope,
+                rule=n.rule,
+                data={"kind": str(n.kind), "severity": str(n.severity), "error": n.error},
+            )
+            self.sink.submit(alerts.from_notification(n, dry_run=acc.dry_run))
+        for a in ev.actions:
+            log_for(account=a.account, scope=a.scope, rule=a.rule).info(
+                "rule decided", action=a.describe(), incident=a.incident
+            )
+            await self.journal.record(
+                "decision",
+                f"{a.rule} decided {a.describe()}",
+                at=now,
+                account=a.account,
+                scope=a.scope,
+                rule=a.rule,
+                data={"action_id": a.id, "kind": str(a.kind), "params": dict(a.params)},
+            )
+        for s in ev.skipped:
+            await self.journal.record(
+                "skipped",
+                f"{s.rule} step {s.step} ({s.kind}) skipped: {s.reason}",
+                at=now,
+                account=s.account,
+                scope=s.scope,
+                rule=s.rule,
+            )
+        if self.metrics is not None:
+            for (account, scope, rule), e in ev.state.items():
+                self.metrics.set_rule_state(account, scope, rule, str(e.status))
+
+    async def _write_status(self, global_paused: bool) -> None:
+        now = self.clock.now()
+        rows = []
+        for acc in self.accounts.values():
+            rows.extend(await status_rows(self, acc, now))
+        await self.journal.write_status(rows, at=now)
+        await self.journal.set_meta(
+            "daemon",
+            {
+                "pid": os.getpid(),
+                "started_at": self.started_at,
+                "last_cycle_at": now,
+                "global_paused": global_paused,
+                **self.extra_status,
+            },
+        )
+
+
+__all__ = ["AccountRuntime", "CycleReport", "Daemon", "ScopeSnapshot"]

@@ -1,0 +1,196 @@
+"""Executors: what happens to a resolved :class:`~riskd.daemon.plans.ActionPlan`.
+
+Two implementations of one :class:`Executor` protocol, chosen per account at start:
+
+- :class:`LiveExecutor` sends the protective call and follows it (flash repay until
+  ``FINISH`` or a timeout);
+- :class:`DryRunExecutor` reads what it needs (open orders) and describes, exactly, what
+  would have been sent. It has no code path to a mutating endpoint.
+
+Everything around the call — pause, staleness, caps, the journal, the verifying re-poll —
+is the same for both and lives in :mod:`riskd.daemon.actions`.
+
+``accepted`` is called as soon as the exchange has taken the call and given an id (flash
+repay id, order id), so the journal holds it before anything else can go wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Protocol
+
+from riskd.amounts import to_wire
+from riskd.clock import Clock
+from riskd.daemon.exchange import CallRejected, CallUncertain, Exchange, Margin
+from riskd.daemon.journal import DRY_RUN, FAILED, SUCCEEDED, UNKNOWN
+from riskd.daemon.plans import ActionPlan
+
+#: Called with (exchange id, one-line summary) when the exchange has accepted the call.
+AcceptedHook = Callable[[str, str], Awaitable[None]]
+FINISH = "FINISH"
+#: Order ids per batch cancel call.
+CANCEL_BATCH = 50
+#: Marks an outcome whose call may or may not have been executed: reconcile it.
+UNCERTAIN = "uncertain"
+
+
+@dataclass(frozen=True, slots=True)
+class ExecResult:
+    """What became of a plan. ``status``: succeeded, failed, unknown, dry_run or uncertain."""
+
+    status: str
+    detail: str
+    ref: str | None = None
+    code: str | None = None
+    data: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: Not executed for a passing reason (rate limit, maintenance, 5xx): may be tried again.
+    transient: bool = False
+
+
+class Executor(Protocol):
+    @property
+    def dry_run(self) -> bool:
+        """True when nothing is sent (intents are journaled as dry-run)."""
+        ...
+
+    async def execute(self, plan: ActionPlan, accepted: AcceptedHook) -> ExecResult: ...
+
+
+class LiveExecutor:
+    """Sends protective calls through one account's :class:`Exchange`."""
+
+    dry_run = False
+
+    def __init__(
+        self,
+        exchange: Exchange,
+        clock: Clock,
+        *,
+        flash_timeout: float = 30.0,
+        flash_poll: float = 1.0,
+    ) -> None:
+        self._ex = exchange
+        self._clock = clock
+        self._flash_timeout = flash_timeout
+        self._flash_poll = flash_poll
+
+    async def execute(self, plan: ActionPlan, accepted: AcceptedHook) -> ExecResult:
+        try:
+            if plan.kind == "repay":
+                return await self._repay(plan)
+            if plan.kind == "flashRepay":
+                return await self._flash(plan, accepted)
+            if plan.kind == "cancelOrders":
+                return await self._cancel(plan, accepted)
+            return await self._reduce(plan, accepted)
+        except CallRejected as exc:
+            return ExecResult(FAILED, f"rejected: {exc}", code=exc.code, transient=exc.transient)
+        except CallUncertain as exc:
+            return ExecResult(UNCERTAIN, f"no answer: {exc}", code=exc.code, transient=True)
+
+    async def _repay(self, plan: ActionPlan) -> ExecResult:
+        assert plan.coin is not None and plan.amount is not None
+        remain = await self._ex.repay(
+            plan.margin, coin=plan.coin, amount=plan.amount, symbol=plan.symbol
+        )
+        detail = f"repaid {to_wire(plan.amount)} {plan.coin}"
+        data: dict[str, str] = {"repaid": to_wire(plan.amount)}
+        if remain is not None:
+            detail += f", {to_wire(remain)} {plan.coin} still owed"
+            data["remain_debt"] = to_wire(remain)
+        return ExecResult(SUCCEEDED, detail, data=MappingProxyType(data))
+
+    async def _flash(self, plan: ActionPlan, accepted: AcceptedHook) -> ExecResult:
+        flash_id = await self._ex.flash_repay(plan.margin, coin=plan.coin, symbol=plan.symbol)
+        await accepted(flash_id, f"flash repay accepted, id {flash_id}")
+        return await wait_flash_repay(
+            self._ex, self._clock, plan.margin, flash_id, self._flash_timeout, self._flash_poll
+        )
+
+    async def _cancel(self, plan: ActionPlan, accepted: AcceptedHook) -> ExecResult:
+        cancelled: list[str] = []
+        failed: list[str] = []
+        for symbol in plan.symbols:
+            orders = await self._ex.open_orders(plan.margin, symbol)
+            ids = [o.order_id for o in orders]
+            for i in range(0, len(ids), CANCEL_BATCH):
+                result = await self._ex.batch_cancel(plan.margin, symbol, ids[i : i + CANCEL_BATCH])
+                cancelled.extend(result.cancelled)
+                failed.extend(result.failed)
+        if cancelled:
+            await accepted(",".join(cancelled), f"cancelled {len(cancelled)} order(s)")
+        detail = f"cancelled {len(cancelled)} open order(s)"
+        if failed:
+            detail += f", {len(failed)} could not be cancelled"
+        status = FAILED if failed and not cancelled else SUCCEEDED
+        return ExecResult(status, detail, ref=",".join(cancelled) or None)
+
+    async def _reduce(self, plan: ActionPlan, accepted: AcceptedHook) -> ExecResult:
+        assert plan.symbol and plan.side and plan.amount is not None and plan.client_oid
+        order_id = await self._ex.place_market_autorepay(
+            plan.margin,
+            symbol=plan.symbol,
+            side=plan.side,
+            amount=plan.amount,
+            client_oid=plan.client_oid,
+        )
+        await accepted(order_id, f"market order accepted, id {order_id}")
+        return ExecResult(
+            SUCCEEDED,
+            f"market {plan.side} {to_wire(plan.amount)} {plan.coin} on {plan.symbol} placed"
+            f" (order {order_id}, autoRepay)",
+            ref=order_id,
+        )
+
+
+async def wait_flash_repay(
+    exchange: Exchange,
+    clock: Clock,
+    margin: Margin,
+    flash_id: str,
+    limit_s: float,
+    poll: float,
+) -> ExecResult:
+    """Poll a flash repay's status until FINISH (succeeded) or ``limit_s`` passes (unknown)."""
+    deadline = clock.now() + limit_s
+    status = "?"
+    while True:
+        try:
+            status = await exchange.flash_repay_status(margin, flash_id)
+        except (CallRejected, CallUncertain) as exc:
+            status = f"? ({exc})"
+        if status == FINISH:
+            return ExecResult(SUCCEEDED, f"flash repay {flash_id} finished", ref=flash_id)
+        if clock.now() >= deadline:
+            return ExecResult(
+                UNKNOWN,
+                f"flash repay {flash_id} not finished after {limit_s:g}s (last status {status})",
+                ref=flash_id,
+            )
+        await clock.sleep(poll)
+
+
+class DryRunExecutor:
+    """Describes what would be sent; calls read endpoints only."""
+
+    dry_run = True
+
+    def __init__(self, exchange: Exchange) -> None:
+        self._ex = exchange
+
+    async def execute(self, plan: ActionPlan, accepted: AcceptedHook) -> ExecResult:
+        detail = f"DRY-RUN: would {plan.describe()}"
+        if plan.kind == "cancelOrders":
+            found: list[str] = []
+            try:
+                for symbol in plan.symbols:
+                    found.extend(
+                        o.order_id for o in await self._ex.open_orders(plan.margin, symbol)
+                    )
+            except (CallRejected, CallUncertain) as exc:
+                detail += f" (open orders unknown: {exc})"
+            else:
+                detail += f" ({len(found)} open order(s): {', '.join(found) or 'none'})"
+        return ExecResult(DRY_RUN, detail, data=MappingProxyType(plan.params()))

@@ -1,0 +1,473 @@
+"""The journal: an SQLite (WAL) record of everything the daemon decided and did.
+
+Tables:
+
+- ``events``: the history ``riskd journal`` shows — decisions, intents, accepted calls,
+  outcomes, blocked actions, notifications, stale data, reconciliation, life signs.
+- ``intents``: one row per protective action, written *before* its call (``pending``),
+  updated to ``accepted`` with the exchange's id as soon as the call returns, and to a final
+  status after. Rows left ``pending``/``accepted`` by a crash are reconciled at start.
+- ``rule_state``: the rules engine's state per account (JSON), so firing rules survive restarts.
+- ``control``: pause state (``*`` = every account), written by ``riskd pause``/``resume``.
+- ``status`` and ``meta``: the per-scope status rows and daemon facts ``riskd status`` reads.
+
+Every text written passes through :func:`riskd.redact.redact`; nothing secret is ever given
+to the journal in the first place.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Final
+
+import aiosqlite
+
+from riskd.redact import redact
+
+PENDING: Final = "pending"
+ACCEPTED: Final = "accepted"
+SUCCEEDED: Final = "succeeded"
+FAILED: Final = "failed"
+NOT_EXECUTED: Final = "not_executed"
+DRY_RUN: Final = "dry_run"
+UNKNOWN: Final = "unknown"
+OPEN_STATUSES: Final = (PENDING, ACCEPTED)
+#: Statuses whose amount counts toward the daily caps (the money may have moved).
+SPENDING_STATUSES: Final = (PENDING, ACCEPTED, SUCCEEDED, UNKNOWN)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    kind TEXT NOT NULL,
+    account TEXT, scope TEXT, rule TEXT, intent_id TEXT,
+    summary TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_at ON events(at);
+CREATE TABLE IF NOT EXISTS intents (
+    intent_id TEXT PRIMARY KEY,
+    at REAL NOT NULL,
+    account TEXT NOT NULL, scope TEXT NOT NULL, kind TEXT NOT NULL,
+    rule TEXT NOT NULL, action_id TEXT NOT NULL,
+    params TEXT NOT NULL,
+    coin TEXT, amount TEXT, value_usdt TEXT,
+    dry_run INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    ref TEXT,
+    outcome TEXT,
+    finished_at REAL
+);
+CREATE INDEX IF NOT EXISTS intents_status ON intents(status);
+CREATE TABLE IF NOT EXISTS rule_state (account TEXT PRIMARY KEY, at REAL, state TEXT);
+CREATE TABLE IF NOT EXISTS control (account TEXT PRIMARY KEY, paused INTEGER, at REAL,
+                                    reason TEXT);
+CREATE TABLE IF NOT EXISTS status (account TEXT, scope TEXT, at REAL, data TEXT,
+                                   PRIMARY KEY (account, scope));
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+ALL_ACCOUNTS = "*"
+
+
+def _default(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+def dumps(value: object) -> str:
+    """JSON with Decimals as strings, passed through redact."""
+    return redact(json.dumps(value, default=_default, sort_keys=True, separators=(",", ":")))
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """A protective action about to be sent (or, in dry-run, described)."""
+
+    intent_id: str
+    at: float
+    account: str
+    scope: str
+    kind: str
+    rule: str
+    action_id: str
+    params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    coin: str | None = None
+    amount: Decimal | None = None
+    value_usdt: Decimal | None = None
+    dry_run: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class IntentRecord:
+    intent: Intent
+    status: str
+    ref: str | None
+    outcome: Mapping[str, Any]
+    finished_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    seq: int
+    at: float
+    kind: str
+    account: str | None
+    scope: str | None
+    rule: str | None
+    intent_id: str | None
+    summary: str
+    data: Mapping[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "at": self.at,
+            "kind": self.kind,
+            "account": self.account,
+            "scope": self.scope,
+            "rule": self.rule,
+            "intent_id": self.intent_id,
+            "summary": self.summary,
+            "data": dict(self.data),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PauseState:
+    global_paused: bool
+    accounts: frozenset[str]
+
+    def paused(self, account: str) -> bool:
+        return self.global_paused or account in self.accounts
+
+
+class Journal:
+    """Async access to the journal database. Open with :meth:`open`, close with :meth:`close`."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
+        self._db = db
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path) -> Journal:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(path)
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=FULL")
+        await db.execute("PRAGMA busy_timeout=5000")
+        await db.executescript(_SCHEMA)
+        await db.commit()
+        return cls(db, path)
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    # --- events -------------------------------------------------------------------------
+    async def record(
+        self,
+        kind: str,
+        summary: str,
+        *,
+        at: float,
+        account: str | None = None,
+        scope: str | None = None,
+        rule: str | None = None,
+        intent_id: str | None = None,
+        data: Mapping[str, object] | None = None,
+    ) -> None:
+        await self._insert_event(kind, summary, at, account, scope, rule, intent_id, data)
+        await self._db.commit()
+
+    async def _insert_event(
+        self,
+        kind: str,
+        summary: str,
+        at: float,
+        account: str | None,
+        scope: str | None,
+        rule: str | None,
+        intent_id: str | None,
+        data: Mapping[str, object] | None,
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO events (at, kind, account, scope, rule, intent_id, summary, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (at, kind, account, scope, rule, intent_id, redact(summary), dumps(data or {})),
+        )
+
+    async def events(
+        self, *, since: float | None = None, limit: int | None = None, kinds: Sequence[str] = ()
+    ) -> list[Event]:
+        sql = "SELECT seq, at, kind, account, scope, rule, intent_id, summary, data FROM events"
+        where: list[str] = []
+        args: list[object] = []
+        if since is not None:
+            where.append("at >= ?")
+            args.append(since)
+        if kinds:
+            where.append(f"kind IN ({','.join('?' * len(kinds))})")
+            args.extend(kinds)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY seq DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        async with self._db.execute(sql, args) as cur:
+            rows = list(await cur.fetchall())
+        rows.reverse()
+        return [
+            Event(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8])) for r in rows
+        ]
+
+    # --- intents ------------------------------------------------------------------------
+    async def begin_intent(self, intent: Intent, summary: str) -> None:
+        """Write the intent (status ``pending``, or ``dry_run``) durably before any call."""
+        status = DRY_RUN if intent.dry_run else PENDING
+        await self._db.execute(
+            "INSERT INTO intents (intent_id, at, account, scope, kind, rule, action_id, params,"
+            " coin, amount, value_usdt, dry_run, status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                intent.intent_id,
+                intent.at,
+                intent.account,
+                intent.scope,
+                intent.kind,
+                intent.rule,
+                intent.action_id,
+                dumps(intent.params),
+                intent.coin,
+                None if intent.amount is None else str(intent.amount),
+                None if intent.value_usdt is None else str(intent.value_usdt),
+                int(intent.dry_run),
+                status,
+            ),
+        )
+        await self._insert_event(
+            "intent",
+            summary,
+            intent.at,
+            intent.account,
+            intent.scope,
+            intent.rule,
+            intent.intent_id,
+            {"kind": intent.kind, "params": intent.params, "dry_run": intent.dry_run},
+        )
+        await self._db.commit()
+
+    async def mark_accepted(self, intent_id: str, ref: str, *, at: float, summary: str) -> None:
+        """The exchange took the call and gave ``ref`` (flash repay id, order id...)."""
+        await self._db.execute(
+            "UPDATE intents SET status = ?, ref = ? WHERE intent_id = ? AND status = ?",
+            (ACCEPTED, ref, intent_id, PENDING),
+        )
+        row = await self._intent_row(intent_id)
+        await self._insert_event(
+            "accepted",
+            summary,
+            at,
+            row[2] if row else None,
+            row[3] if row else None,
+            row[5] if row else None,
+            intent_id,
+            {"ref": ref},
+        )
+        await self._db.commit()
+
+    async def finish_intent(
+        self,
+        intent_id: str,
+        status: str,
+        *,
+        at: float,
+        summary: str,
+        outcome: Mapping[str, object] | None = None,
+        ref: str | None = None,
+        kind: str = "outcome",
+    ) -> None:
+        """Record the final status of an intent and an ``outcome`` event."""
+        if status in OPEN_STATUSES:
+            raise ValueError(f"{status!r} is not a final status")
+        await self._db.execute(
+            "UPDATE intents SET status = ?, outcome = ?, finished_at = ?, ref = COALESCE(?, ref)"
+            " WHERE intent_id = ?",
+            (status, dumps(outcome or {}), at, ref, intent_id),
+        )
+        row = await self._intent_row(intent_id)
+        await self._insert_event(
+            kind,
+            summary,
+            at,
+            row[2] if row else None,
+            row[3] if row else None,
+            row[5] if row else None,
+            intent_id,
+            {"status": status, **(outcome or {})},
+        )
+        await self._db.commit()
+
+    async def _intent_row(self, intent_id: str) -> tuple[Any, ...] | None:
+        async with self._db.execute(_INTENT_COLUMNS + " WHERE intent_id = ?", (intent_id,)) as c:
+            row = await c.fetchone()
+        return tuple(row) if row is not None else None
+
+    async def intent(self, intent_id: str) -> IntentRecord | None:
+        row = await self._intent_row(intent_id)
+        return None if row is None else _to_record(row)
+
+    async def open_intents(self) -> list[IntentRecord]:
+        """Intents without a final outcome (left by a crash), oldest first."""
+        return await self._intents(
+            " WHERE status IN (?, ?) AND dry_run = 0 ORDER BY at", OPEN_STATUSES
+        )
+
+    async def intents(self, *, since: float | None = None) -> list[IntentRecord]:
+        if since is None:
+            return await self._intents(" ORDER BY at", ())
+        return await self._intents(" WHERE at >= ? ORDER BY at", (since,))
+
+    async def _intents(self, tail: str, args: Iterable[object]) -> list[IntentRecord]:
+        async with self._db.execute(_INTENT_COLUMNS + tail, tuple(args)) as cur:
+            rows = await cur.fetchall()
+        return [_to_record(tuple(r)) for r in rows]
+
+    async def used_refs(self, account: str, kind: str) -> set[str]:
+        """Exchange ids already attributed to an intent (so one record never counts twice)."""
+        async with self._db.execute(
+            "SELECT ref FROM intents WHERE account = ? AND kind = ? AND ref IS NOT NULL",
+            (account, kind),
+        ) as cur:
+            return {str(r[0]) for r in await cur.fetchall()}
+
+    async def spent(self, account: str, since: float) -> tuple[Decimal, dict[str, Decimal]]:
+        """Live action value since ``since``: (USDT total, per-coin amounts)."""
+        async with self._db.execute(
+            "SELECT coin, amount, value_usdt FROM intents WHERE account = ? AND at >= ?"
+            " AND dry_run = 0 AND status IN (?, ?, ?, ?)",
+            (account, since, *SPENDING_STATUSES),
+        ) as cur:
+            rows = await cur.fetchall()
+        usdt = Decimal(0)
+        coins: dict[str, Decimal] = {}
+        for coin, amount, value in rows:
+            if value is not None:
+                usdt += Decimal(value)
+            if coin is not None and amount is not None:
+                coins[coin] = coins.get(coin, Decimal(0)) + Decimal(amount)
+        return usdt, coins
+
+    async def last_intent(self, account: str, scope: str) -> IntentRecord | None:
+        found = await self._intents(
+            " WHERE account = ? AND scope = ? ORDER BY at DESC LIMIT 1", (account, scope)
+        )
+        return found[0] if found else None
+
+    # --- rule state ---------------------------------------------------------------------
+    async def save_rule_state(self, account: str, state_json: str, *, at: float) -> None:
+        await self._db.execute(
+            "INSERT INTO rule_state (account, at, state) VALUES (?, ?, ?)"
+            " ON CONFLICT(account) DO UPDATE SET at = excluded.at, state = excluded.state",
+            (account, at, redact(state_json)),
+        )
+        await self._db.commit()
+
+    async def load_rule_state(self, account: str) -> str | None:
+        async with self._db.execute(
+            "SELECT state FROM rule_state WHERE account = ?", (account,)
+        ) as cur:
+            row = await cur.fetchone()
+        return None if row is None else str(row[0])
+
+    # --- pause control ------------------------------------------------------------------
+    async def set_paused(
+        self, account: str | None, paused: bool, *, at: float, reason: str = ""
+    ) -> None:
+        key = account or ALL_ACCOUNTS
+        if account is None and not paused:  # resume everything
+            await self._db.execute("UPDATE control SET paused = 0, at = ?", (at,))
+        await self._db.execute(
+            "INSERT INTO control (account, paused, at, reason) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(account) DO UPDATE SET paused = excluded.paused, at = excluded.at,"
+            " reason = excluded.reason",
+            (key, int(paused), at, redact(reason)),
+        )
+        what = "paused" if paused else "resumed"
+        target = "all accounts" if account is None else f"account {account}"
+        await self._insert_event(
+            what, f"actions {what} for {target}", at, account, None, None, None, {"reason": reason}
+        )
+        await self._db.commit()
+
+    async def pause_state(self) -> PauseState:
+        async with self._db.execute("SELECT account, paused FROM control") as cur:
+            rows = await cur.fetchall()
+        paused = {str(a) for a, p in rows if p}
+        return PauseState(ALL_ACCOUNTS in paused, frozenset(paused - {ALL_ACCOUNTS}))
+
+    # --- status and meta ----------------------------------------------------------------
+    async def write_status(
+        self, rows: Iterable[tuple[str, str, Mapping[str, object]]], *, at: float
+    ) -> None:
+        """Replace the status row of each (account, scope) given."""
+        await self._db.executemany(
+            "INSERT INTO status (account, scope, at, data) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(account, scope) DO UPDATE SET at = excluded.at, data = excluded.data",
+            [(a, s, at, dumps(d)) for a, s, d in rows],
+        )
+        await self._db.commit()
+
+    async def read_status(self) -> list[tuple[str, str, float, dict[str, Any]]]:
+        async with self._db.execute(
+            "SELECT account, scope, at, data FROM status ORDER BY account, scope"
+        ) as cur:
+            rows = await cur.fetchall()
+        return [(str(a), str(s), float(t), json.loads(d)) for a, s, t, d in rows]
+
+    async def set_meta(self, key: str, value: object) -> None:
+        await self._db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, dumps(value)),
+        )
+        await self._db.commit()
+
+    async def get_meta(self, key: str) -> Any:
+        async with self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:
+            row = await cur.fetchone()
+        return None if row is None else json.loads(row[0])
+
+
+_INTENT_COLUMNS = (
+    "SELECT intent_id, at, account, scope, kind, rule, action_id, params, coin, amount,"
+    " value_usdt, dry_run, status, ref, outcome, finished_at FROM intents"
+)
+
+
+def _to_record(row: tuple[Any, ...]) -> IntentRecord:
+    intent = Intent(
+        intent_id=row[0],
+        at=row[1],
+        account=row[2],
+        scope=row[3],
+        kind=row[4],
+        rule=row[5],
+        action_id=row[6],
+        params=MappingProxyType(json.loads(row[7])),
+        coin=row[8],
+        amount=None if row[9] is None else Decimal(row[9]),
+        value_usdt=None if row[10] is None else Decimal(row[10]),
+        dry_run=bool(row[11]),
+    )
+    outcome = json.loads(row[14]) if row[14] else {}
+    return IntentRecord(intent, row[12], row[13], MappingProxyType(outcome), row[15])

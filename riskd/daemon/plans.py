@@ -1,0 +1,311 @@
+"""From a rule's action request to exactly what will be sent (pure).
+
+The rules engine says *what kind* of action a scope needs (``repay``, ``flashRepay``,
+``cancelOrders``, ``reduce``) with its parameters; :func:`plan_action` turns that into an
+:class:`ActionPlan` with concrete coins and amounts, using the scope's latest snapshot:
+
+- ``repay``: coin = ``params.coin`` or the scope's largest debt; amount = ``params.amount``
+  (or, with ``params.target`` and prices, what brings the risk rate to that target; or the
+  whole debt), then capped by the available balance and by the debt (borrow + interest). The
+  exchange refuses a ``repayAmount`` below the interest (code 50042): a smaller amount is
+  raised to the interest when the balance allows, otherwise the action is skipped.
+- ``flashRepay``: cross → ``params.coin`` or every coin; isolated → the scope's symbol.
+  Its legs (for caps) are the debts it will repay.
+- ``cancelOrders``: every open order of the scope's symbol (isolated) or of ``params.symbols``
+  / the ``<COIN>USDT`` symbols of the cross coins held (cross).
+- ``reduce``: a market order with ``loanType = autoRepay`` that trades the non-debt coin for
+  the debt coin: sells base (``baseQuantity``) when the quote coin is owed, buys base
+  (``quoteAmount``) when the base coin is owed. Amount = ``params.amount`` or, with a price,
+  the value of the debt plus 0.5 %; capped by the available balance. Cross needs
+  ``params.symbol`` (or ``params.coin``).
+
+A :class:`Skip` explains why nothing can be sent (no debt, nothing available...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
+from typing import Literal
+
+from riskd.amounts import quantize_down, to_wire
+from riskd.risk.math import repay_value_for_target, value
+from riskd.risk.snapshot import USDT, ScopeSnapshot
+
+ActionKind = Literal["repay", "flashRepay", "cancelOrders", "reduce"]
+PROTECTIVE_KINDS: tuple[ActionKind, ...] = ("repay", "flashRepay", "cancelOrders", "reduce")
+ZERO = Decimal(0)
+REDUCE_SLACK = Decimal("1.005")
+_EMPTY: Mapping[str, Decimal] = MappingProxyType({})
+
+
+def client_oid(intent_id: str) -> str:
+    """The clientOid of the order an intent places (≤ 40 characters, found again by it)."""
+    return f"riskd-{intent_id}"[:40]
+
+
+@dataclass(frozen=True, slots=True)
+class ActionPlan:
+    """One protective call, fully resolved."""
+
+    intent_id: str
+    kind: ActionKind
+    account: str
+    scope: str
+    symbol: str | None = None
+    coin: str | None = None
+    amount: Decimal | None = None
+    side: Literal["buy", "sell"] | None = None
+    symbols: tuple[str, ...] = ()
+    #: Coin amounts the action moves, for caps.
+    legs: Mapping[str, Decimal] = field(default_factory=lambda: _EMPTY)
+    #: riskd chose the amount and may lower it to fit a cap.
+    adjustable: bool = False
+    client_oid: str | None = None
+
+    @property
+    def margin(self) -> Literal["cross", "isolated"]:
+        return "cross" if self.scope == "cross" else "isolated"
+
+    def with_legs(self, legs: Mapping[str, Decimal]) -> ActionPlan:
+        """The plan with amounts lowered to ``legs`` (after caps)."""
+        if not self.adjustable or self.coin is None:
+            return self
+        amount = legs.get(self.coin, self.amount)
+        return replace(self, amount=amount, legs=MappingProxyType(dict(legs)))
+
+    def params(self) -> dict[str, str]:
+        """What is journaled with the intent (and what reconciliation looks for)."""
+        out: dict[str, str] = {"kind": self.kind, "scope": self.scope}
+        if self.symbol:
+            out["symbol"] = self.symbol
+        if self.coin:
+            out["coin"] = self.coin
+        if self.amount is not None:
+            out["amount"] = to_wire(self.amount)
+        if self.side:
+            out["side"] = self.side
+        if self.symbols:
+            out["symbols"] = ",".join(self.symbols)
+        if self.client_oid:
+            out["clientOid"] = self.client_oid
+        return out
+
+    def describe(self) -> str:
+        where = f"{self.account}/{self.scope}"
+        if self.kind == "repay":
+            return f"repay {to_wire(self.amount or ZERO)} {self.coin} in {where}"
+        if self.kind == "flashRepay":
+            what = self.coin or (self.symbol or "all debt")
+            return f"flash repay {what} in {where}"
+        if self.kind == "cancelOrders":
+            return f"cancel open orders on {', '.join(self.symbols)} in {where}"
+        return (
+            f"market {self.side} {to_wire(self.amount or ZERO)} {self.coin} on {self.symbol}"
+            f" (autoRepay) in {where}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """Nothing can be sent; ``reason`` says why."""
+
+    reason: str
+
+
+def _decimal(params: Mapping[str, object], name: str) -> Decimal | None:
+    raw = params.get(name)
+    if raw is None:
+        return None
+    if isinstance(raw, bool | float):
+        raise ValueError(f"parameter {name}: {raw!r} is not a decimal")
+    try:
+        result = raw if isinstance(raw, Decimal) else Decimal(str(raw))
+    except InvalidOperation:
+        raise ValueError(f"parameter {name}: {raw!r} is not a decimal") from None
+    if not result.is_finite():
+        raise ValueError(f"parameter {name}: {raw!r} is not finite")
+    return result
+
+
+def _largest_debt(snap: ScopeSnapshot, prices: Mapping[str, Decimal]) -> str | None:
+    best: tuple[Decimal, str] | None = None
+    for coin, b in snap.balances.items():
+        if b.liability <= 0:
+            continue
+        price = Decimal(1) if coin == USDT else prices.get(coin)
+        weight = b.liability * price if price else b.liability
+        if best is None or weight > best[0]:
+            best = (weight, coin)
+    return None if best is None else best[1]
+
+
+def _split_symbol(snap: ScopeSnapshot, symbol: str) -> tuple[str, str]:
+    if snap.symbol == symbol and snap.base_coin and snap.quote_coin:
+        return snap.base_coin, snap.quote_coin
+    if symbol.endswith(USDT) and len(symbol) > len(USDT):
+        return symbol[: -len(USDT)], USDT
+    raise ValueError(f"cannot tell base and quote coins of symbol {symbol!r}")
+
+
+def plan_action(
+    kind: str,
+    params: Mapping[str, object],
+    snap: ScopeSnapshot,
+    prices: Mapping[str, Decimal],
+    intent_id: str,
+) -> ActionPlan | Skip:
+    """Resolve one protective action against ``snap``; ValueError for a bad parameter."""
+    base = ActionPlan(intent_id, "repay", snap.account, snap.scope, symbol=snap.symbol)
+    if kind == "repay":
+        return _plan_repay(base, params, snap, prices)
+    if kind == "flashRepay":
+        return _plan_flash(base, params, snap)
+    if kind == "cancelOrders":
+        return _plan_cancel(base, params, snap)
+    if kind == "reduce":
+        return _plan_reduce(base, params, snap, prices)
+    raise ValueError(f"unknown action kind {kind!r}")
+
+
+def _plan_repay(
+    base: ActionPlan,
+    params: Mapping[str, object],
+    snap: ScopeSnapshot,
+    prices: Mapping[str, Decimal],
+) -> ActionPlan | Skip:
+    coin = str(params.get("coin") or "") or _largest_debt(snap, prices)
+    if coin is None:
+        return Skip("no debt to repay")
+    b = snap.balance(coin)
+    debt = b.liability
+    if debt <= 0:
+        return Skip(f"no {coin} debt to repay")
+    amount = _decimal(params, "amount")
+    target = _decimal(params, "target")
+    if amount is None and target is not None:
+        amount = _amount_for_target(snap, prices, coin, target)
+    if amount is None:
+        amount = debt
+    amount = quantize_down(min(amount, b.available, debt))
+    if amount < b.interest:
+        if b.available >= b.interest:
+            amount = b.interest
+        else:
+            return Skip(
+                f"{coin} available {to_wire(b.available)} is below the interest "
+                f"{to_wire(b.interest)}; the exchange refuses a smaller repayment (50042)"
+            )
+    if amount <= 0:
+        return Skip(f"no {coin} available to repay (debt {to_wire(debt)})")
+    return replace(
+        base,
+        kind="repay",
+        coin=coin,
+        amount=amount,
+        legs=MappingProxyType({coin: amount}),
+        adjustable=True,
+    )
+
+
+def _amount_for_target(
+    snap: ScopeSnapshot, prices: Mapping[str, Decimal], coin: str, target: Decimal
+) -> Decimal | None:
+    mmr = snap.maintain_margin_rate.get(coin)
+    price = Decimal(1) if coin == USDT else prices.get(coin)
+    if mmr is None or not price:
+        return None
+    try:
+        v = value(snap.balances.values(), {**prices, USDT: Decimal(1)}, snap.maintain_margin_rate)
+    except KeyError:
+        return None
+    usdt = repay_value_for_target(v, target, mmr)
+    if not usdt.is_finite():
+        return None
+    return usdt / price
+
+
+def _plan_flash(
+    base: ActionPlan, params: Mapping[str, object], snap: ScopeSnapshot
+) -> ActionPlan | Skip:
+    coin = str(params.get("coin") or "") or None
+    legs = {
+        c: b.liability
+        for c, b in snap.balances.items()
+        if b.liability > 0 and (coin is None or c == coin)
+    }
+    if not legs:
+        return Skip("no debt to flash repay" + (f" in {coin}" if coin else ""))
+    if snap.kind == "isolated":
+        coin = None
+    return replace(base, kind="flashRepay", coin=coin, legs=MappingProxyType(legs))
+
+
+def _plan_cancel(
+    base: ActionPlan, params: Mapping[str, object], snap: ScopeSnapshot
+) -> ActionPlan | Skip:
+    if snap.symbol is not None:
+        symbols: tuple[str, ...] = (snap.symbol,)
+    else:
+        raw = params.get("symbols") or params.get("symbol")
+        if isinstance(raw, str):
+            symbols = tuple(s.strip() for s in raw.split(",") if s.strip())
+        elif isinstance(raw, list | tuple):
+            symbols = tuple(str(s) for s in raw)
+        else:
+            symbols = tuple(
+                sorted(f"{c}{USDT}" for c, b in snap.balances.items() if c != USDT and b.frozen > 0)
+            )
+    if not symbols:
+        return Skip("no symbol with open orders (no frozen balance); set params.symbols")
+    return replace(base, kind="cancelOrders", symbols=symbols)
+
+
+def _plan_reduce(
+    base: ActionPlan,
+    params: Mapping[str, object],
+    snap: ScopeSnapshot,
+    prices: Mapping[str, Decimal],
+) -> ActionPlan | Skip:
+    symbol = snap.symbol or str(params.get("symbol") or "") or None
+    if symbol is None and params.get("coin"):
+        symbol = f"{params['coin']}{USDT}"
+    if symbol is None:
+        return Skip("reduce on the cross account needs params.symbol (e.g. 'BTCUSDT')")
+    base_coin, quote_coin = _split_symbol(snap, symbol)
+    qb, bb = snap.balance(quote_coin), snap.balance(base_coin)
+    price = prices.get(base_coin)
+    side = params.get("side")
+    if side not in ("buy", "sell"):
+        base_debt = bb.liability * price if price else bb.liability
+        side = "buy" if base_debt > qb.liability else "sell"
+    amount = _decimal(params, "amount")
+    if side == "sell":
+        if amount is None and price:
+            amount = qb.liability / price * REDUCE_SLACK
+        if amount is None:
+            return Skip(f"reduce needs params.amount or a {base_coin} price")
+        amount = quantize_down(min(amount, bb.available))
+        coin = base_coin
+    else:
+        if amount is None and price:
+            amount = bb.liability * price * REDUCE_SLACK
+        if amount is None:
+            return Skip(f"reduce needs params.amount or a {base_coin} price")
+        amount = quantize_down(min(amount, qb.available))
+        coin = quote_coin
+    if amount <= 0:
+        return Skip(f"no {coin} available to {side} on {symbol}")
+    return replace(
+        base,
+        kind="reduce",
+        symbol=symbol,
+        coin=coin,
+        amount=amount,
+        side="sell" if side == "sell" else "buy",
+        legs=MappingProxyType({coin: amount}),
+        adjustable=True,
+        client_oid=client_oid(base.intent_id),
+    )

@@ -1,0 +1,305 @@
+"""Polling one account: which scopes are due, the calls that refresh them, their snapshots.
+
+Calls per poll (ENDPOINTS.md), using the ones that answer for many scopes at once:
+
+- cross: ``cross_assets()`` without ``coin`` (every coin), and ``cross_risk_rate(coin=USDT)``
+  only when the account owes something (no debt → risk rate 0). The cross risk rate endpoint
+  requires a ``coin`` although the rate is the whole cross account's; any coin gives it.
+- isolated: ``isolated_assets()`` without ``symbol`` (every symbol: this is also discovery),
+  then ``isolated_risk_rate(symbol=)`` for each due symbol that owes something (``symbol`` is
+  required there, so one call per symbol).
+- reference data (``currencies``, tier data per cross coin / isolated symbol) every
+  ``poll.reference_ttl`` seconds, and at once for a newly seen coin or symbol.
+
+Each scope has its own next-due time: ``fast_interval`` when its risk rate is within
+``near_margin`` of its warning ratio (or above), ``slow_interval`` when calm (no debt or
+below ``calm_below``), ``interval`` otherwise — and never shorter than the rate budget's
+shortest cycle for the account's calls (``pacing(calls_per_cycle)``). A scope whose poll failed is
+retried at the fast interval; its snapshot keeps its old ``observed_at`` and turns stale
+after ``stale_after``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from riskd.clock import Clock
+from riskd.daemon.exchange import AssetRow, Exchange, ExchangeError, Margin
+from riskd.daemon.prices import PriceSource
+from riskd.daemon.snapshots import (
+    Reference,
+    cross_snapshot,
+    has_debt,
+    isolated_snapshot,
+    isolated_symbols,
+)
+from riskd.risk.snapshot import CROSS, USDT, ScopeSnapshot, isolated_scope, parse_scope
+from riskd.settings import AccountSettings, PollSettings
+
+log = logging.getLogger(__name__)
+
+#: Isolated risk-rate requests in flight at once during one poll.
+POLL_CONCURRENCY = 4
+
+
+def interval_for(snap: ScopeSnapshot, poll: PollSettings) -> float:
+    """Seconds until the scope should be polled again (before budget stretching)."""
+    if snap.risk_rate >= snap.warning_risk_ratio - poll.near_margin:
+        return poll.fast_interval
+    owes = any(b.liability > 0 for b in snap.balances.values())
+    if not owes or snap.risk_rate < poll.calm_below:
+        return poll.slow_interval
+    return poll.interval
+
+
+@dataclass
+class PollOutcome:
+    polled: set[str] = field(default_factory=set)
+    errors: dict[str, str] = field(default_factory=dict)
+    removed: set[str] = field(default_factory=set)
+
+
+class AccountPoller:
+    """Keeps the latest snapshot of every scope of one account."""
+
+    def __init__(
+        self,
+        account: str,
+        settings: AccountSettings,
+        poll: PollSettings,
+        exchange: Exchange,
+        prices: PriceSource,
+        clock: Clock,
+        *,
+        pacing: Callable[[Mapping[str, int]], float] | None = None,
+    ) -> None:
+        self.account = account
+        self._acc = settings
+        self._poll = poll
+        self._ex = exchange
+        self._prices = prices
+        self._clock = clock
+        self._pacing = pacing
+        self.snapshots: dict[str, ScopeSnapshot] = {}
+        self.errors: dict[str, str] = {}
+        self.next_due: dict[str, float] = {}
+        self.ref = Reference()
+        self._ref_at: float | None = None
+        self._isolated_due_at = 0.0
+        self.last_prices: Mapping[str, Decimal] = {}
+
+    def reconfigure(self, settings: AccountSettings, poll: PollSettings) -> None:
+        """New settings after a reload; schedules are kept."""
+        self._acc = settings
+        self._poll = poll
+
+    # --- scheduling -----------------------------------------------------------------------
+    def due(self, now: float) -> set[str]:
+        """Scopes due now (``"isolated:*"`` stands for discovery when nothing is known yet)."""
+        out: set[str] = set()
+        if self._acc.cross and self.next_due.get(CROSS, 0.0) <= now:
+            out.add(CROSS)
+        iso = [s for s in self.next_due if s != CROSS]
+        out.update(s for s in iso if self.next_due[s] <= now)
+        wants_isolated = self._acc.isolated or self._acc.discover_isolated
+        if wants_isolated and self._isolated_due_at <= now:
+            out.add("isolated:*")
+        return out
+
+    def next_wakeup(self) -> float | None:
+        times = list(self.next_due.values())
+        if self._acc.isolated or self._acc.discover_isolated:
+            times.append(self._isolated_due_at)
+        return min(times) if times else None
+
+    def calls_per_cycle(self) -> dict[str, int]:
+        """Calls one poll of every known scope makes, by endpoint (for the budget's pacing)."""
+        iso = [s for s in self.snapshots if s != CROSS]
+        owing = [
+            s for s in iso if any(b.liability > 0 for b in self.snapshots[s].balances.values())
+        ]
+        calls = {"isolated_assets": 1, "isolated_risk_rate": len(owing)} if iso else {}
+        if self._acc.cross:
+            calls.update({"cross_assets": 1, "cross_risk_rate": 1})
+        return calls
+
+    def _schedule(self, scope: str, now: float, failed: bool = False) -> None:
+        snap = self.snapshots.get(scope)
+        if failed or snap is None:
+            base = self._poll.fast_interval
+        else:
+            base = interval_for(snap, self._poll)
+        floor = self._pacing(self.calls_per_cycle()) if self._pacing is not None else 0.0
+        self.next_due[scope] = now + max(base, floor)
+
+    # --- polling ----------------------------------------------------------------------------
+    async def poll(self, *, force: bool = False) -> PollOutcome:
+        """Refresh every due scope (every scope with ``force``)."""
+        now = self._clock.now()
+        due = self.due(float("inf") if force else now)
+        out = PollOutcome()
+        if not due:
+            return out
+        await self._load_prices()
+        await self._refresh_reference(now)
+        if CROSS in due:
+            await self._poll_cross(out)
+        iso_due = {s for s in due if s != CROSS}
+        if iso_due:
+            await self._poll_isolated(iso_due, out, force=force)
+        return out
+
+    async def repoll(self, scope: str) -> ScopeSnapshot | None:
+        """Poll one scope now, whatever its schedule (the verification after an action)."""
+        out = PollOutcome()
+        await self._load_prices()
+        if scope == CROSS:
+            await self._poll_cross(out)
+        else:
+            await self._poll_isolated({scope}, out, force=False, only=True)
+        if scope in out.errors:
+            raise ExchangeError(out.errors[scope])
+        return self.snapshots.get(scope)
+
+    async def _load_prices(self) -> None:
+        try:
+            self.last_prices = await self._prices.prices()
+        except (OSError, ValueError, ExchangeError) as exc:
+            log.warning("price source failed: %s", exc)
+
+    async def _poll_cross(self, out: PollOutcome) -> None:
+        started = self._clock.now()
+        try:
+            rows = await self._ex.assets("cross")
+            await self._ensure_tiers("cross", {r.coin for r in rows if r.borrow or r.interest})
+            rate = await self._ex.cross_risk_rate() if has_debt(rows) else Decimal(0)
+        except ExchangeError as exc:
+            out.errors[CROSS] = str(exc)
+            self.errors[CROSS] = str(exc)
+            self._schedule(CROSS, started, failed=True)
+            return
+        symbols = {f"{r.coin}{USDT}" for r in rows if r.frozen > 0 and r.coin != USDT}
+        orders = await self._count_orders("cross", symbols)
+        self.snapshots[CROSS] = cross_snapshot(
+            self.account, rows, rate, started, self.ref, self.last_prices, orders
+        )
+        self.errors.pop(CROSS, None)
+        out.polled.add(CROSS)
+        self._schedule(CROSS, started)
+
+    async def _poll_isolated(
+        self, due: set[str], out: PollOutcome, *, force: bool, only: bool = False
+    ) -> None:
+        started = self._clock.now()
+        discover = "isolated:*" in due
+        due = due - {"isolated:*"}
+        try:
+            rows = await self._ex.assets("isolated")
+        except ExchangeError as exc:
+            for scope in due or {isolated_scope(s) for s in self._acc.isolated}:
+                out.errors[scope] = str(exc)
+                self.errors[scope] = str(exc)
+                self._schedule(scope, started, failed=True)
+            if discover:
+                self._isolated_due_at = started + self._poll.fast_interval
+            return
+        held = isolated_symbols(rows)
+        wanted = set(self._acc.isolated)
+        if self._acc.discover_isolated:
+            wanted |= held
+        wanted_scopes = {isolated_scope(s) for s in wanted}
+        if not only:
+            for gone in set(self.next_due) - wanted_scopes - {CROSS}:
+                self.next_due.pop(gone, None)
+                self.snapshots.pop(gone, None)
+                self.errors.pop(gone, None)
+                out.removed.add(gone)
+        new = wanted_scopes - set(self.snapshots)
+        targets = (due | new) & wanted_scopes if not only else due
+        if force:
+            targets = wanted_scopes
+        if discover:
+            self._isolated_due_at = started + self._poll.slow_interval
+        symbols = sorted((parse_scope(s)[1] or "" for s in targets), key=self._urgency)
+        await self._ensure_tiers("isolated", set(symbols))
+        # Most urgent first (never seen, then highest risk rate), a few at a time: the rate
+        # budget paces them, and no request waits in its queue longer than it may.
+        gate = asyncio.Semaphore(POLL_CONCURRENCY)
+
+        async def one(symbol: str) -> None:
+            async with gate:
+                await self._poll_symbol(symbol, rows, started, out)
+
+        await asyncio.gather(*(one(sym) for sym in symbols))
+
+    def _urgency(self, symbol: str) -> tuple[int, Decimal, str]:
+        snap = self.snapshots.get(isolated_scope(symbol))
+        if snap is None:
+            return (0, Decimal(0), symbol)
+        return (1, -(snap.risk_rate - snap.warning_risk_ratio), symbol)
+
+    async def _poll_symbol(
+        self, symbol: str, rows: list[AssetRow], started: float, out: PollOutcome
+    ) -> None:
+        scope = isolated_scope(symbol)
+        mine = [r for r in rows if r.symbol == symbol]
+        try:
+            rate = await self._ex.isolated_risk_rate(symbol) if has_debt(mine) else Decimal(0)
+        except ExchangeError as exc:
+            out.errors[scope] = str(exc)
+            self.errors[scope] = str(exc)
+            self._schedule(scope, started, failed=True)
+            return
+        orders = await self._count_orders(
+            "isolated", {symbol} if any(r.frozen for r in mine) else set()
+        )
+        self.snapshots[scope] = isolated_snapshot(
+            self.account, symbol, mine, rate, started, self.ref, self.last_prices, orders
+        )
+        self.errors.pop(scope, None)
+        out.polled.add(scope)
+        self._schedule(scope, started)
+
+    async def _count_orders(self, margin: Margin, symbols: set[str]) -> int:
+        """Open orders on ``symbols`` (asked only where a balance is frozen)."""
+        count = 0
+        for symbol in sorted(symbols):
+            try:
+                count += len(await self._ex.open_orders(margin, symbol))
+            except ExchangeError as exc:
+                log.warning("%s: open orders of %s unknown: %s", self.account, symbol, exc)
+        return count
+
+    # --- reference data ---------------------------------------------------------------------
+    async def _refresh_reference(self, now: float) -> None:
+        if self._ref_at is not None and now - self._ref_at < self._poll.reference_ttl:
+            return
+        try:
+            symbols = {s.symbol: s for s in await self._ex.symbols()}
+        except ExchangeError as exc:
+            log.warning("%s: cannot refresh currencies: %s", self.account, exc)
+            return
+        self.ref = Reference(symbols, {}, {})  # tiers are fetched again below, as needed
+        self._ref_at = now
+
+    async def _ensure_tiers(self, margin: str, keys: set[str]) -> None:
+        have = self.ref.cross_tiers if margin == "cross" else self.ref.isolated_tiers
+        missing = sorted(k for k in keys if k and k not in have)
+        if not missing:
+            return
+        fetched = dict(have)
+        for key in missing:
+            try:
+                fetched[key] = await self._ex.tier(
+                    "cross" if margin == "cross" else "isolated", key
+                )
+            except ExchangeError as exc:
+                log.warning("%s: no tier data for %s %s: %s", self.account, margin, key, exc)
+        if margin == "cross":
+            self.ref = Reference(self.ref.symbols, fetched, self.ref.isolated_tiers)
+        else:
+            self.ref = Reference(self.ref.symbols, self.ref.cross_tiers, fetched)

@@ -1,0 +1,154 @@
+"""API answers → :class:`~riskd.risk.snapshot.ScopeSnapshot` (pure).
+
+The poller gathers, per account: the cross assets (one call for every coin), the isolated
+assets (one call for every symbol), the exchange's risk rate per scope that has debt, and
+slowly changing reference data (symbols with their warning and liquidation ratios, tier
+data). These functions put them together; they read no clock and do no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import MappingProxyType
+
+from riskd.daemon.exchange import AssetRow, SymbolInfo, TierInfo
+from riskd.risk.snapshot import CROSS, USDT, CoinBalance, ScopeSnapshot, isolated_scope
+
+DEFAULT_WARNING = Decimal("0.8")
+DEFAULT_LIQUIDATION = Decimal("1")
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """Slow-changing data: symbols (currencies) and tier data."""
+
+    symbols: Mapping[str, SymbolInfo] = field(default_factory=dict)
+    #: cross: coin → tier; isolated: symbol → tier
+    cross_tiers: Mapping[str, TierInfo] = field(default_factory=dict)
+    isolated_tiers: Mapping[str, TierInfo] = field(default_factory=dict)
+
+    def ratios(self, symbol: str | None) -> tuple[Decimal, Decimal]:
+        """(warning, liquidation) ratios of a symbol; cross takes the strictest listed."""
+        if symbol is not None:
+            info = self.symbols.get(symbol)
+            if info is not None:
+                return info.warning_risk_ratio, info.liquidation_risk_ratio
+            return DEFAULT_WARNING, DEFAULT_LIQUIDATION
+        if not self.symbols:
+            return DEFAULT_WARNING, DEFAULT_LIQUIDATION
+        return (
+            min(s.warning_risk_ratio for s in self.symbols.values()),
+            min(s.liquidation_risk_ratio for s in self.symbols.values()),
+        )
+
+    def split(self, symbol: str) -> tuple[str | None, str | None]:
+        info = self.symbols.get(symbol)
+        if info is not None:
+            return info.base_coin, info.quote_coin
+        if symbol.endswith(USDT) and len(symbol) > len(USDT):
+            return symbol[: -len(USDT)], USDT
+        return None, None
+
+
+def balances(rows: Iterable[AssetRow]) -> dict[str, CoinBalance]:
+    return {r.coin: CoinBalance(r.coin, r.available, r.frozen, r.borrow, r.interest) for r in rows}
+
+
+def has_debt(rows: Iterable[AssetRow]) -> bool:
+    return any(r.borrow > 0 or r.interest > 0 for r in rows)
+
+
+def isolated_symbols(rows: Iterable[AssetRow]) -> set[str]:
+    """Symbols the isolated account holds anything in (discovery)."""
+    return {
+        r.symbol
+        for r in rows
+        if r.symbol and (r.available > 0 or r.frozen > 0 or r.borrow > 0 or r.interest > 0)
+    }
+
+
+def _prices_for(coins: Iterable[str], prices: Mapping[str, Decimal]) -> Mapping[str, Decimal]:
+    out = {c: prices[c] for c in coins if c in prices}
+    if USDT in set(coins):
+        out[USDT] = Decimal(1)
+    return MappingProxyType(out)
+
+
+def cross_snapshot(
+    account: str,
+    rows: list[AssetRow],
+    risk_rate: Decimal,
+    observed_at: float,
+    ref: Reference,
+    prices: Mapping[str, Decimal],
+    open_orders: int = 0,
+) -> ScopeSnapshot:
+    bal = balances(rows)
+    warning, liquidation = ref.ratios(None)
+    mmr = {c: t.maintain_margin_rate for c, t in ref.cross_tiers.items() if c in bal}
+    lev = [t.leverage for c, t in ref.cross_tiers.items() if t.leverage is not None]
+    maxb = {c: t.max_borrowable[c] for c, t in ref.cross_tiers.items() if c in t.max_borrowable}
+    rates = {
+        c: t.daily_interest_rate[c]
+        for c, t in ref.cross_tiers.items()
+        if c in t.daily_interest_rate
+    }
+    return ScopeSnapshot(
+        account=account,
+        scope=CROSS,
+        risk_rate=risk_rate,
+        balances=MappingProxyType(bal),
+        observed_at=observed_at,
+        warning_risk_ratio=warning,
+        liquidation_risk_ratio=liquidation,
+        maintain_margin_rate=MappingProxyType(mmr),
+        leverage=min(lev) if lev else None,
+        max_borrowable=MappingProxyType(maxb),
+        daily_interest_rate=MappingProxyType(rates),
+        prices_usdt=_prices_for(bal, prices),
+        open_orders=open_orders,
+    )
+
+
+def isolated_snapshot(
+    account: str,
+    symbol: str,
+    rows: list[AssetRow],
+    risk_rate: Decimal,
+    observed_at: float,
+    ref: Reference,
+    prices: Mapping[str, Decimal],
+    open_orders: int = 0,
+) -> ScopeSnapshot:
+    bal = balances(r for r in rows if r.symbol == symbol)
+    base, quote = ref.split(symbol)
+    for coin in (base, quote):
+        if coin is not None and coin not in bal:
+            zero = Decimal(0)
+            bal[coin] = CoinBalance(coin, zero, zero, zero, zero)
+    warning, liquidation = ref.ratios(symbol)
+    tier = ref.isolated_tiers.get(symbol)
+    mmr = {c: tier.maintain_margin_rate for c in bal} if tier is not None else {}
+    return ScopeSnapshot(
+        account=account,
+        scope=isolated_scope(symbol),
+        risk_rate=risk_rate,
+        balances=MappingProxyType(bal),
+        observed_at=observed_at,
+        warning_risk_ratio=warning,
+        liquidation_risk_ratio=liquidation,
+        maintain_margin_rate=MappingProxyType(mmr),
+        leverage=tier.leverage if tier is not None else None,
+        max_borrowable=MappingProxyType(dict(tier.max_borrowable))
+        if tier
+        else MappingProxyType({}),
+        daily_interest_rate=MappingProxyType(dict(tier.daily_interest_rate))
+        if tier
+        else MappingProxyType({}),
+        prices_usdt=_prices_for(bal, prices),
+        open_orders=open_orders,
+        base_coin=base,
+        quote_coin=quote,
+    )

@@ -1,0 +1,166 @@
+"""Assembling a :class:`~riskd.daemon.app.Daemon` from :class:`~riskd.settings.Settings`.
+
+One :class:`RateBudget` for the process; per account a :class:`BitgetClient` whose gate is
+the budget's view for that account, a :class:`ClientExchange`, a poller, the executor chosen
+by the account's ``live`` flag (:class:`LiveExecutor` or :class:`DryRunExecutor`) and an
+:class:`ActionRunner`. Fakes enter through the keyword arguments (an ``httpx.AsyncClient``
+over the simulator's ASGI app, a ManualClock, a price source, an alert sink).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import httpx
+
+from riskd.bitget.client import BitgetClient
+from riskd.budget import AccountGate, BudgetConfig, RateBudget
+from riskd.clock import Clock
+from riskd.daemon.actions import ActionRunner
+from riskd.daemon.alerts import AlertSink, LoggingSink
+from riskd.daemon.app import AccountRuntime, Daemon
+from riskd.daemon.client_exchange import ClientExchange
+from riskd.daemon.exchange import Exchange
+from riskd.daemon.executor import DryRunExecutor, Executor, LiveExecutor
+from riskd.daemon.journal import Journal
+from riskd.daemon.poller import AccountPoller
+from riskd.daemon.prices import NoPrices, PriceSource
+from riskd.daemon.reconcile import Reconciler
+from riskd.ops.metrics import Metrics
+from riskd.rules import loader
+from riskd.rules.model import RuleSet
+from riskd.settings import ConfigError, Settings
+
+#: Wraps an account's executor (tests: simulate a crash mid-call).
+ExecutorWrapper = Callable[[str, Executor], Executor]
+
+
+@dataclass
+class Built:
+    daemon: Daemon
+    budget: RateBudget
+    clients: dict[str, BitgetClient] = field(default_factory=dict)
+
+    async def aclose(self) -> None:
+        for c in self.clients.values():
+            await c.aclose()
+        await self.daemon.journal.close()
+
+
+def load_rules(settings: Settings, name: str) -> loader.LoadResult:
+    return loader.load([settings.account_rules_dir(name)])
+
+
+def rules_or_error(settings: Settings, name: str) -> RuleSet:
+    result = load_rules(settings, name)
+    if result.ruleset is None:
+        lines = [
+            f"  {p.file}:{p.line or '-'}: {p.rule + ': ' if p.rule else ''}{p.message}"
+            for p in result.errors
+        ]
+        raise ConfigError(
+            f"rules of account {name!r} ({settings.account_rules_dir(name)}) do not load:\n"
+            + "\n".join(lines)
+        )
+    return result.ruleset
+
+
+def _pacing(gate: AccountGate, fast: float) -> Callable[[Mapping[str, int]], float]:
+    def pace(calls: Mapping[str, int]) -> float:
+        return gate.suggest_interval(fast, calls) if calls else 0.0
+
+    return pace
+
+
+async def build_daemon(
+    settings: Settings,
+    *,
+    clock: Clock,
+    http: httpx.AsyncClient | None = None,
+    prices: PriceSource | None = None,
+    sink: AlertSink | None = None,
+    metrics: Metrics | None = None,
+    budget: RateBudget | None = None,
+    wrap_executor: ExecutorWrapper | None = None,
+    sync_clock: bool = True,
+) -> Built:
+    """Everything ``riskd run`` runs, not started yet (call ``daemon.start()``)."""
+    price_source: PriceSource = prices if prices is not None else NoPrices()
+    rulesets = {name: rules_or_error(settings, name) for name in settings.accounts}
+    creds = {name: settings.credentials(name) for name in settings.accounts}
+    if budget is None:
+        budget = RateBudget(clock, BudgetConfig.from_settings(settings.budget))
+    journal = await Journal.open(settings.journal_path)
+    clients: dict[str, BitgetClient] = {}
+    exchanges: dict[str, Exchange] = {}
+    runtimes: dict[str, AccountRuntime] = {}
+    reconciler = Reconciler(
+        journal,
+        lambda account: exchanges[account],
+        clock,
+        flash_timeout=settings.poll.flash_repay_timeout,
+    )
+    for name, acc in settings.accounts.items():
+        gate = budget.for_account(name)
+        client = BitgetClient(
+            creds[name],
+            http=http,
+            base_url=settings.base_url,
+            gate=gate,
+            clock=clock,
+            sync_clock=sync_clock,
+        )
+        clients[name] = client
+        exchange = ClientExchange(client)
+        exchanges[name] = exchange
+        poller = AccountPoller(
+            name,
+            acc,
+            settings.poll,
+            exchange,
+            price_source,
+            clock,
+            pacing=_pacing(gate, settings.poll.fast_interval),
+        )
+        executor: Executor
+        if settings.account_live(name):
+            executor = LiveExecutor(
+                exchange,
+                clock,
+                flash_timeout=settings.poll.flash_repay_timeout,
+                flash_poll=settings.poll.flash_repay_poll,
+            )
+        else:
+            executor = DryRunExecutor(exchange)
+        if wrap_executor is not None:
+            executor = wrap_executor(name, executor)
+        runner = ActionRunner(
+            account=name,
+            executor=executor,
+            journal=journal,
+            clock=clock,
+            caps=acc.caps,
+            stale_after=settings.poll.stale_after,
+            repoll=poller.repoll,
+            reconcile=reconciler.status_of,
+            prices=lambda p=poller: p.last_prices,  # type: ignore[misc]
+        )
+        runtimes[name] = AccountRuntime(
+            name=name,
+            exchange=exchange,
+            poller=poller,
+            runner=runner,
+            rules=rulesets[name],
+            rules_dir=settings.account_rules_dir(name),
+        )
+    daemon = Daemon(
+        settings,
+        journal=journal,
+        clock=clock,
+        accounts=runtimes,
+        reconciler=reconciler,
+        sink=sink if sink is not None else LoggingSink(),
+        metrics=metrics,
+    )
+    return Built(daemon, budget, clients)

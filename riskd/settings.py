@@ -1,0 +1,477 @@
+"""riskd's settings: one typed, frozen tree read from TOML, environment and credential files.
+
+Sources, highest priority first:
+
+1. ``RISKD_*`` environment variables, nested with ``__``
+   (``RISKD_LIVE=true``, ``RISKD_POLL__INTERVAL=5s``, ``RISKD_ACCOUNTS__MAIN__LIVE=true``);
+2. files in ``$CREDENTIALS_DIRECTORY`` (systemd ``LoadCredential=``), see :data:`CREDENTIAL_FILES`;
+3. the TOML config file (``--config``; default ``/etc/riskd/riskd.toml``, else ``./riskd.toml``).
+
+Credential file names: ``api_key``, ``api_secret``, ``api_passphrase`` and ``api_rsa_key``
+(the PEM text of an RSA private key, instead of ``api_secret``) are the defaults every account
+without its own uses; ``<account>_api_key``, ``<account>_api_secret``,
+``<account>_api_passphrase``, ``<account>_api_rsa_key`` belong to one account (e.g.
+``main_api_secret``). Each file holds the value alone; surrounding whitespace is stripped.
+``notify_urls`` holds apprise URLs (separated by commas, blanks or new lines) for a notify
+route named ``notify_urls`` that takes every severity; ``RISKD_NOTIFY_URLS`` does the same
+for a route named ``env``. The API credential names also work as settings (``api_secret =
+…`` at the top level or in an account, ``RISKD_API_SECRET``,
+``RISKD_ACCOUNTS__MAIN__API_SECRET``); ``api_rsa_key_file`` names a PEM file instead. An
+empty credential file counts as absent.
+
+Secrets are :class:`pydantic.SecretStr`, registered with :mod:`riskd.redact` on load, and a
+bad value is reported by its key only (never its value): :class:`ConfigError` names the file
+and the dotted key (``accounts.main.caps.max_action_usdt``) and its environment variable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from riskd.bitget.credentials import Credentials
+from riskd.notify.settings import ENV_ROUTE, ENV_URLS, NotifySettings, urls_from_env
+from riskd.redact import redact, register_secret
+
+DEFAULT_CONFIG_PATHS = (Path("/etc/riskd/riskd.toml"), Path("riskd.toml"))
+DEFAULT_BASE_URL = "https://api.bitget.com"
+ENV_PREFIX = "RISKD_"
+CREDENTIAL_FIELDS = ("api_key", "api_secret", "api_passphrase", "api_rsa_key")
+#: Credential file with apprise URLs (commas, blanks or new lines between them): a notify
+#: route of that name taking every severity.
+NOTIFY_URLS_FILE = "notify_urls"
+#: ``{account}`` is replaced by the account name.
+CREDENTIAL_FILES = (*CREDENTIAL_FIELDS, *(f"{{account}}_{f}" for f in CREDENTIAL_FIELDS))
+ACCOUNT_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+#: A complete example (``tests/daemon/test_settings.py`` loads it, so it stays valid).
+EXAMPLE_CONFIG = """\
+# /etc/riskd/riskd.toml
+live = false                       # dry-run until you opt in (or: riskd run --live)
+base_url = "https://api.bitget.com"
+rules_dir = "/etc/riskd/rules"     # default for accounts without their own
+journal_path = "/var/lib/riskd/journal.sqlite3"   # default: $STATE_DIRECTORY/journal.sqlite3
+
+[poll]
+interval = "10s"                   # normal
+fast_interval = "2s"               # a scope within near_margin of its warning ratio
+slow_interval = "30s"              # every scope calm (no debt, or riskRate < calm_below)
+near_margin = 0.15
+calm_below = 0.3
+stale_after = "30s"                # older data: critical alert, no action on that scope
+reference_ttl = "5m"               # currencies, tier data
+flash_repay_timeout = "10s"
+flash_repay_poll = "1s"
+
+[budget]
+safety_margin = 0.1                # share of each documented limit left unused
+reserved_share = 0.3               # share kept for protective calls
+storage_uri = "memory://"          # redis://host:6379 when several daemons share an IP
+
+[metrics]
+enabled = true
+host = "127.0.0.1"
+port = 9464
+
+[accounts.main]                    # credentials: files main_api_key, main_api_secret,
+cross = true                       # main_api_passphrase in $CREDENTIALS_DIRECTORY
+isolated = ["BTCUSDT"]             # always watched ...
+discover_isolated = true           # ... plus every isolated symbol the account holds
+live = true                        # this account only (default: the top-level live)
+
+[accounts.main.caps]
+max_action_usdt = 2000             # one action moves at most this much (repays are reduced)
+max_day_usdt = 10000               # rolling 24 hours
+coins.BTC = { max_action = 0.05, max_day = 0.2 }
+
+[[notify.routes]]
+name = "phone"
+urls = ["tgram://123456789:AAExampleExampleExampleExampleExam/987654321"]  # bot token / chat id
+"""
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message names the file and the key."""
+
+
+def parse_duration(value: object) -> float:
+    """``10`` / ``10.5`` (seconds) or ``"500ms"``, ``"10s"``, ``"5m"``, ``"1h"``, ``"1d"``."""
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or a string like '10s'")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        m = _DURATION.match(value)
+        if not m:
+            raise ValueError(f"{value!r} is not a duration (examples: 10, '10s', '500ms', '5m')")
+        seconds = float(m.group(1)) * _UNIT[m.group(2)]
+    else:
+        raise ValueError("a duration is a number of seconds or a string like '10s'")
+    if seconds <= 0:
+        raise ValueError("a duration must be greater than 0")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+NonNegDecimal = Annotated[Decimal, Field(ge=0)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CoinCap(_Frozen):
+    """Caps in units of one coin (used when no USDT price is known, and always checked)."""
+
+    max_action: NonNegDecimal | None = None
+    max_day: NonNegDecimal | None = None
+
+
+class CapsSettings(_Frozen):
+    """Limits on what protective actions may move, enforced before any call."""
+
+    #: Largest value of one action, in USDT (``None``: no limit).
+    max_action_usdt: NonNegDecimal | None = None
+    #: Largest total value of actions in any rolling 24 hours, in USDT.
+    max_day_usdt: NonNegDecimal | None = None
+    #: Per-coin limits in coin units, e.g. ``BTC = { max_action = 0.5, max_day = 2 }``.
+    coins: dict[str, CoinCap] = Field(default_factory=dict)
+
+
+class AccountSettings(_Frozen):
+    """One Bitget account (one API key)."""
+
+    api_key: SecretStr | None = None
+    api_secret: SecretStr | None = None
+    api_passphrase: SecretStr | None = None
+    api_rsa_key: SecretStr | None = None
+    api_rsa_key_file: Path | None = None
+    #: Watch the cross account.
+    cross: bool = True
+    #: Isolated symbols to watch; with ``discover_isolated`` every held symbol is added.
+    isolated: tuple[str, ...] = ()
+    discover_isolated: bool = True
+    #: Rule files for this account (default: the top-level ``rules_dir``).
+    rules_dir: Path | None = None
+    #: ``None``: follow the top-level ``live``.
+    live: bool | None = None
+    caps: CapsSettings = Field(default_factory=CapsSettings)
+
+    @field_validator("isolated")
+    @classmethod
+    def _symbols(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for s in value:
+            if not SYMBOL.match(s):
+                raise ValueError(f"{s!r} is not a symbol like 'BTCUSDT'")
+        return value
+
+
+class PollSettings(_Frozen):
+    """How often scopes are polled; the interval adapts to how close a scope is to danger."""
+
+    #: Normal interval.
+    interval: Duration = 10.0
+    #: Used when a scope's risk rate is within ``near_margin`` of its warning ratio or above.
+    fast_interval: Duration = 2.0
+    #: Used when every scope is calm (risk rate below ``calm_below``, or no debt).
+    slow_interval: Duration = 30.0
+    near_margin: NonNegDecimal = Decimal("0.15")
+    calm_below: NonNegDecimal = Decimal("0.3")
+    #: Data older than this is stale: critical alert, no action on that scope.
+    stale_after: Duration = 30.0
+    #: Tier data, currencies and interest rates are refreshed this often.
+    reference_ttl: Duration = 300.0
+    #: Give up waiting for a flash repay to reach FINISH after this long.
+    flash_repay_timeout: Duration = 10.0
+    flash_repay_poll: Duration = 1.0
+
+    @model_validator(mode="after")
+    def _order(self) -> PollSettings:
+        if not self.fast_interval <= self.interval <= self.slow_interval:
+            raise ValueError("need fast_interval <= interval <= slow_interval")
+        return self
+
+
+class BudgetSettings(_Frozen):
+    """The client-side rate budget (see riskd.budget)."""
+
+    #: Share of every documented limit left unused, as a margin for clock skew (0–0.5).
+    safety_margin: Annotated[float, Field(ge=0, le=0.5)] = 0.1
+    #: Share of each limit kept for protective calls (0–0.9).
+    reserved_share: Annotated[float, Field(ge=0, le=0.9)] = 0.3
+    #: ``limits`` storage URI: ``memory://`` or ``redis://host:6379`` when daemons share an IP.
+    storage_uri: str = "memory://"
+
+
+class MetricsSettings(_Frozen):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 9464
+
+
+def default_state_dir() -> Path:
+    state = os.environ.get("STATE_DIRECTORY")
+    if state:
+        return Path(state.split(":")[0])
+    return Path("riskd-state")
+
+
+class Settings(BaseSettings):
+    """Everything ``riskd run`` needs. Build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        frozen=True,
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    #: Send protective calls. False (the default): dry-run, say what would be done.
+    live: bool = False
+    base_url: str = DEFAULT_BASE_URL
+    #: Default rule directory for accounts that name none.
+    rules_dir: Path = Path("rules")
+    #: SQLite journal (decisions, intents, outcomes, rule state, status, pause state).
+    journal_path: Path = Field(default_factory=lambda: default_state_dir() / "journal.sqlite3")
+    #: Default credentials, for accounts that have none of their own.
+    api_key: SecretStr | None = None
+    api_secret: SecretStr | None = None
+    api_passphrase: SecretStr | None = None
+    api_rsa_key: SecretStr | None = None
+    api_rsa_key_file: Path | None = None
+    accounts: dict[str, AccountSettings] = Field(default_factory=dict)
+    poll: PollSettings = Field(default_factory=PollSettings)
+    budget: BudgetSettings = Field(default_factory=BudgetSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    #: Notification routes and their behaviour (riskd.notify); ``RISKD_NOTIFY_URLS`` adds a
+    #: route named ``env``.
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+
+    @field_validator("accounts")
+    @classmethod
+    def _names(cls, value: dict[str, AccountSettings]) -> dict[str, AccountSettings]:
+        for name in value:
+            if not ACCOUNT_NAME.match(name):
+                raise ValueError(
+                    f"account name {name!r}: use lower-case letters, digits, '_' or '-'"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _default_account(self) -> Settings:
+        if not self.accounts:
+            object.__setattr__(self, "accounts", {"main": AccountSettings()})
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        assert isinstance(init_settings, InitSettingsSource)
+        creds = CredentialsDirSource(settings_cls, init_settings.init_kwargs)
+        return (env_settings, creds, init_settings)
+
+    # --- derived values -----------------------------------------------------------------
+    def account_live(self, name: str) -> bool:
+        acc = self.accounts[name]
+        return self.live if acc.live is None else acc.live
+
+    def account_rules_dir(self, name: str) -> Path:
+        return self.accounts[name].rules_dir or self.rules_dir
+
+    def credentials(self, name: str) -> Credentials:
+        """An account's API credentials; ConfigError naming what is missing."""
+        acc = self.accounts[name]
+
+        def pick(f: str) -> SecretStr | None:
+            v: SecretStr | None = getattr(acc, f) or getattr(self, f)
+            return v if v is not None and v.get_secret_value().strip() else None
+
+        def missing(f: str) -> ConfigError:
+            return ConfigError(
+                f"account {name!r} has no {f}: set accounts.{name}.{f} in the config, "
+                f"{ENV_PREFIX}{f.upper()} or a credential file {name}_{f} / {f}"
+            )
+
+        key, passphrase, secret = pick("api_key"), pick("api_passphrase"), pick("api_secret")
+        if key is None:
+            raise missing("api_key")
+        if passphrase is None:
+            raise missing("api_passphrase")
+        rsa = pick("api_rsa_key")
+        rsa_file = acc.api_rsa_key_file or self.api_rsa_key_file
+        if rsa is None and rsa_file is not None and secret is None:
+            try:
+                pem = rsa_file.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ConfigError(f"api_rsa_key_file {rsa_file}: {exc.strerror}") from None
+            register_secret(pem)
+            rsa = SecretStr(pem)
+        if secret is None and rsa is None:
+            raise missing("api_secret")
+        try:
+            if secret is not None:
+                return Credentials(api_key=key, passphrase=passphrase, secret=secret)
+            return Credentials(api_key=key, passphrase=passphrase, rsa_private_key=rsa)
+        except ValidationError as exc:
+            msg = format_validation_error(exc, f"account {name!r} credentials")
+            raise ConfigError(msg) from None
+
+    def register_secrets(self) -> None:
+        """Register every secret value with riskd.redact."""
+        for holder in (self, *self.accounts.values()):
+            for f in CREDENTIAL_FIELDS:
+                v = getattr(holder, f)
+                if v is not None:
+                    register_secret(v.get_secret_value())
+        for route in self.notify.routes:
+            for url in route.urls:
+                register_secret(url.get_secret_value())
+        if self.notify.heartbeat_url is not None:
+            register_secret(self.notify.heartbeat_url.get_secret_value())
+
+
+class CredentialsDirSource(PydanticBaseSettingsSource):
+    """Reads ``$CREDENTIALS_DIRECTORY`` files (systemd ``LoadCredential=``)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], init_kwargs: Mapping[str, Any]) -> None:
+        super().__init__(settings_cls)
+        directory = os.environ.get("CREDENTIALS_DIRECTORY")
+        self._data: dict[str, Any] = {}
+        if not directory:
+            return
+        base = Path(directory)
+        for f in CREDENTIAL_FIELDS:
+            value = _read_credential(base / f)
+            if value is not None:
+                self._data[f] = value
+        accounts = init_kwargs.get("accounts")
+        if isinstance(accounts, Mapping):
+            per: dict[str, dict[str, str]] = {}
+            for name in accounts:
+                for f in CREDENTIAL_FIELDS:
+                    value = _read_credential(base / f"{name}_{f}")
+                    if value is not None:
+                        per.setdefault(str(name), {})[f] = value
+            if per:
+                self._data["accounts"] = per
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+def _read_credential(path: Path) -> str | None:
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"cannot read credential file {path}: {exc.strerror}") from None
+    register_secret(text)
+    return text or None
+
+
+def find_config(explicit: Path | None) -> Path | None:
+    """The config file to use: ``explicit``, else the first default that exists, else None."""
+    if explicit is not None:
+        return explicit
+    for candidate in DEFAULT_CONFIG_PATHS:
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def load_settings(path: Path | None = None, *, live: bool | None = None) -> Settings:
+    """Load settings from ``path`` (or the defaults), the environment and credential files.
+
+    ``live=True`` (the ``--live`` flag) overrides the file and environment. Raises
+    :class:`ConfigError` with one line per problem, each naming the key.
+    """
+    found = find_config(path)
+    data = read_toml(found) if found is not None else {}
+    extra_routes = []
+    env_urls = urls_from_env(os.environ.get(ENV_URLS, ""))
+    if env_urls:
+        extra_routes.append({"name": ENV_ROUTE, "urls": list(env_urls)})
+    creds_dir = os.environ.get("CREDENTIALS_DIRECTORY")
+    file_urls = _read_credential(Path(creds_dir) / NOTIFY_URLS_FILE) if creds_dir else None
+    if file_urls:
+        extra_routes.append({"name": NOTIFY_URLS_FILE, "urls": list(urls_from_env(file_urls))})
+    if extra_routes:
+        for route in extra_routes:
+            for url in route["urls"]:
+                register_secret(url)
+        notify = dict(data.get("notify") or {})
+        routes = list(notify.get("routes") or [])
+        notify["routes"] = [*routes, *extra_routes]
+        data = {**data, "notify": notify}
+    origin = str(found) if found is not None else "settings"
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, origin)) from None
+    if live is not None:
+        settings = settings.model_copy(update={"live": live})
+    settings.register_secrets()
+    return settings
+
+
+def format_validation_error(exc: ValidationError, origin: str) -> str:
+    """One line per error: file, dotted key, env var, message — never the input value."""
+    lines = [f"{origin}: invalid configuration ({exc.error_count()} problem(s))"]
+    for err in exc.errors(include_input=False, include_url=False):
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        env = ENV_PREFIX + "__".join(str(p) for p in err["loc"]).upper()
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown setting (check its spelling and section)"
+        lines.append(f"  {key}: {msg} (env {env})")
+    return redact("\n".join(lines))

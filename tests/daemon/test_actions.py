@@ -1,0 +1,257 @@
+"""ActionRunner + executors against a fake exchange: journal, caps, stale, pause, dry-run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+from riskd.daemon.actions import AWAITING, BLOCKED, PAUSED, SKIPPED, STALE, ActionRunner
+from riskd.daemon.exchange import AssetRow, CallRejected, CallUncertain
+from riskd.daemon.executor import DryRunExecutor, LiveExecutor
+from riskd.daemon.journal import DRY_RUN, FAILED, PENDING, SUCCEEDED, Journal
+from riskd.daemon.reconcile import Reconciler
+from riskd.daemon.snapshots import Reference, isolated_snapshot
+from riskd.risk.snapshot import ScopeSnapshot
+from riskd.settings import CapsSettings
+
+SCOPE = "isolated:BTCUSDT"
+
+
+@dataclass(frozen=True)
+class Req:
+    id: str
+    kind: str
+    scope: str = SCOPE
+    rule: str = "r1"
+    params: dict[str, object] = field(default_factory=dict)
+
+
+@pytest.fixture
+async def journal(tmp_path: Path):
+    j = await Journal.open(tmp_path / "j.sqlite3")
+    yield j
+    await j.close()
+
+
+def _exchange(make_exchange):
+    ex = make_exchange()
+    ex.isolated_rows = [
+        AssetRow("USDT", D(300), D(0), D(1000), D(1), "BTCUSDT"),
+        AssetRow("BTC", D("0.1"), D(0), D(0), D(0), "BTCUSDT"),
+    ]
+    ex.risk[SCOPE] = D("0.9")
+    return ex
+
+
+def _snap(ex, clock) -> ScopeSnapshot:
+    return isolated_snapshot(
+        "alice",
+        "BTCUSDT",
+        ex.isolated_rows,
+        ex.risk[SCOPE],
+        clock.now(),
+        Reference(),
+        {"BTC": D(20000)},
+    )
+
+
+def _runner(ex, journal, clock, *, live=True, caps=None):
+    async def repoll(scope):
+        ex.risk[SCOPE] = ex.risk[SCOPE] - D("0.3")
+        return _snap(ex, clock)
+
+    reconciler = Reconciler(journal, lambda a: ex, clock, flash_timeout=5)
+    executor = (
+        LiveExecutor(ex, clock, flash_timeout=10, flash_poll=1) if live else DryRunExecutor(ex)
+    )
+    return ActionRunner(
+        account="alice",
+        executor=executor,
+        journal=journal,
+        clock=clock,
+        caps=caps or CapsSettings(),
+        stale_after=30,
+        repoll=repoll,
+        reconcile=reconciler.status_of,
+        prices=lambda: {"BTC": D(20000)},
+    )
+
+
+async def test_live_repay_journals_intent_then_outcome(make_exchange, clock, journal) -> None:
+    """A live repay is journaled before the call, succeeds and reports the improvement."""
+    ex = _exchange(make_exchange)
+    runner = _runner(ex, journal, clock)
+    report = await runner.run(
+        Req("a1", "repay", params={"coin": "USDT"}), _snap(ex, clock), paused=False
+    )
+    assert report.status == SUCCEEDED and report.succeeded
+    assert ex.mutating_calls() == ["repay"]
+    assert ex.calls[-1][1]["amount"] == D(300)  # capped by available, not the 1001 debt
+    assert report.risk_before == D("0.9") and report.risk_after == D("0.6")
+    kinds = [e.kind for e in await journal.events()]
+    assert kinds[:2] == ["intent", "outcome"] and "verified" in kinds
+    rec = (await journal.intents())[0]
+    assert rec.status == SUCCEEDED and rec.intent.params["amount"] == "300"
+
+
+async def test_dry_run_sends_nothing_and_says_what(make_exchange, clock, journal) -> None:
+    """Dry-run journals what would be done, marked as such, with no mutating call."""
+    ex = _exchange(make_exchange)
+    runner = _runner(ex, journal, clock, live=False)
+    for kind in ("repay", "flashRepay", "cancelOrders", "reduce"):
+        report = await runner.run(Req(f"a-{kind}", kind), _snap(ex, clock), paused=False)
+        assert report.status == DRY_RUN, kind
+        assert report.detail.startswith("DRY-RUN: would "), report.detail
+    assert ex.mutating_calls() == []
+    assert all(r.intent.dry_run and r.status == DRY_RUN for r in await journal.intents())
+    assert await journal.open_intents() == []
+
+
+async def test_stale_scope_refused(make_exchange, clock, journal) -> None:
+    """No protective call on data older than stale_after."""
+    ex = _exchange(make_exchange)
+    snap = _snap(ex, clock)
+    clock.advance(31)
+    report = await _runner(ex, journal, clock).run(Req("a1", "repay"), snap, paused=False)
+    assert report.status == STALE and not report.succeeded
+    assert ex.mutating_calls() == []
+    assert (await journal.events())[-1].kind == STALE
+
+
+async def test_paused_refused(make_exchange, clock, journal) -> None:
+    """Paused accounts take no action; the refusal is journaled."""
+    ex = _exchange(make_exchange)
+    report = await _runner(ex, journal, clock).run(
+        Req("a1", "repay"), _snap(ex, clock), paused=True
+    )
+    assert report.status == PAUSED and ex.mutating_calls() == []
+
+
+async def test_cap_blocks_before_call(make_exchange, clock, journal) -> None:
+    """A flash repay above the per-action cap is blocked and journaled, never sent."""
+    ex = _exchange(make_exchange)
+    runner = _runner(ex, journal, clock, caps=CapsSettings(max_action_usdt=D(100)))
+    report = await runner.run(Req("a1", "flashRepay"), _snap(ex, clock), paused=False)
+    assert report.status == BLOCKED and "caps.max_action_usdt" in report.detail
+    assert ex.mutating_calls() == []
+    assert (await journal.events())[-1].kind == BLOCKED
+
+
+async def test_cap_reduces_repay_and_day_cap_counts(make_exchange, clock, journal) -> None:
+    """A repay is reduced to the per-action cap; the daily cap counts earlier repays."""
+    ex = _exchange(make_exchange)
+    caps = CapsSettings(max_action_usdt=D(100), max_day_usdt=D(150))
+    runner = _runner(ex, journal, clock, caps=caps)
+    r1 = await runner.run(
+        Req("a1", "repay", params={"coin": "USDT"}), _snap(ex, clock), paused=False
+    )
+    assert r1.status == SUCCEEDED and ex.calls[-1][1]["amount"] == D(100)
+    r2 = await runner.run(
+        Req("a2", "repay", params={"coin": "USDT"}), _snap(ex, clock), paused=False
+    )
+    assert r2.status == SUCCEEDED and ex.calls[-1][1]["amount"] == D(50)
+    r3 = await runner.run(
+        Req("a3", "repay", params={"coin": "USDT"}), _snap(ex, clock), paused=False
+    )
+    assert r3.status == BLOCKED
+
+
+async def test_rejection_is_failed_not_retried(make_exchange, clock, journal) -> None:
+    """A definite refusal ends the intent as failed; nothing is sent twice."""
+    ex = _exchange(make_exchange)
+    ex.fail_next["repay"] = CallRejected("[50042] amount below interest", code="50042")
+    report = await _runner(ex, journal, clock).run(
+        Req("a1", "repay"), _snap(ex, clock), paused=False
+    )
+    assert report.status == FAILED and "50042" in report.detail
+    assert ex.mutating_calls() == ["repay"]
+
+
+async def test_lost_answer_reconciled_at_once(make_exchange, clock, journal) -> None:
+    """A repay whose answer was lost is found in the repay records: succeeded, not resent."""
+    ex = _exchange(make_exchange)
+    ex.lose_answer["repay"] = CallUncertain("read timeout")
+    runner = _runner(ex, journal, clock)
+    report = await runner.run(
+        Req("a1", "repay", params={"coin": "USDT"}), _snap(ex, clock), paused=False
+    )
+    assert report.status == SUCCEEDED
+    assert ex.mutating_calls() == ["repay"]
+    rec = (await journal.intents())[0]
+    assert rec.ref == "1" and rec.outcome.get("reconciled") is True
+
+
+async def test_unreconcilable_intent_holds_the_scope(make_exchange, clock, journal) -> None:
+    """If even the records cannot be read, the intent stays open and the scope waits."""
+    ex = _exchange(make_exchange)
+    ex.lose_answer["repay"] = CallUncertain("read timeout")
+    ex.fail_next["repays"] = CallUncertain("read timeout")
+    runner = _runner(ex, journal, clock)
+    report = await runner.run(Req("a1", "repay"), _snap(ex, clock), paused=False)
+    assert report.status == "open" and not report.succeeded
+    assert [r.status for r in await journal.open_intents()] == [PENDING]
+    again = await runner.run(Req("a2", "repay"), _snap(ex, clock), paused=False)
+    assert again.status == AWAITING
+    assert ex.mutating_calls() == ["repay"]
+
+
+async def test_flash_repay_polls_until_finish(make_exchange, clock, journal) -> None:
+    """Flash repay journals its id as accepted, then polls its status until FINISH."""
+    ex = _exchange(make_exchange)
+    report = await _runner(ex, journal, clock).run(
+        Req("a1", "flashRepay"), _snap(ex, clock), paused=False
+    )
+    assert report.status == SUCCEEDED
+    assert [n for n, _ in ex.calls if n == "flash_repay_status"] == ["flash_repay_status"] * 3
+    kinds = [e.kind for e in await journal.events()]
+    assert kinds[:3] == ["intent", "accepted", "outcome"]
+    assert (await journal.intents())[0].ref == "f1"
+
+
+async def test_reduce_sends_client_oid(make_exchange, clock, journal) -> None:
+    """reduce places a market autoRepay order with the intent's clientOid."""
+    ex = _exchange(make_exchange)
+    report = await _runner(ex, journal, clock).run(
+        Req("a1", "reduce"), _snap(ex, clock), paused=False
+    )
+    assert report.status == SUCCEEDED
+    _name, kw = next(c for c in ex.calls if c[0] == "place_market_autorepay")
+    rec = (await journal.intents())[0]
+    assert kw["client_oid"] == f"riskd-{rec.intent.intent_id}" and kw["side"] == "sell"
+
+
+async def test_nothing_to_do_is_skipped(make_exchange, clock, journal) -> None:
+    """Nothing available to repay: skipped with the reason, nothing sent."""
+    ex = _exchange(make_exchange)
+    ex.isolated_rows[0] = AssetRow("USDT", D(0), D(0), D(1000), D(1), "BTCUSDT")
+    report = await _runner(ex, journal, clock).run(
+        Req("a1", "repay", params={"coin": "USDT"}), _snap(ex, clock), paused=False
+    )
+    assert report.status == SKIPPED and "50042" in report.detail
+    assert ex.mutating_calls() == []
+
+
+async def test_transient_refusal_tried_again_with_new_intent(make_exchange, clock, journal):
+    """A 429 on a repay (not executed) is tried again at once under a new intent."""
+    ex = _exchange(make_exchange)
+    ex.fail_next["repay"] = CallRejected("[429] too many requests", code="429", transient=True)
+    report = await _runner(ex, journal, clock).run(
+        Req("a1", "repay"), _snap(ex, clock), paused=False
+    )
+    assert report.status == SUCCEEDED
+    assert ex.mutating_calls() == ["repay", "repay"]
+    assert [r.status for r in await journal.intents()] == [FAILED, SUCCEEDED]
+
+
+async def test_lost_answer_not_executed_is_retried(make_exchange, clock, journal) -> None:
+    """A 5xx before execution: reconciliation proves it was not executed, then a retry."""
+    ex = _exchange(make_exchange)
+    ex.fail_next["repay"] = CallUncertain("HTTP 503", transient=True)
+    report = await _runner(ex, journal, clock).run(
+        Req("a1", "repay"), _snap(ex, clock), paused=False
+    )
+    assert report.status == SUCCEEDED
+    assert [r.status for r in await journal.intents()] == ["not_executed", SUCCEEDED]

@@ -1,0 +1,124 @@
+"""Poller: one call for many scopes, discovery, no risk-rate call without debt, adaptive
+intervals, failures that age into staleness."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+from riskd.daemon.exchange import AssetRow, CallUncertain
+from riskd.daemon.poller import AccountPoller, interval_for
+from riskd.daemon.prices import NoPrices, StaticPrices
+from riskd.risk.snapshot import CoinBalance, ScopeSnapshot
+from riskd.settings import AccountSettings, PollSettings
+
+POLL = PollSettings()
+
+
+def _iso(symbol: str, borrow: str = "0") -> list[AssetRow]:
+    return [
+        AssetRow("USDT", D(100), D(0), D(borrow), D(0), symbol),
+        AssetRow("BTC", D("0.01"), D(0), D(0), D(0), symbol),
+    ]
+
+
+def _poller(ex, clock, **acc) -> AccountPoller:
+    return AccountPoller("alice", AccountSettings(**acc), POLL, ex, NoPrices(), clock)
+
+
+async def test_discovers_isolated_symbols_with_one_assets_call(make_exchange, clock) -> None:
+    """isolated_assets without symbol finds every held symbol; risk rate only where owed."""
+    ex = make_exchange()
+    ex.isolated_rows = _iso("BTCUSDT", "50") + _iso("ETHUSDT")
+    ex.risk["isolated:BTCUSDT"] = D("0.4")
+    p = _poller(ex, clock, cross=False)
+    out = await p.poll()
+    assert out.polled == {"isolated:BTCUSDT", "isolated:ETHUSDT"}
+    names = [n for n, _ in ex.calls]
+    assert names.count("assets") == 1
+    assert [kw for n, kw in ex.calls if n == "isolated_risk_rate"] == [{"symbol": "BTCUSDT"}]
+    assert p.snapshots["isolated:ETHUSDT"].risk_rate == 0
+    assert p.snapshots["isolated:BTCUSDT"].risk_rate == D("0.4")
+    assert p.snapshots["isolated:BTCUSDT"].observed_at == clock.now()
+
+
+async def test_configured_symbols_without_discovery(make_exchange, clock) -> None:
+    """With discovery off only the configured symbols are watched."""
+    ex = make_exchange()
+    ex.isolated_rows = _iso("BTCUSDT") + _iso("ETHUSDT")
+    p = _poller(ex, clock, cross=False, isolated=("ETHUSDT",), discover_isolated=False)
+    await p.poll()
+    assert set(p.snapshots) == {"isolated:ETHUSDT"}
+
+
+async def test_cross_risk_rate_only_with_debt(make_exchange, clock) -> None:
+    """No debt: the cross risk rate is 0 without asking; with debt it is asked for."""
+    ex = make_exchange()
+    ex.cross_rows = [AssetRow("USDT", D(100), D(0), D(0), D(0))]
+    p = _poller(ex, clock, discover_isolated=False)
+    await p.poll()
+    assert "cross_risk_rate" not in [n for n, _ in ex.calls]
+    ex.cross_rows = [AssetRow("USDT", D(100), D(0), D(10), D(0))]
+    ex.risk["cross"] = D("0.3")
+    await p.repoll("cross")
+    assert p.snapshots["cross"].risk_rate == D("0.3")
+
+
+async def test_due_scopes_follow_adaptive_intervals(make_exchange, clock) -> None:
+    """A calm scope is polled at the slow interval, one near its threshold at the fast one."""
+    ex = make_exchange()
+    ex.isolated_rows = _iso("BTCUSDT", "50") + _iso("ETHUSDT", "50")
+    ex.risk.update({"isolated:BTCUSDT": D("0.1"), "isolated:ETHUSDT": D("0.75")})
+    p = _poller(ex, clock, cross=False)
+    await p.poll()
+    assert p.next_due["isolated:BTCUSDT"] == clock.now() + POLL.slow_interval
+    assert p.next_due["isolated:ETHUSDT"] == clock.now() + POLL.fast_interval
+    clock.advance(POLL.fast_interval)
+    out = await p.poll()
+    assert out.polled == {"isolated:ETHUSDT"}
+
+
+def test_interval_for() -> None:
+    """Fast near the warning ratio, slow when calm or debt-free, base in between."""
+
+    def snap(rate: str, borrow: str = "1") -> ScopeSnapshot:
+        b = CoinBalance("USDT", D(1), D(0), D(borrow), D(0))
+        return ScopeSnapshot("a", "cross", D(rate), {"USDT": b}, 0.0)
+
+    assert interval_for(snap("0.7"), POLL) == POLL.fast_interval
+    assert interval_for(snap("0.5"), POLL) == POLL.interval
+    assert interval_for(snap("0.1"), POLL) == POLL.slow_interval
+    assert interval_for(snap("0.5", borrow="0"), POLL) == POLL.slow_interval
+
+
+async def test_failure_keeps_old_snapshot_and_retries_fast(make_exchange, clock) -> None:
+    """A failed poll keeps the previous snapshot (which ages) and is retried fast."""
+    ex = make_exchange()
+    ex.cross_rows = [AssetRow("USDT", D(100), D(0), D(10), D(0))]
+    p = _poller(ex, clock, discover_isolated=False)
+    await p.poll()
+    seen = p.snapshots["cross"].observed_at
+    clock.advance(POLL.slow_interval)
+    ex.fail_next["assets"] = CallUncertain("HTTP 503")
+    out = await p.poll()
+    assert out.errors == {"cross": "HTTP 503"}
+    assert p.snapshots["cross"].observed_at == seen
+    assert p.next_due["cross"] == clock.now() + POLL.fast_interval
+
+
+async def test_prices_and_reference_in_snapshots(make_exchange, clock) -> None:
+    """Snapshots carry USDT prices, the symbol's ratios and its tier's maintenance rate."""
+    ex = make_exchange()
+    ex.isolated_rows = _iso("BTCUSDT", "50")
+    p = AccountPoller(
+        "alice",
+        AccountSettings(cross=False),
+        POLL,
+        ex,
+        StaticPrices({"BTC": D(30000)}, clock),
+        clock,
+    )
+    await p.poll()
+    snap = p.snapshots["isolated:BTCUSDT"]
+    assert snap.prices_usdt == {"BTC": D(30000), "USDT": D(1)}
+    assert snap.warning_risk_ratio == D("0.8") and snap.maintain_margin_rate["BTC"] == D("0.1")
+    assert snap.base_coin == "BTC" and snap.quote_coin == "USDT"
