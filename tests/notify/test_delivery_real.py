@@ -158,6 +158,8 @@ async def test_secrets_absent_from_logs_reprs_and_status(
 ) -> None:
     """Bot token, SMTP password and ping key appear in no log line, repr, status or record."""
     caplog.set_level(logging.DEBUG)
+    for library in ("apprise", "httpx"):  # other tests may have quietened these loggers
+        caplog.set_level(logging.DEBUG, logger=library)
     ping_key = "ping-key-5ec2e7-0001"
     table = {
         "routes": [
