@@ -33,7 +33,7 @@ from riskd.ops.metrics import ALL_ACCOUNTS, Metrics
 from riskd.risk.snapshot import ScopeSnapshot
 from riskd.rules.decisions import ActionRequest, Evaluation
 from riskd.rules.engine import evaluate
-from riskd.rules.model import ActionKind, RuleSet
+from riskd.rules.model import RuleSet
 from riskd.rules.state import EngineState, StateError, record_outcome
 from riskd.settings import Settings
 from riskd.severity import Severity
@@ -176,10 +176,7 @@ class Daemon:
             for rerun in reruns:
                 report.reports.append(await self._act(acc, rerun, paused))
             for request in evaluation.actions:
-                if request.kind == ActionKind.NOTIFY:
-                    continue
-                r = await self._act(acc, request, paused)
-                report.reports.append(r)
+                report.reports.append(await self._act(acc, request, paused))
             if evaluation.actions or reruns:
                 await self.journal.save_rule_state(
                     acc.name, acc.state.to_json(), at=self.clock.now()
