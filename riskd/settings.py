@@ -53,6 +53,7 @@ from pydantic_settings import (
 )
 
 from riskd.bitget.credentials import Credentials
+from riskd.daemon.prices import ws_url_for
 from riskd.notify.settings import ENV_ROUTE, ENV_URLS, NotifySettings, urls_from_env
 from riskd.redact import redact, register_secret
 
@@ -80,9 +81,9 @@ rules_dir = "/etc/riskd/rules"     # default for accounts without their own
 journal_path = "/var/lib/riskd/journal.sqlite3"   # default: $STATE_DIRECTORY/journal.sqlite3
 
 [poll]
-interval = "10s"                   # normal
-fast_interval = "2s"               # a scope within near_margin of its warning ratio
-slow_interval = "30s"              # every scope calm (no debt, or riskRate < calm_below)
+interval = "5s"                    # normal
+fast_interval = "1s"               # a scope within near_margin of its warning ratio
+slow_interval = "10s"              # every scope calm (no debt, or riskRate < calm_below)
 near_margin = 0.15
 calm_below = 0.3
 stale_after = "30s"                # older data: critical alert, no action on that scope
@@ -100,11 +101,17 @@ enabled = true
 host = "127.0.0.1"
 port = 9464
 
+[prices]                           # USDT index prices (WebSocket indexPrice channel)
+enabled = true
+# ws_url = "wss://ws.bitget.com/spot/v1/stream"   # default: derived from base_url
+max_age = "30s"                    # an older price is dropped, never acted on
+
 [accounts.main]                    # credentials: files main_api_key, main_api_secret,
 cross = true                       # main_api_passphrase in $CREDENTIALS_DIRECTORY
 isolated = ["BTCUSDT"]             # always watched ...
 discover_isolated = true           # ... plus every isolated symbol the account holds
-live = true                        # this account only (default: the top-level live)
+live = false                       # dry-run; to go live set true here (this account only)
+                                   # or top-level live = true, or riskd run --live
 
 [accounts.main.caps]
 max_action_usdt = 2000             # one action moves at most this much (repays are reduced)
@@ -161,8 +168,20 @@ class CapsSettings(_Frozen):
     max_action_usdt: NonNegDecimal | None = None
     #: Largest total value of actions in any rolling 24 hours, in USDT.
     max_day_usdt: NonNegDecimal | None = None
-    #: Per-coin limits in coin units, e.g. ``BTC = { max_action = 0.5, max_day = 2 }``.
+    #: Per-coin limits in coin units, e.g. ``BTC = { max_action = 0.5, max_day = 2 }``. Coin
+    #: names are upper-cased (environment variable names arrive lower-case: ``btc``).
     coins: dict[str, CoinCap] = Field(default_factory=dict)
+
+    @field_validator("coins")
+    @classmethod
+    def _upper_coins(cls, value: dict[str, CoinCap]) -> dict[str, CoinCap]:
+        out: dict[str, CoinCap] = {}
+        for coin, cap in value.items():
+            key = coin.strip().upper()
+            if key in out:
+                raise ValueError(f"coin {key} is given twice (coin names ignore case)")
+            out[key] = cap
+        return out
 
 
 class AccountSettings(_Frozen):
@@ -196,15 +215,17 @@ class AccountSettings(_Frozen):
 class PollSettings(_Frozen):
     """How often scopes are polled; the interval adapts to how close a scope is to danger."""
 
-    #: Normal interval.
-    interval: Duration = 10.0
-    #: Used when a scope's risk rate is within ``near_margin`` of its warning ratio or above.
-    fast_interval: Duration = 2.0
+    #: Normal interval (a crash can take a 5x long from calm to liquidation in ~30 s).
+    interval: Duration = 5.0
+    #: Used when a scope's risk rate is within ``near_margin`` of its warning ratio or above,
+    #: or when its last change would bring it there within a couple of intervals.
+    fast_interval: Duration = 1.0
     #: Used when every scope is calm (risk rate below ``calm_below``, or no debt).
-    slow_interval: Duration = 30.0
+    slow_interval: Duration = 10.0
     near_margin: NonNegDecimal = Decimal("0.15")
     calm_below: NonNegDecimal = Decimal("0.3")
-    #: Data older than this is stale: critical alert, no action on that scope.
+    #: Data older than this is stale: critical alert, no action on that scope. Keep it well
+    #: above ``slow_interval`` + ``fast_interval`` (one missed poll is not staleness).
     stale_after: Duration = 30.0
     #: Tier data, currencies and interest rates are refreshed this often.
     reference_ttl: Duration = 300.0
@@ -234,6 +255,26 @@ class MetricsSettings(_Frozen):
     enabled: bool = True
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 9464
+
+
+class PricesSettings(_Frozen):
+    """USDT index prices from the exchange's WebSocket ``indexPrice`` channel."""
+
+    #: Subscribe to the index price feed (off: no prices, as in ``riskd test`` without rows).
+    enabled: bool = True
+    #: WebSocket URL; default derived from ``base_url`` (``https://api.bitget.com`` →
+    #: ``wss://ws.bitget.com/spot/v1/stream``, otherwise http→ws, https→wss plus
+    #: ``/spot/v1/stream``, which ``riskd sim serve`` answers).
+    ws_url: str | None = None
+    #: A coin's price received longer ago than this is dropped (never acted on).
+    max_age: Duration = 30.0
+
+    @field_validator("ws_url")
+    @classmethod
+    def _ws_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("ws://", "wss://")):
+            raise ValueError(f"{value!r} is not a ws:// or wss:// URL")
+        return value
 
 
 def default_state_dir() -> Path:
@@ -271,6 +312,7 @@ class Settings(BaseSettings):
     poll: PollSettings = Field(default_factory=PollSettings)
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    prices: PricesSettings = Field(default_factory=PricesSettings)
     #: Notification routes and their behaviour (riskd.notify); ``RISKD_NOTIFY_URLS`` adds a
     #: route named ``env``.
     notify: NotifySettings = Field(default_factory=NotifySettings)
@@ -308,6 +350,10 @@ class Settings(BaseSettings):
     def account_live(self, name: str) -> bool:
         acc = self.accounts[name]
         return self.live if acc.live is None else acc.live
+
+    def price_ws_url(self) -> str:
+        """``prices.ws_url``, or the one derived from ``base_url``."""
+        return self.prices.ws_url or ws_url_for(self.base_url)
 
     def account_rules_dir(self, name: str) -> Path:
         return self.accounts[name].rules_dir or self.rules_dir
@@ -378,22 +424,35 @@ class CredentialsDirSource(PydanticBaseSettingsSource):
             value = _read_credential(base / f)
             if value is not None:
                 self._data[f] = value
-        accounts = init_kwargs.get("accounts")
-        if isinstance(accounts, Mapping):
-            per: dict[str, dict[str, str]] = {}
-            for name in accounts:
-                for f in CREDENTIAL_FIELDS:
-                    value = _read_credential(base / f"{name}_{f}")
-                    if value is not None:
-                        per.setdefault(str(name), {})[f] = value
-            if per:
-                self._data["accounts"] = per
+        per: dict[str, dict[str, str]] = {}
+        for name in _account_names(init_kwargs):
+            for f in CREDENTIAL_FIELDS:
+                value = _read_credential(base / f"{name}_{f}")
+                if value is not None:
+                    per.setdefault(name, {})[f] = value
+        if per:
+            self._data["accounts"] = per
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return self._data.get(field_name), field_name, False
 
     def __call__(self) -> dict[str, Any]:
         return dict(self._data)
+
+
+def _account_names(init_kwargs: Mapping[str, Any]) -> list[str]:
+    """Accounts named in the config file or the environment; none: the implicit ``main``."""
+    names: list[str] = []
+    accounts = init_kwargs.get("accounts")
+    if isinstance(accounts, Mapping):
+        names.extend(str(n) for n in accounts)
+    prefix = f"{ENV_PREFIX}ACCOUNTS__"
+    for key in os.environ:
+        if key.upper().startswith(prefix):
+            name = key[len(prefix) :].split("__", 1)[0].lower()
+            if name and name not in names:
+                names.append(name)
+    return names or ["main"]
 
 
 def _read_credential(path: Path) -> str | None:

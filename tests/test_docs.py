@@ -88,10 +88,10 @@ def test_a_nested_setting_missing_is_reported(docs: Path) -> None:
 def test_a_wrong_default_or_env_is_reported(docs: Path) -> None:
     """A documented default or environment variable that differs from the code fails."""
     page = docs / "configuration.md"
-    edit(page, "| `10s` | `RISKD_POLL__INTERVAL` |", "| `5s` | `RISKD_POLL__INTERVAL` |")
+    edit(page, "| `5s` | `RISKD_POLL__INTERVAL` |", "| `7s` | `RISKD_POLL__INTERVAL` |")
     edit(page, "`RISKD_METRICS__PORT`", "`RISKD_METRICS_PORT`")
     problems = check.check_configuration(docs)
-    assert any("`poll.interval` default is '`5s`'" in p for p in problems)
+    assert any("`poll.interval` default is '`7s`'" in p for p in problems)
     assert any("`metrics.port` row does not name `RISKD_METRICS__PORT`" in p for p in problems)
 
 

@@ -1,13 +1,17 @@
 """``riskd run``, ``status``, ``journal``, ``pause``, ``resume``: thin commands over riskd.daemon.
 
 ``status``, ``journal``, ``pause`` and ``resume`` work on the journal database of a running
-(or stopped) daemon: they take the same ``--config`` to find it, or ``--journal PATH``.
+(or stopped) daemon: they take the same ``--config`` to find it, or ``--journal PATH``. The
+path comes from :func:`journal_path_for`, exactly as ``riskd run`` resolves it (``journal_path``
+from the config and environment, else ``$STATE_DIRECTORY/journal.sqlite3``); a journal that
+does not exist is an error (never created here), so a pause cannot silently go nowhere.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -34,19 +38,30 @@ _journal = click.option(
 )
 
 
+def journal_path_for(config_path: Path | None) -> Path:
+    """The journal ``riskd run --config config_path`` uses (same settings, same default)."""
+    return load_settings(config_path).journal_path
+
+
 def _journal_path(config_path: Path | None, journal_path: Path | None) -> Path:
-    if journal_path is not None:
-        return journal_path
-    try:
-        return load_settings(config_path).journal_path
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _require(path: Path) -> Path:
-    if not path.exists():
-        raise click.ClickException(f"no journal at {path} (has `riskd run` run with it?)")
-    return path
+    """The journal to work on; ClickException (exit 1) naming the path if it does not exist."""
+    if journal_path is None:
+        try:
+            journal_path = journal_path_for(config_path)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+    if not journal_path.is_file():
+        hint = ""
+        if not os.environ.get("STATE_DIRECTORY"):
+            hint = (
+                "; $STATE_DIRECTORY is not set here, so a journal_path left out of the config "
+                "means ./riskd-state/journal.sqlite3 — set journal_path in the config riskd run "
+                "uses (or pass --journal PATH)"
+            )
+        raise click.ClickException(
+            f"no journal at {journal_path.absolute()} (has `riskd run` run with it?){hint}"
+        )
+    return journal_path
 
 
 async def _open_existing(path: Path) -> Journal:
@@ -96,7 +111,7 @@ def status(config_path: Path | None, journal_path: Path | None, as_json: bool) -
     """Show risk, rules, actions and budget per account and scope."""
     from riskd.daemon.status import render_status, status_json
 
-    path = _require(_journal_path(config_path, journal_path))
+    path = _journal_path(config_path, journal_path)
 
     async def main() -> str:
         j = await _open_existing(path)
@@ -149,7 +164,7 @@ def journal(
     as_json: bool,
 ) -> None:
     """Show the journal: decisions, intents, outcomes, notifications."""
-    path = _require(_journal_path(config_path, journal_path))
+    path = _journal_path(config_path, journal_path)
     cutoff = _since(since)
 
     async def main() -> None:

@@ -23,22 +23,30 @@ from riskd.severity import Severity
     "config",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="TOML file with a [notify] table (RISKD_NOTIFY_URLS adds a route named 'env').",
+    help="Config file, as for `riskd run` (default /etc/riskd/riskd.toml, else ./riskd.toml).",
 )
 def notify_test(severity: str | None, config: Path | None) -> None:
-    """Send a test alert through the configured routes and print per-URL results."""
+    """Send a test alert through the configured routes and print per-URL results.
+
+    The notification settings are loaded exactly as ``riskd run`` loads them: the config
+    file's ``[notify]``, ``RISKD_NOTIFY__*`` variables, ``RISKD_NOTIFY_URLS`` (route ``env``)
+    and the ``notify_urls`` credential file in ``$CREDENTIALS_DIRECTORY``.
+    """
     from riskd.notify.channel import AppriseChannelFactory
     from riskd.notify.probe import probe_routes
-    from riskd.notify.settings import ENV_URLS, NotifySettingsError, load_notify_settings
+    from riskd.notify.settings import ENV_URLS
+    from riskd.settings import NOTIFY_URLS_FILE, ConfigError, find_config, load_settings
 
     try:
-        settings = load_notify_settings(config)
-    except NotifySettingsError as exc:
+        settings = load_settings(config).notify
+    except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     if not settings.routes:
+        found = find_config(config)
+        where = f"{found} has no [[notify.routes]]" if found else "no config file found"
         raise click.ClickException(
-            f"no notification routes configured: give --config FILE with [[notify.routes]], "
-            f"or set {ENV_URLS}"
+            f"no notification routes configured ({where}): add [[notify.routes]], set "
+            f"{ENV_URLS}, or provide the credential file {NOTIFY_URLS_FILE}"
         )
     chosen = Severity(severity) if severity else None
     results = asyncio.run(probe_routes(settings, chosen, AppriseChannelFactory(), time.time()))

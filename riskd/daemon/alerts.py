@@ -8,6 +8,7 @@ in production, :class:`LoggingSink` (log only) or a list in tests — and journa
 from __future__ import annotations
 
 import logging
+import re
 from collections import deque
 from collections.abc import Mapping
 from decimal import Decimal
@@ -24,6 +25,7 @@ from riskd.daemon.actions import (
 )
 from riskd.daemon.journal import DRY_RUN, FAILED, NOT_EXECUTED, SUCCEEDED, Journal
 from riskd.notify.alert import Alert, AlertKind
+from riskd.ops.metrics import Metrics
 from riskd.redact import redact
 from riskd.risk.snapshot import ScopeSnapshot
 from riskd.rules.decisions import Notification, NotificationKind
@@ -64,14 +66,30 @@ class LoggingSink:
         log.log(level, "%s", redact(" ".join(parts)))
 
 
-class JournalRecorder:
-    """Delivery outcomes of the notifier, as ``notification`` journal events."""
+#: Delivery outcomes counted by ``riskd_notification_failures_total``: a failed attempt
+#: (another follows) and an alert still undelivered when the notifier stopped.
+FAILED_DELIVERY = frozenset({"retrying", "failed"})
+_CHANNEL_INDEX = re.compile(r"\[\d+\]$")
 
-    def __init__(self, journal: Journal, clock: Clock) -> None:
+
+def route_of(label: str) -> str:
+    """The route name in a channel label: ``phone[0]`` → ``phone``."""
+    return _CHANNEL_INDEX.sub("", label)
+
+
+class JournalRecorder:
+    """Delivery outcomes of the notifier, as ``notification`` journal events; with
+    ``metrics``, each failed delivery (see :data:`FAILED_DELIVERY`) also counts in
+    ``riskd_notification_failures_total{route}``."""
+
+    def __init__(self, journal: Journal, clock: Clock, metrics: Metrics | None = None) -> None:
         self._journal = journal
         self._clock = clock
+        self._metrics = metrics
 
     async def record(self, alert_key: str, route: str, outcome: str, detail: str) -> None:
+        if self._metrics is not None and outcome in FAILED_DELIVERY:
+            self._metrics.notification_failed(route_of(route))
         await self._journal.record(
             "delivery",
             f"alert {alert_key} via {route}: {outcome}" + (f" ({detail})" if detail else ""),

@@ -12,7 +12,8 @@ The rules engine says *what kind* of action a scope needs (``repay``, ``flashRep
 - ``flashRepay``: cross → ``params.coin`` or every coin; isolated → the scope's symbol.
   Its legs (for caps) are the debts it will repay.
 - ``cancelOrders``: every open order of the scope's symbol (isolated) or of ``params.symbols``
-  / the ``<COIN>USDT`` symbols of the cross coins held (cross).
+  / the ``<COIN>USDT`` symbols of the cross coins with a frozen balance, and — when USDT is
+  frozen (buy orders) — of every other coin the cross scope holds or owes.
 - ``reduce``: a market order with ``loanType = autoRepay`` that trades the non-debt coin for
   the debt coin: sells base (``baseQuantity``) when the quote coin is owed, buys base
   (``quoteAmount``) when the base coin is owed. Amount = ``params.amount`` or, with a price,
@@ -255,12 +256,29 @@ def _plan_cancel(
         elif isinstance(raw, list | tuple):
             symbols = tuple(str(s) for s in raw)
         else:
-            symbols = tuple(
-                sorted(f"{c}{USDT}" for c, b in snap.balances.items() if c != USDT and b.frozen > 0)
-            )
+            symbols = _cross_cancel_symbols(snap)
+            if not symbols and snap.balance(USDT).frozen > 0:
+                return Skip(
+                    "USDT is frozen (buy orders) but the scope holds and owes no other coin "
+                    "to name their symbol; set params.symbol"
+                )
     if not symbols:
         return Skip("no symbol with open orders (no frozen balance); set params.symbols")
     return replace(base, kind="cancelOrders", symbols=symbols)
+
+
+def _cross_cancel_symbols(snap: ScopeSnapshot) -> tuple[str, ...]:
+    """``<COIN>USDT`` of every non-USDT coin with a frozen balance (sell orders); when USDT
+    is frozen (buy orders, which freeze only USDT) also of every other coin the scope holds
+    or owes — the symbols those buy orders are most likely on."""
+    quote_frozen = snap.balance(USDT).frozen > 0
+    coins = {
+        c
+        for c, b in snap.balances.items()
+        if c != USDT
+        and (b.frozen > 0 or (quote_frozen and (b.available > 0 or b.borrow > 0 or b.interest > 0)))
+    }
+    return tuple(sorted(f"{c}{USDT}" for c in coins))
 
 
 def _plan_reduce(

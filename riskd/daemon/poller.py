@@ -13,10 +13,11 @@ Calls per poll (ENDPOINTS.md), using the ones that answer for many scopes at onc
 
 Each scope has its own next-due time: ``fast_interval`` when its risk rate is within
 ``near_margin`` of its warning ratio (or above), ``slow_interval`` when calm (no debt or
-below ``calm_below``), ``interval`` otherwise — and never shorter than the rate budget's
-shortest cycle for the account's calls (``pacing(calls_per_cycle)``). A scope whose poll failed is
-retried at the fast interval; its snapshot keeps its old ``observed_at`` and turns stale
-after ``stale_after``.
+below ``calm_below``), ``interval`` otherwise; shortened (down to ``fast_interval``) when
+the last change of the risk rate would reach the near line within two such intervals — and
+never shorter than the rate budget's shortest cycle for the account's calls
+(``pacing(calls_per_cycle)``). A scope whose poll failed is retried at the fast interval;
+its snapshot keeps its old ``observed_at`` and turns stale after ``stale_after``.
 """
 
 from __future__ import annotations
@@ -46,14 +47,31 @@ log = logging.getLogger(__name__)
 POLL_CONCURRENCY = 4
 
 
-def interval_for(snap: ScopeSnapshot, poll: PollSettings) -> float:
-    """Seconds until the scope should be polled again (before budget stretching)."""
-    if snap.risk_rate >= snap.warning_risk_ratio - poll.near_margin:
+def interval_for(
+    snap: ScopeSnapshot, poll: PollSettings, previous: ScopeSnapshot | None = None
+) -> float:
+    """Seconds until the scope should be polled again (before budget stretching).
+
+    ``fast_interval`` at or above the near line (warning ratio − ``near_margin``);
+    ``slow_interval`` with no debt or below ``calm_below``; ``interval`` in between. Then,
+    if the risk rate rose since ``previous``, never longer than half the time the last
+    change would take to reach the near line (a crash is seen early, not one slow poll late).
+    """
+    near_line = snap.warning_risk_ratio - poll.near_margin
+    if snap.risk_rate >= near_line:
         return poll.fast_interval
     owes = any(b.liability > 0 for b in snap.balances.values())
-    if not owes or snap.risk_rate < poll.calm_below:
+    if not owes:
         return poll.slow_interval
-    return poll.interval
+    base = poll.slow_interval if snap.risk_rate < poll.calm_below else poll.interval
+    if previous is None:
+        return base
+    rise = snap.risk_rate - previous.risk_rate
+    elapsed = snap.observed_at - previous.observed_at
+    if rise <= 0 or elapsed <= 0:
+        return base
+    eta = float((near_line - snap.risk_rate) / rise) * elapsed
+    return max(poll.fast_interval, min(base, eta / 2))
 
 
 @dataclass
@@ -127,12 +145,18 @@ class AccountPoller:
             calls.update({"cross_assets": 1, "cross_risk_rate": 1})
         return calls
 
-    def _schedule(self, scope: str, now: float, failed: bool = False) -> None:
+    def _schedule(
+        self,
+        scope: str,
+        now: float,
+        failed: bool = False,
+        previous: ScopeSnapshot | None = None,
+    ) -> None:
         snap = self.snapshots.get(scope)
         if failed or snap is None:
             base = self._poll.fast_interval
         else:
-            base = interval_for(snap, self._poll)
+            base = interval_for(snap, self._poll, previous)
         floor = self._pacing(self.calls_per_cycle()) if self._pacing is not None else 0.0
         self.next_due[scope] = now + max(base, floor)
 
@@ -184,12 +208,13 @@ class AccountPoller:
             return
         symbols = {f"{r.coin}{USDT}" for r in rows if r.frozen > 0 and r.coin != USDT}
         orders = await self._count_orders("cross", symbols)
+        previous = self.snapshots.get(CROSS)
         self.snapshots[CROSS] = cross_snapshot(
             self.account, rows, rate, started, self.ref, self.last_prices, orders
         )
         self.errors.pop(CROSS, None)
         out.polled.add(CROSS)
-        self._schedule(CROSS, started)
+        self._schedule(CROSS, started, previous=previous)
 
     async def _poll_isolated(
         self, due: set[str], out: PollOutcome, *, force: bool, only: bool = False
@@ -257,12 +282,13 @@ class AccountPoller:
         orders = await self._count_orders(
             "isolated", {symbol} if any(r.frozen for r in mine) else set()
         )
+        previous = self.snapshots.get(scope)
         self.snapshots[scope] = isolated_snapshot(
             self.account, symbol, mine, rate, started, self.ref, self.last_prices, orders
         )
         self.errors.pop(scope, None)
         out.polled.add(scope)
-        self._schedule(scope, started)
+        self._schedule(scope, started, previous=previous)
 
     async def _count_orders(self, margin: Margin, symbols: set[str]) -> int:
         """Open orders on ``symbols`` (asked only where a balance is frozen)."""

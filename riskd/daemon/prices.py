@@ -8,7 +8,9 @@ its WebSocket ``indexPrice`` channel (instType ``mabl``, instId ``default``). A
   USDT caps need a coin cap for non-USDT coins);
 - :class:`StaticPrices`: fixed values (tests);
 - :class:`SimPriceSource`: the in-process simulator's index prices (tests, demo);
-- :class:`BitgetIndexPriceFeed`: the real exchange's WebSocket feed.
+- :class:`BitgetIndexPriceFeed`: the real exchange's WebSocket feed (``riskd run`` uses it
+  unless ``[prices] enabled = false``; the simulator serves the same channel). A coin's
+  price older than ``max_age`` seconds is dropped, never returned.
 """
 
 from __future__ import annotations
@@ -28,7 +30,12 @@ from riskd.clock import Clock
 log = logging.getLogger(__name__)
 
 QUOTE = "USDT"
-WS_URL = "wss://ws.bitget.com/spot/v1/stream"
+WS_PATH = "/spot/v1/stream"
+WS_URL = "wss://ws.bitget.com" + WS_PATH
+#: The REST base URL of the real exchange, whose WebSocket lives on another host.
+BITGET_REST_URL = "https://api.bitget.com"
+#: Default for ``[prices] max_age``: older prices are dropped.
+MAX_AGE_S = 30.0
 SUBSCRIBE = {
     "op": "subscribe",
     "args": [{"instType": "mabl", "channel": "indexPrice", "instId": "default"}],
@@ -111,6 +118,22 @@ class SimPriceSource:
         return self._at
 
 
+def ws_url_for(base_url: str) -> str:
+    """The ``indexPrice`` WebSocket URL that goes with a REST ``base_url``.
+
+    The real exchange (``https://api.bitget.com``) → :data:`WS_URL`; anything else (the
+    simulator) → the same host with ``http`` → ``ws``, ``https`` → ``wss`` and the path
+    ``/spot/v1/stream``.
+    """
+    base = base_url.rstrip("/")
+    if base == BITGET_REST_URL:
+        return WS_URL
+    for rest, ws in (("https://", "wss://"), ("http://", "ws://")):
+        if base.startswith(rest):
+            return ws + base[len(rest) :] + WS_PATH
+    raise ValueError(f"base_url {base_url!r} does not start with http:// or https://")
+
+
 @dataclass(frozen=True, slots=True)
 class IndexPrice:
     symbol: str
@@ -162,27 +185,59 @@ class BitgetIndexPriceFeed:
     """Keeps the latest USDT index price per coin from Bitget's public WebSocket.
 
     ``start()`` runs a background task that connects, subscribes, pings every 25 s and
-    reconnects with backoff; ``prices()`` returns what was last received.
+    reconnects with backoff; ``prices()`` returns what was received within the last
+    ``max_age`` seconds (by the clock, when it arrived): an older price is dropped, so a
+    dead feed means no prices rather than stale ones.
     """
 
-    def __init__(self, clock: Clock, *, url: str = WS_URL, ping_s: float = 25.0) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        url: str = WS_URL,
+        ping_s: float = 25.0,
+        max_age: float = MAX_AGE_S,
+    ) -> None:
+        if max_age <= 0:
+            raise ValueError(f"max_age must be > 0 seconds, got {max_age}")
         self._clock = clock
         self._url = url
         self._ping_s = ping_s
-        self._prices: dict[str, Decimal] = {}
+        self._max_age = max_age
+        self._prices: dict[str, tuple[Decimal, float]] = {}
         self._at: float | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stale_logged: set[str] = set()
+
+    @property
+    def url(self) -> str:
+        return self._url
 
     def feed(self, text: str) -> None:
         """Apply one received message (public for tests)."""
         items = [p for p in parse_index_prices(text) if p.quote_coin == QUOTE and p.price > 0]
+        now = self._clock.now()
         for p in items:
-            self._prices[p.base_coin] = p.price
+            self._prices[p.base_coin] = (p.price, now)
+            self._stale_logged.discard(p.base_coin)
         if items:
-            self._at = self._clock.now()
+            self._at = now
 
     async def prices(self) -> Mapping[str, Decimal]:
-        return MappingProxyType(dict(self._prices))
+        now = self._clock.now()
+        fresh: dict[str, Decimal] = {}
+        for coin, (price, at) in self._prices.items():
+            if now - at <= self._max_age:
+                fresh[coin] = price
+            elif coin not in self._stale_logged:
+                self._stale_logged.add(coin)
+                log.warning(
+                    "index price of %s is %.0fs old (limit %gs): dropped until a new one comes",
+                    coin,
+                    now - at,
+                    self._max_age,
+                )
+        return MappingProxyType(fresh)
 
     @property
     def observed_at(self) -> float | None:
@@ -217,5 +272,7 @@ class BitgetIndexPriceFeed:
                         self.feed(raw if isinstance(raw, str) else raw.decode("utf-8", "replace"))
             except (OSError, websockets.WebSocketException, TimeoutError) as exc:
                 log.warning("index price feed disconnected (%s); retrying in %.0fs", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 60.0)
+            except Exception:  # a feed bug must not end the feed: log it, reconnect
+                log.exception("index price feed failed; retrying in %.0fs", delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60.0)

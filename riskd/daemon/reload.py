@@ -2,8 +2,8 @@
 
 What can change without a restart: rules (and rule directories), caps, poll intervals and
 stale limit, the live/dry-run choice of an account. Accounts added or removed, credentials,
-``base_url``, the journal path, budget, metrics and notify settings need a restart: they are
-reported (and alerted) and the running values stay.
+``base_url``, the journal path, budget, metrics, notify and prices settings need a restart:
+they are reported (and alerted) and the running values stay.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def _creds(s: Settings, name: str) -> tuple[object, ...]:
     return tuple(getattr(acc, f) or getattr(s, f) for f in CREDENTIAL_FIELDS)
 
 
-RESTART_ONLY = ("base_url", "journal_path", "budget", "metrics", "notify")
+RESTART_ONLY = ("base_url", "journal_path", "budget", "metrics", "notify", "prices")
 
 
 def apply_settings(daemon: Daemon, new: Settings) -> list[str]:

@@ -38,14 +38,27 @@ from riskd.notify.notifier import Notifier
 from riskd.ops.health import HealthState
 from riskd.ops.metrics import Metrics
 from riskd.ops.sdnotify import SystemdNotifier
-from riskd.ops.server import OpsServer, start_ops_server
+from riskd.ops.server import DEFAULT_MAX_TICK_AGE, OpsServer, start_ops_server
 from riskd.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger(__name__)
 
-#: Longest wait for the cycle in flight at shutdown.
-STOP_GRACE_S = 60.0
+#: Longest wait for the cycle in flight at shutdown: clearly shorter than the unit's
+#: ``TimeoutStopSec=60``, so that riskd stops the notifier, closes the journal and exits
+#: before systemd sends SIGKILL.
+STOP_GRACE_S = 45.0
 JOB_ID = "riskd-cycle"
+
+
+def health_limit(settings: Settings, systemd: SystemdNotifier) -> float:
+    """Seconds without a healthy tick after which ``/healthz`` (and the heartbeat) say
+    unhealthy: ``WatchdogSec`` when systemd's watchdog is on for this process (the same limit
+    after which systemd kills it), else ``max(30 s, 2 × poll.fast_interval)`` (the scheduler
+    ticks every ``fast_interval``; 30 s is the unit's ``WatchdogSec``)."""
+    watchdog = systemd.watchdog_interval()
+    if watchdog is not None:
+        return watchdog
+    return max(DEFAULT_MAX_TICK_AGE, 2 * settings.poll.fast_interval)
 
 
 class Service:
@@ -61,13 +74,15 @@ class Service:
         systemd: SystemdNotifier,
         notifier: Notifier | None,
         live_override: bool | None,
+        health: HealthState | None = None,
     ) -> None:
         self.built = built
         self.daemon: Daemon = built.daemon
         self.config_path = config_path
         self.clock = clock
         self.metrics = metrics
-        self.health = HealthState()
+        self.health = health if health is not None else HealthState()
+        self.health_limit = health_limit(built.daemon.settings, systemd)
         self.systemd = systemd
         self.notifier = notifier
         self.live_override = live_override
@@ -174,11 +189,14 @@ class Service:
                 self.health,
                 settings.metrics.host,
                 settings.metrics.port,
-                max_tick_age=max(30.0, settings.poll.slow_interval * 2),
+                max_tick_age=self.health_limit,
             )
             log.info("metrics and health on %s", self.ops.url)
         if self.notifier is not None:
             await self.notifier.start()
+        await self.built.start_feed()
+        if self.built.feed is not None:
+            log.info("index prices from %s", self.built.feed.url)
         await self.daemon.start()
         if self.notifier is not None:
             self.notifier.lifecycle_started(crashed_before=self.daemon.crashed_before)
@@ -244,26 +262,44 @@ async def create_service(
     clock = clock if clock is not None else WallClock()
     metrics = Metrics()
     sink: AlertSink = LoggingSink()
+    systemd = SystemdNotifier(env if env is not None else os.environ)
+    health = HealthState()
+    limit = health_limit(settings, systemd)
     built = await build_daemon(
         settings, clock=clock, http=http, prices=prices, sink=sink, metrics=metrics
     )
     notifier: Notifier | None = None
     if settings.notify.routes:
-        recorder = JournalRecorder(built.daemon.journal, clock)
+        recorder = JournalRecorder(built.daemon.journal, clock, metrics)
         if notifier_factory is not None:
             notifier = notifier_factory(settings, clock, recorder)
         else:
-            notifier = Notifier(settings.notify, clock, recorder=recorder)
+            notifier = Notifier(
+                settings.notify,
+                clock,
+                recorder=recorder,
+                health_check=scheduler_health(health, clock, limit),
+            )
         built.daemon.sink = _Both(notifier, sink)
     return Service(
         built,
         config_path=config_path,
         clock=clock,
         metrics=metrics,
-        systemd=SystemdNotifier(env if env is not None else os.environ),
+        systemd=systemd,
         notifier=notifier,
         live_override=live_override,
+        health=health,
     )
+
+
+def scheduler_health(health: HealthState, clock: Clock, limit: float) -> Callable[[], bool]:
+    """The notifier's ``health_check``: the scheduler ticked within ``limit`` seconds."""
+
+    def check() -> bool:
+        return health.is_healthy(clock.now(), limit)
+
+    return check
 
 
 class _Both:

@@ -4,7 +4,9 @@ One :class:`RateBudget` for the process; per account a :class:`BitgetClient` who
 the budget's view for that account, a :class:`ClientExchange`, a poller, the executor chosen
 by the account's ``live`` flag (:class:`LiveExecutor` or :class:`DryRunExecutor`) and an
 :class:`ActionRunner`. Fakes enter through the keyword arguments (an ``httpx.AsyncClient``
-over the simulator's ASGI app, a ManualClock, a price source, an alert sink).
+over the simulator's ASGI app, a ManualClock, a price source, an alert sink). Without a
+price source given, ``[prices] enabled`` builds a :class:`BitgetIndexPriceFeed`
+(``Built.feed``; :meth:`Built.start_feed` starts it), otherwise :class:`NoPrices`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from riskd.daemon.exchange import Exchange
 from riskd.daemon.executor import DryRunExecutor, Executor, LiveExecutor
 from riskd.daemon.journal import Journal
 from riskd.daemon.poller import AccountPoller
-from riskd.daemon.prices import NoPrices, PriceSource
+from riskd.daemon.prices import BitgetIndexPriceFeed, NoPrices, PriceSource
 from riskd.daemon.reconcile import Reconciler
 from riskd.ops.metrics import Metrics
 from riskd.rules import loader
@@ -41,8 +43,16 @@ class Built:
     daemon: Daemon
     budget: RateBudget
     clients: dict[str, BitgetClient] = field(default_factory=dict)
+    #: The WebSocket index price feed ``riskd run`` starts (None: prices came from elsewhere).
+    feed: BitgetIndexPriceFeed | None = None
+
+    async def start_feed(self) -> None:
+        if self.feed is not None:
+            await self.feed.start()
 
     async def aclose(self) -> None:
+        if self.feed is not None:
+            await self.feed.stop()
         for c in self.clients.values():
             await c.aclose()
         await self.daemon.journal.close()
@@ -86,7 +96,19 @@ async def build_daemon(
     sync_clock: bool = True,
 ) -> Built:
     """Everything ``riskd run`` runs, not started yet (call ``daemon.start()``)."""
-    price_source: PriceSource = prices if prices is not None else NoPrices()
+    feed: BitgetIndexPriceFeed | None = None
+    price_source: PriceSource
+    if prices is not None:
+        price_source = prices
+    elif settings.prices.enabled:
+        try:
+            url = settings.price_ws_url()
+        except ValueError as exc:
+            raise ConfigError(f"prices.ws_url: {exc}; set prices.ws_url") from None
+        feed = BitgetIndexPriceFeed(clock, url=url, max_age=settings.prices.max_age)
+        price_source = feed
+    else:
+        price_source = NoPrices()
     rulesets = {name: rules_or_error(settings, name) for name in settings.accounts}
     creds = {name: settings.credentials(name) for name in settings.accounts}
     if budget is None:
@@ -163,4 +185,4 @@ async def build_daemon(
         sink=sink if sink is not None else LoggingSink(),
         metrics=metrics,
     )
-    return Built(daemon, budget, clients)
+    return Built(daemon, budget, clients, feed)

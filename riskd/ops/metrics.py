@@ -20,7 +20,7 @@ Series (all prefixed ``riskd_``)::
     data_age_seconds{account,scope}      age of the scope's newest snapshot at the last tick
     rule_state{account,scope,rule,state} 1 for the rule's current state, 0 for states it left
     actions_total{account,kind,outcome}  protective actions by kind and outcome
-    notification_failures_total{route}   alerts a route failed to deliver
+    notification_failures_total{route}   failed delivery attempts and alerts given up, per route
     budget_used_ratio{limit_scope,endpoint,account}  share of the rate limit in use (0..1)
     rate_limited_total{endpoint,account} HTTP 429 answers received
     poll_duration_seconds{account}       histogram: one poll cycle of an account
@@ -111,14 +111,16 @@ class Metrics:
         )
         self.actions = Counter(
             "riskd_actions",
-            "Protective actions by kind (repay, flashRepay, cancelOrders, reduce, notify) "
-            "and outcome.",
+            "Protective actions by kind (repay, flashRepay, cancelOrders, reduce) and outcome "
+            "(succeeded, failed, not_executed, unknown, dry_run, blocked, skipped, stale, "
+            "paused, awaiting_reconciliation, open).",
             ["account", "kind", "outcome"],
             registry=reg,
         )
         self.notification_failures = Counter(
             "riskd_notification_failures",
-            "Alerts that a notification route failed to deliver.",
+            "Failed delivery attempts (a retry follows) and alerts still undelivered when the "
+            "notifier stopped, per notification route.",
             ["route"],
             registry=reg,
         )
@@ -196,7 +198,9 @@ class Metrics:
     # -- events ------------------------------------------------------------------------------
 
     def action(self, account: str, kind: str, outcome: str) -> None:
-        """Count one action: ``outcome`` such as ok, failed, dry_run, capped, skipped."""
+        """Count one action: ``kind`` repay, flashRepay, cancelOrders or reduce; ``outcome``
+        an action status (succeeded, failed, not_executed, unknown, dry_run, blocked, skipped,
+        stale, paused, awaiting_reconciliation, open)."""
         self.actions.labels(self._label(account), self._label(kind), self._label(outcome)).inc()
 
     def notification_failed(self, route: str) -> None:

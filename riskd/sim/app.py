@@ -88,7 +88,7 @@ class Pipeline:
             sim.exchange.catch_up()
             decision = sim.faults.decide(endpoint.name, sim.exchange.elapsed())
         if decision.latency_s > 0:
-            await asyncio.sleep(decision.latency_s)
+            await self._market_sleep(decision.latency_s)
         server_ms = sim.server_time_ms()
         if decision.rejects:
             sim.counters.faults += 1
@@ -108,13 +108,21 @@ class Pipeline:
             return self._error(exc, server_ms)
         if response.status_code == 200 and decision.timeout_s is not None:
             sim.counters.faults += 1
-            await asyncio.sleep(decision.timeout_s)
+            await self._market_sleep(decision.timeout_s)
             return PlainTextResponse("Gateway Time-out", 504)
         if response.status_code == 200 and decision.malformed:
             sim.counters.faults += 1
             text = bytes(response.body)
             return Response(text[: len(text) // 2], 200, media_type="application/json")
         return response
+
+    async def _market_sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of market time: a scaled demo sees the same market-time latency.
+
+        A clock that runs ``speed`` times faster than the wall waits ``seconds / speed`` wall
+        seconds; a manual clock (speed 1) waits on the wall, so tests can time out on it.
+        """
+        await asyncio.sleep(max(0.0, seconds) / max(self.sim.clock.speed, 1e-9))
 
     def _error(self, exc: SimError, server_ms: int) -> Response:
         self.sim.counters.errors += 1

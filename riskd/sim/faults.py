@@ -7,7 +7,7 @@ drawn from a seeded RNG, so a run with the same seed sees the same faults.
 
 What each effect does to a matching request:
 
-- ``latency_s``: the answer waits that long (wall clock, ``asyncio.sleep``);
+- ``latency_s``: the answer waits that long in market time (wall seconds ÷ clock speed);
 - ``error_rate``: that share is answered ``error_status`` (5xx) with a non-JSON body, and the
   request is *not* executed;
 - ``rate_limit_rate``: that share is answered HTTP 429 (a 429 storm), not executed;

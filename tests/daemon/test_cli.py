@@ -89,6 +89,7 @@ def test_status_text_and_json(tmp_path: Path) -> None:
 def test_pause_and_resume(tmp_path: Path) -> None:
     """pause/resume write the state the running daemon reads each cycle."""
     path = tmp_path / "j.sqlite3"
+    _seed(path)
     runner = CliRunner()
     out = runner.invoke(cli, ["pause", "--journal", str(path), "--account", "alice"])
     assert out.exit_code == 0 and "paused for account alice" in out.output
@@ -119,3 +120,44 @@ def test_run_with_bad_config_names_key(tmp_path: Path) -> None:
     cfg.write_text("[poll]\ninterval = 'soon'\n")
     out = CliRunner().invoke(cli, ["run", "--config", str(cfg)])
     assert out.exit_code != 0 and "poll.interval" in out.output
+
+
+def test_pause_refuses_missing_journal_and_creates_none(tmp_path: Path, monkeypatch) -> None:
+    """pause/resume/status/journal without a journal fail naming the path; nothing is created."""
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "riskd.toml"
+    config.write_text("live = false\n")
+    runner = CliRunner()
+    for args in (["pause"], ["resume"], ["status"], ["journal"]):
+        out = runner.invoke(cli, [*args, "--config", str(config)])
+        assert out.exit_code != 0, args
+        assert str(tmp_path / "riskd-state" / "journal.sqlite3") in out.output
+        assert "STATE_DIRECTORY" in out.output
+    assert not (tmp_path / "riskd-state").exists()
+
+
+def test_cli_finds_the_journal_riskd_run_uses(tmp_path: Path, monkeypatch) -> None:
+    """With the same --config and environment, pause writes to riskd run's journal."""
+    from riskd.cli.daemon import journal_path_for
+    from riskd.settings import load_settings
+
+    state = tmp_path / "state"
+    state.mkdir()
+    monkeypatch.setenv("STATE_DIRECTORY", str(state))
+    config = tmp_path / "riskd.toml"
+    config.write_text("live = false\n")
+    path = journal_path_for(config)
+    assert path == load_settings(config).journal_path == state / "journal.sqlite3"
+    _seed(path)
+    out = CliRunner().invoke(cli, ["pause", "--config", str(config)])
+    assert out.exit_code == 0, out.output
+
+    async def read() -> bool:
+        j = await Journal.open(path)
+        try:
+            return (await j.pause_state()).global_paused
+        finally:
+            await j.close()
+
+    assert asyncio.run(read())

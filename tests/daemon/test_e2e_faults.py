@@ -84,7 +84,8 @@ async def test_unanswered_flash_repay_held_then_run_again_once(tmp_path: Path) -
         assert [r.intent.kind for r in held] == ["flashRepay"]
         await crash(world, "BTCUSDT", price, D(19000), D(50), 2.0)
         intents = await world.daemon.journal.intents()
-        assert [(r.intent.kind, r.status) for r in intents] == [
+        # (the ladder's margin call may also repay from free USDT: only flash repays count here)
+        assert [(r.intent.kind, r.status) for r in intents if r.intent.kind == "flashRepay"] == [
             ("flashRepay", "not_executed"),
             ("flashRepay", "succeeded"),
         ]

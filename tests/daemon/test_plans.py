@@ -114,3 +114,22 @@ def test_bad_parameters_raise() -> None:
         plan_action("repay", {"amount": 1.5}, snap, {}, "i")
     with pytest.raises(ValueError, match="unknown action kind"):
         plan_action("explode", {}, snap, {}, "i")
+
+
+def test_cancel_orders_covers_buy_orders_frozen_in_usdt() -> None:
+    """Cross with frozen USDT (buy orders): the symbols of every coin held or owed are
+    searched too; with no other coin to name, a Skip asks for params.symbol."""
+    cross = _snap(
+        "cross",
+        USDT=("100", "50", "0", "0"),
+        BTC=("0.1", "0", "0", "0"),
+        ETH=("0", "0", "0.5", "0"),
+        SOL=("0", "0", "0", "0"),
+    )
+    plan = plan_action("cancelOrders", {}, cross, {}, "i")
+    assert isinstance(plan, ActionPlan) and plan.symbols == ("BTCUSDT", "ETHUSDT")
+    alone = _snap("cross", USDT=("100", "50", "0", "0"))
+    skip = plan_action("cancelOrders", {}, alone, {}, "i")
+    assert isinstance(skip, Skip) and "params.symbol" in skip.reason
+    calm = _snap("cross", USDT=("100", "0", "0", "0"), BTC=("0.1", "0", "0", "0"))
+    assert isinstance(plan_action("cancelOrders", {}, calm, {}, "i"), Skip)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+import pytest
+
 from riskd.daemon.exchange import AssetRow, CallUncertain
 from riskd.daemon.poller import AccountPoller, interval_for
 from riskd.daemon.prices import NoPrices, StaticPrices
@@ -88,6 +90,24 @@ def test_interval_for() -> None:
     assert interval_for(snap("0.5"), POLL) == POLL.interval
     assert interval_for(snap("0.1"), POLL) == POLL.slow_interval
     assert interval_for(snap("0.5", borrow="0"), POLL) == POLL.slow_interval
+
+
+def test_interval_for_a_rising_scope() -> None:
+    """A rising risk rate shortens the interval to half its time to the near line (>= fast)."""
+
+    def snap(rate: str, at: float, borrow: str = "1") -> ScopeSnapshot:
+        b = CoinBalance("USDT", D(1), D(0), D(borrow), D(0))
+        return ScopeSnapshot("a", "cross", D(rate), {"USDT": b}, at)
+
+    near = float(D("0.8") - POLL.near_margin)
+    # +0.05 in 5 s: the near line (0.65) is (near - 0.58) / 0.01 s away; half of that
+    expected = (near - 0.58) / 0.01 / 2
+    assert POLL.fast_interval < expected < POLL.interval
+    assert interval_for(snap("0.58", 5.0), POLL, snap("0.53", 0.0)) == pytest.approx(expected)
+    # a steep rise is floored at the fast interval; a falling or flat rate keeps the base
+    assert interval_for(snap("0.5", 1.0), POLL, snap("0.3", 0.0)) == POLL.fast_interval
+    assert interval_for(snap("0.4", 5.0), POLL, snap("0.45", 0.0)) == POLL.interval
+    assert interval_for(snap("0.1", 5.0), POLL, snap("0.1", 0.0)) == POLL.slow_interval
 
 
 async def test_failure_keeps_old_snapshot_and_retries_fast(make_exchange, clock) -> None:

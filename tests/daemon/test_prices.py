@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Mapping
 from decimal import Decimal as D
+from pathlib import Path
 
-from riskd.daemon.prices import BitgetIndexPriceFeed, parse_index_prices
+import pytest
+
+from riskd.clock import ManualClock, WallClock
+from riskd.daemon.prices import BitgetIndexPriceFeed, NoPrices, parse_index_prices, ws_url_for
+from riskd.daemon.wiring import build_daemon
+from riskd.sim.serve import serve_in_thread
+
+from .harness import make_settings, make_sim
 
 MSG = {
     "action": "snapshot",
@@ -45,3 +55,64 @@ async def test_feed_keeps_latest_per_coin(clock) -> None:
     feed.feed(json.dumps(MSG))
     assert (await feed.prices()) == {"TRX": D("0.06362400")}
     assert feed.observed_at == clock.now()
+
+
+async def test_feed_drops_prices_older_than_max_age(clock) -> None:
+    """A price received longer ago than max_age is dropped until a new one arrives."""
+    feed = BitgetIndexPriceFeed(clock, max_age=30.0)
+    feed.feed(json.dumps(MSG))
+    clock.advance(30.0)
+    assert (await feed.prices()) == {"TRX": D("0.06362400")}
+    clock.advance(0.5)
+    assert (await feed.prices()) == {}
+    feed.feed(json.dumps(MSG))
+    assert (await feed.prices()) == {"TRX": D("0.06362400")}
+
+
+def test_ws_url_derived_from_base_url() -> None:
+    """The real REST host maps to Bitget's WS host; any other URL swaps http→ws, https→wss."""
+    assert ws_url_for("https://api.bitget.com") == "wss://ws.bitget.com/spot/v1/stream"
+    assert ws_url_for("http://127.0.0.1:8123/") == "ws://127.0.0.1:8123/spot/v1/stream"
+    assert ws_url_for("https://sim.example") == "wss://sim.example/spot/v1/stream"
+    with pytest.raises(ValueError, match="http"):
+        ws_url_for("ftp://x")
+
+
+async def test_feed_reads_simulator_websocket(tmp_path: Path) -> None:
+    """Against `riskd sim serve` on 127.0.0.1 the feed subscribes and gets index prices."""
+    sim = make_sim(tmp_path)
+    with serve_in_thread(sim, "127.0.0.1") as server:
+        feed = BitgetIndexPriceFeed(WallClock(), url=ws_url_for(server.url), max_age=30.0)
+        await feed.start()
+        try:
+            prices: Mapping[str, D] = {}
+            for _ in range(250):
+                prices = await feed.prices()
+                if prices:
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            await feed.stop()
+    assert prices["BTC"] == sim.index_price("BTCUSDT")
+    assert prices["ETH"] == sim.index_price("ETHUSDT")
+
+
+async def test_build_daemon_wires_the_feed_unless_disabled(tmp_path: Path) -> None:
+    """Without a given price source the daemon reads the WS feed; enabled=false: none."""
+    sim = make_sim(tmp_path)
+    sim.add_account("alice")
+    settings = make_settings(tmp_path, sim, live=False, top={"prices": {"max_age": "5s"}})
+    built = await build_daemon(settings, clock=ManualClock())
+    try:
+        assert built.feed is not None
+        assert built.feed.url == "ws://sim/spot/v1/stream"
+        assert built.daemon.accounts["alice"].poller._prices is built.feed
+    finally:
+        await built.aclose()
+    off = make_settings(tmp_path, sim, live=False, top={"prices": {"enabled": False}})
+    built = await build_daemon(off, clock=ManualClock())
+    try:
+        assert built.feed is None
+        assert isinstance(built.daemon.accounts["alice"].poller._prices, NoPrices)
+    finally:
+        await built.aclose()

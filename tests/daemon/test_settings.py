@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from riskd.redact import redact
-from riskd.settings import ConfigError, load_settings, parse_duration
+from riskd.settings import CoinCap, ConfigError, load_settings, parse_duration
 
 CONFIG = """
 live = false
@@ -185,7 +185,8 @@ def test_example_config_loads(tmp_path: Path) -> None:
     path.write_text(EXAMPLE_CONFIG)
     s = load_settings(path)
     assert s.accounts["main"].caps.coins["BTC"].max_day == Decimal("0.2")
-    assert s.account_live("main") and not s.live
+    assert not s.account_live("main") and not s.live  # the example never goes live by itself
+    assert s.prices.enabled and s.prices.max_age == 30.0
     assert s.notify.routes[0].name == "phone"
     assert "AAExampleExample" not in repr(s)
 
@@ -201,3 +202,43 @@ def test_notify_urls_credential_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
     s = load_settings(_write(tmp_path, CONFIG))
     assert [r.name for r in s.notify.routes] == ["notify_urls"]
     assert redact(url) == "***"
+
+
+def test_coin_caps_from_environment_are_upper_cased(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RISKD_ACCOUNTS__ALICE__CAPS__COINS__BTC__MAX_ACTION caps BTC (env names arrive
+    lower-case); the same coin twice in different case is refused."""
+    monkeypatch.setenv("RISKD_ACCOUNTS__ALICE__CAPS__COINS__BTC__MAX_ACTION", "0.01")
+    s = load_settings(_write(tmp_path, CONFIG.replace("coins.BTC = {{ max_action = 0.05 }}", "")))
+    assert s.accounts["alice"].caps.coins == {"BTC": CoinCap(max_action=Decimal("0.01"))}
+    twice = CONFIG.replace(
+        "coins.BTC = {{ max_action = 0.05 }}",
+        "coins.BTC = {{ max_action = 0.05 }}\ncoins.btc = {{ max_action = 1 }}",
+    )
+    with pytest.raises(ConfigError, match="given twice"):
+        load_settings(_write(tmp_path, twice))
+
+
+def test_credential_files_of_the_implicit_main_account(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without [accounts], main_api_key etc. fill the implicit account main, as the
+    missing-credential message suggests; an account named only in the environment too."""
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "main_api_key").write_text("main-key-1\n")
+    (creds / "main_api_secret").write_text("main-secret-value\n")
+    (creds / "main_api_passphrase").write_text("main-passphrase\n")
+    (creds / "carol_api_key").write_text("carol-key-1\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    s = load_settings(_write(tmp_path, "live = false\n"))
+    assert list(s.accounts) == ["main"]
+    main = s.credentials("main")
+    assert main.api_key.get_secret_value() == "main-key-1"
+    assert main.secret is not None and main.secret.get_secret_value() == "main-secret-value"
+    monkeypatch.setenv("RISKD_ACCOUNTS__CAROL__CROSS", "true")
+    s = load_settings(_write(tmp_path, "live = false\n"))
+    assert list(s.accounts) == ["carol"]
+    key = s.accounts["carol"].api_key
+    assert key is not None and key.get_secret_value() == "carol-key-1"

@@ -74,5 +74,26 @@ def test_no_routes_and_bad_config_are_clear(tmp_path: Path, secrets: Any) -> Non
         cli, ["notify-test", "--config", str(config)], env={"RISKD_NOTIFY_URLS": ""}
     )
     assert result.exit_code == 1
-    assert "invalid notify settings in" in result.output
+    assert "invalid configuration" in result.output
+    assert "notify.routes.0.fallback" in result.output
     assert secrets.bot_token not in result.output
+
+
+def test_reads_credential_file_and_env_settings_like_run(http_sink: Any, tmp_path: Path) -> None:
+    """notify-test loads notify settings as `riskd run` does: the notify_urls credential
+    file and RISKD_NOTIFY__* variables count, not only --config and RISKD_NOTIFY_URLS."""
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "notify_urls").write_text(f"json://127.0.0.1:{http_sink.port}/cred\n")
+    config = tmp_path / "riskd.toml"
+    config.write_text("live = false\n")
+    env = {"CREDENTIALS_DIRECTORY": str(creds), "RISKD_NOTIFY_URLS": ""}
+    result = CliRunner().invoke(cli, ["notify-test", "--config", str(config)], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0].split() == ["notify_urls[0]", "json://***", "ok"]
+    routes = f'[{{"name": "viaenv", "urls": ["json://127.0.0.1:{http_sink.port}/env"]}}]'
+    env = {"RISKD_NOTIFY__ROUTES": routes, "RISKD_NOTIFY_URLS": ""}
+    result = CliRunner().invoke(cli, ["notify-test", "--config", str(config)], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0].split() == ["viaenv[0]", "json://***", "ok"]
+    assert sorted(p for _, p, _ in http_sink.requests) == ["/cred", "/env"]

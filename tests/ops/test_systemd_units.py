@@ -150,6 +150,14 @@ def test_example_config_loads_with_the_real_settings(monkeypatch: pytest.MonkeyP
     assert list(settings.accounts) == ["main"]
 
 
+def test_example_config_sets_the_journal_path_the_unit_uses() -> None:
+    """The example names the journal explicitly, inside the unit's StateDirectory, so that
+    `riskd status/pause --config` from a shell (no $STATE_DIRECTORY) finds it."""
+    example = tomllib.loads(EXAMPLE.read_text())
+    state_dir = _values(SERVICE, "StateDirectory")[0]
+    assert Path(example["journal_path"]) == Path("/var/lib") / state_dir / "journal.sqlite3"
+
+
 # --- systemd-analyze verify -------------------------------------------------------------------
 
 
@@ -215,3 +223,12 @@ def test_verify_catches_broken_units(tmp_path: Path) -> None:
     broken.write_text(broken.read_text().replace("[Service]\n", "[Service]\nWatchdogSecs=30\n"))
     status, diagnostics = _verify(tmp_path, "riskd.service")
     assert any("WatchdogSecs" in line for line in diagnostics)
+
+
+def test_stop_grace_is_clearly_shorter_than_timeout_stop_sec() -> None:
+    """The daemon gives up on the cycle in flight well before systemd's SIGKILL."""
+    from riskd.daemon.service import STOP_GRACE_S
+
+    for unit in (SERVICE, TEMPLATE):
+        timeout = _seconds(_values(unit, "TimeoutStopSec")[0])
+        assert timeout >= STOP_GRACE_S + 10, unit.name
