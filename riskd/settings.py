@@ -232,6 +232,9 @@ class PollSettings(_Frozen):
     #: Give up waiting for a flash repay to reach FINISH after this long.
     flash_repay_timeout: Duration = 10.0
     flash_repay_poll: Duration = 1.0
+    #: Give up on one HTTP request after this long. A request that hangs in a crash blinds
+    #: the daemon for its whole timeout; a lost answer to a POST is reconciled, never resent.
+    request_timeout: Duration = 5.0
 
     @model_validator(mode="after")
     def _order(self) -> PollSettings:

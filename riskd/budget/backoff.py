@@ -18,7 +18,9 @@ class BackoffPolicy:
 
     base_s: float = 1.0
     factor: float = 2.0
-    cap_s: float = 30.0
+    #: Short on purpose: the exchange's windows are one second long, and a long pause during
+    #: a crash blinds the daemon exactly when it must act.
+    cap_s: float = 4.0
     #: Longest Retry-After honoured.
     retry_after_cap_s: float = 300.0
 

@@ -132,6 +132,7 @@ async def build_daemon(
             gate=gate,
             clock=clock,
             sync_clock=sync_clock,
+            timeout_s=settings.poll.request_timeout,
         )
         clients[name] = client
         exchange = ClientExchange(client)

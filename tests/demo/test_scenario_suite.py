@@ -1,0 +1,42 @@
+"""The scenario suite: every shipped scenario, run with the real daemon and the shipped
+rules, meets every line of its [expect] table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from riskd.demo.settings import find_rules_dir
+from riskd.demo.suite import run_checked
+from riskd.sim.scenario import load_scenario, scenario_names
+
+REPO = Path(__file__).resolve().parents[2]
+
+#: Scenarios riskd does not yet survive, and why. strict: the day one passes, this fails and
+#: the entry must go. Tracked in the issue notes; the expectations themselves are not relaxed.
+KNOWN_LOSSES = {
+    "exchange_5xx": "a flash repay's wait for FINISH blocks the cycle; under 5xx and lost "
+    "answers the other scope is not re-polled in time",
+    "rate_limit_storm": "under 60 % 429s the budget's backoff and the client's read retries "
+    "leave the daemon without fresh data for most of the crash",
+}
+
+
+def _cases() -> list[object]:
+    return [
+        pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN_LOSSES[n], strict=True))
+        if n in KNOWN_LOSSES
+        else n
+        for n in scenario_names()
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", _cases())
+async def test_scenario_meets_its_expectations(name: str, tmp_path: Path) -> None:
+    """The scenario runs to its end and each [expect] check holds (all are reported)."""
+    scenario = load_scenario(name)
+    result = await run_checked(scenario, find_rules_dir(None, cwd=REPO), out_dir=tmp_path)
+    assert result.checks, f"{name} has no [expect] table"
+    assert result.ok, result.report()
