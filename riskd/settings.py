@@ -86,10 +86,10 @@ fast_interval = "1s"               # a scope within near_margin of its warning r
 slow_interval = "10s"              # every scope calm (no debt, or riskRate < calm_below)
 near_margin = 0.15
 calm_below = 0.3
+price_move = 0.005                 # a held or owed coin's index price moved 0.5 %: poll now
 stale_after = "30s"                # older data: critical alert, no action on that scope
 reference_ttl = "5m"               # currencies, tier data
 flash_repay_timeout = "10s"
-flash_repay_poll = "1s"
 
 [budget]
 safety_margin = 0.1                # share of each documented limit left unused
@@ -224,6 +224,10 @@ class PollSettings(_Frozen):
     slow_interval: Duration = 10.0
     near_margin: NonNegDecimal = Decimal("0.15")
     calm_below: NonNegDecimal = Decimal("0.3")
+    #: A scope is polled at the next tick, whatever its interval, once the index price of a
+    #: coin it holds or owes has moved this much (0.005 = 0.5 %) since its last poll: a flash
+    #: crash is seen within a tick. 0 turns it off. Needs a price source (``[prices]``).
+    price_move: NonNegDecimal = Decimal("0.005")
     #: Data older than this is stale: critical alert, no action on that scope. Keep it well
     #: above ``slow_interval`` + ``fast_interval`` (one missed poll is not staleness).
     stale_after: Duration = 30.0
@@ -231,10 +235,9 @@ class PollSettings(_Frozen):
     reference_ttl: Duration = 300.0
     #: Give up waiting for a flash repay to reach FINISH after this long.
     flash_repay_timeout: Duration = 10.0
-    flash_repay_poll: Duration = 1.0
     #: Give up on one HTTP request after this long. A request that hangs in a crash blinds
     #: the daemon for its whole timeout; a lost answer to a POST is reconciled, never resent.
-    request_timeout: Duration = 5.0
+    request_timeout: Duration = 2.0
 
     @model_validator(mode="after")
     def _order(self) -> PollSettings:

@@ -22,10 +22,13 @@ from riskd.bitget.endpoints import Endpoint
 
 
 class Priority(IntEnum):
-    """Higher goes first and may use the reserved share of the budget."""
+    """Higher goes first. ``PROTECTIVE`` may use the reserved share of the budget; ``URGENT``
+    (reads of a scope near its margin call) and ``PROTECTIVE`` sit out only a short pause
+    after an HTTP 429, not the whole exponential back-off."""
 
     POLL = 0
-    PROTECTIVE = 1
+    URGENT = 1
+    PROTECTIVE = 2
 
 
 _priority: ContextVar[Priority] = ContextVar("riskd_request_priority", default=Priority.POLL)

@@ -14,7 +14,8 @@ them in ``limits``' async moving windows (:mod:`riskd.budget.storage`).
   wait — or at once, when the earliest possible instant is already past it — it raises
   :class:`BudgetExhausted` naming the endpoint and the limit that blocked it.
 - ``release(endpoint, 429, retry_after)`` backs the endpoint's limit keys off (exponential,
-  capped, honouring Retry-After); every acquire on those keys, protective too, waits it out.
+  capped, honouring Retry-After); polls on those keys wait it out, urgent and protective
+  calls only a short pause (:mod:`riskd.budget.backoff`).
 
 One budget serves several accounts: :meth:`RateBudget.for_account` returns a
 :class:`AccountGate` view (a ``RequestGate`` too) that counts UID-scoped limits for that
@@ -254,13 +255,14 @@ class RateBudget:
         """Admit and count the call if every key lets it through now; else say why not."""
         now = self._clock.now()
         blocked: list[_Blocked] = []
+        urgent = priority >= Priority.URGENT
         for st in states:
-            if st.backoff.active(now):
+            if st.backoff.active(now, urgent):
                 reason = (
                     f"is backing off after HTTP 429 ({st.backoff.count} so far, "
-                    f"{st.backoff.remaining(now):.2f}s left)"
+                    f"{st.backoff.remaining(now, urgent):.2f}s left)"
                 )
-                blocked.append(_Blocked(st, st.backoff.until, reason))
+                blocked.append(_Blocked(st, st.backoff.pause_end(urgent), reason))
                 continue
             if not st.queue.is_first(ticket):
                 first = st.queue.first()

@@ -25,10 +25,10 @@ def _interval(ctx: click.Context, param: click.Parameter, value: str) -> float:
 @click.option("--strict", is_flag=True, help="Fail on lint warnings too.")
 @click.option(
     "--interval",
-    default="10s",
+    default="1s",
     show_default=True,
     callback=_interval,
-    help="The daemon's evaluation interval, for the lints that depend on it.",
+    help="The daemon's evaluation interval (poll.fast_interval), for the lints that depend on it.",
 )
 def check(paths: tuple[str, ...], strict: bool, interval: float) -> None:
     """Validate and lint rule files (default: ./rules). Exit 1 on any error."""

@@ -10,7 +10,8 @@ For every action the rules engine decides (``repay``, ``flashRepay``, ``cancelOr
 3. journals the intent (a unique id) durably, then lets the executor act — at
    :data:`Priority.PROTECTIVE` — journaling the exchange's id the moment it is known;
 4. journals the outcome; an uncertain answer (timeout, 5xx) is reconciled against the
-   exchange at once and stays open if even that cannot tell;
+   exchange at once and stays open if even that cannot tell; an accepted flash repay stays
+   open (``IN_PROGRESS``) and is followed to ``FINISH`` by reconciliation on the next cycles;
 5. re-polls the scope at once (still PROTECTIVE) and records whether the risk rate improved.
 
 The :class:`ActionReport` goes back to the rules engine (``record_outcome``) and to the
@@ -30,7 +31,7 @@ from riskd.bitget.gate import Priority, request_priority
 from riskd.clock import Clock
 from riskd.daemon.caps import DAY_S, apply_caps
 from riskd.daemon.exchange import CallRejected, CallUncertain, ExchangeError
-from riskd.daemon.executor import UNCERTAIN, ExecResult, Executor
+from riskd.daemon.executor import FOLLOWING, UNCERTAIN, ExecResult, Executor
 from riskd.daemon.journal import (
     DRY_RUN,
     FAILED,
@@ -57,6 +58,10 @@ BLOCKED = "blocked"
 SKIPPED = "skipped"
 AWAITING = "awaiting_reconciliation"
 OPEN = "open"
+#: Accepted and still running at the exchange (a flash repay): followed by reconciliation.
+IN_PROGRESS = "in_progress"
+#: Statuses whose outcome the rules engine must not be told yet.
+UNSETTLED = (OPEN, IN_PROGRESS)
 
 
 class ActionRequestLike(Protocol):
@@ -139,11 +144,11 @@ class ActionRunner:
         repoll: Repoll,
         reconcile: ReconcileOne,
         prices: PriceGetter,
-        attempts: int = 3,
+        retry_for: float = 2.0,
         retry_wait: float = 0.5,
     ) -> None:
         self.account = account
-        self._attempts = attempts
+        self._retry_for = retry_for
         self._retry_wait = retry_wait
         self.executor = executor
         self._journal = journal
@@ -232,14 +237,17 @@ class ActionRunner:
             return await self._refuse(req, SKIPPED, planned.reason)
         report = await self._execute(req, planned, snap, prices)
         attempt = 1
+        give_up_at = now + self._retry_for
         # A call that was definitely not executed for a passing reason (429, maintenance,
-        # a 5xx before execution, confirmed by reconciliation) is tried again at once with a
-        # new intent: re-planned on fresh data, still under the caps. Never blind: an
-        # intent whose outcome is unknown holds the scope instead.
-        while report.retryable and attempt < self._attempts:
+        # a 5xx before execution, confirmed by reconciliation) is tried again every
+        # ``retry_wait`` for up to ``retry_for`` seconds, each time with a new intent,
+        # re-planned on fresh data, still under the caps. Never blind: an intent whose
+        # outcome is unknown holds the scope instead.
+        while report.retryable and self._clock.now() + self._retry_wait < give_up_at:
             attempt += 1
-            await self._clock.sleep(self._retry_wait * attempt)
-            fresh = await self._verify(req.scope)
+            await self._clock.sleep(self._retry_wait)
+            with request_priority(Priority.PROTECTIVE):
+                fresh = await self._verify(req.scope)
             snap = fresh if fresh is not None else snap
             if snap.age(self._clock.now()) > self._stale_after:
                 break
@@ -370,6 +378,21 @@ class ActionRunner:
     async def _settle(self, intent: Intent, result: ExecResult) -> str:
         """Journal the outcome; reconcile an uncertain one at once. Returns the status."""
         now = self._clock.now()
+        if result.status == FOLLOWING:
+            # Accepted, id journaled; the exchange finishes it seconds later. The intent
+            # stays open: the next cycles ask for its status (reconciliation) and the scope
+            # takes no new action until it is known. Nothing here waits for it.
+            await self._journal.record(
+                "following",
+                f"{intent.kind}: {result.detail}",
+                at=now,
+                account=intent.account,
+                scope=intent.scope,
+                rule=intent.rule,
+                intent_id=intent.intent_id,
+                data={"ref": result.ref},
+            )
+            return IN_PROGRESS
         if result.status != UNCERTAIN:
             await self._journal.finish_intent(
                 intent.intent_id,
@@ -411,10 +434,12 @@ __all__ = [
     "AWAITING",
     "BLOCKED",
     "FAILED",
+    "IN_PROGRESS",
     "OPEN",
     "PAUSED",
     "SKIPPED",
     "STALE",
+    "UNSETTLED",
     "ActionReport",
     "ActionRunner",
 ]

@@ -18,12 +18,14 @@ from riskd.clock import Clock
 from riskd.daemon.actions import (
     AWAITING,
     BLOCKED,
+    IN_PROGRESS,
+    OPEN,
     PAUSED,
     SKIPPED,
     STALE,
     ActionReport,
 )
-from riskd.daemon.journal import DRY_RUN, FAILED, NOT_EXECUTED, SUCCEEDED, Journal
+from riskd.daemon.journal import DRY_RUN, FAILED, NOT_EXECUTED, SUCCEEDED, Intent, Journal
 from riskd.notify.alert import Alert, AlertKind
 from riskd.ops.metrics import Metrics
 from riskd.redact import redact
@@ -150,6 +152,10 @@ def from_report(
         title, sev = f"DRY-RUN: would {what}", severity
     elif report.status == SUCCEEDED:
         title, sev = f"{what}: done", severity
+    elif report.status == IN_PROGRESS:
+        title, sev = f"{what}: accepted, in progress", severity
+    elif report.status == OPEN:
+        title, sev = f"{what}: outcome unknown, checking with the exchange", Severity.CRITICAL
     elif report.status in (FAILED, NOT_EXECUTED):
         title, sev = f"{what}: FAILED", Severity.CRITICAL
     elif report.status == BLOCKED:
@@ -219,6 +225,24 @@ def fresh_again_alert(account: str, scope: str, at: float) -> Alert:
         account=account,
         scope=scope,
         incident=f"stale:{account}:{scope}",
+    )
+
+
+def followed_alert(intent: Intent, detail: str, at: float, snap: ScopeSnapshot | None) -> Alert:
+    """A followed call (a flash repay) reached its end at the exchange."""
+    return Alert(
+        kind=AlertKind.ACTION,
+        severity=Severity.CRITICAL,
+        title=f"{intent.kind} on {intent.scope}: done",
+        at=at,
+        account=intent.account,
+        scope=intent.scope,
+        rule=intent.rule,
+        risk_rate=snap.risk_rate if snap is not None else None,
+        warning_risk_ratio=snap.warning_risk_ratio if snap is not None else None,
+        liquidation_risk_ratio=snap.liquidation_risk_ratio if snap is not None else None,
+        action=intent.kind,
+        outcome=detail,
     )
 
 

@@ -6,12 +6,15 @@ shell (:mod:`riskd.daemon.service`) only decides *when* to call it.
 
 A cycle, per account: settle open intents (reconciliation, before any new action) → poll the
 due scopes → alert on stale scopes → ``evaluate(rules, snapshots, now, state)`` → journal the
-decisions → run each action through the account's :class:`ActionRunner` and report its
-outcome back with ``record_outcome`` → save the rule state and the status rows.
+decisions → run each action through the account's :class:`ActionRunner` (each scope's in
+order, different scopes side by side) and report its outcome back with ``record_outcome`` →
+evaluate again on the re-polled data and run what follows (the ladder's next step), up to
+:data:`MAX_PASSES` times → save the rule state and the status rows.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -21,7 +24,7 @@ from pathlib import Path
 
 from riskd.clock import Clock
 from riskd.daemon import alerts
-from riskd.daemon.actions import OPEN, ActionReport, ActionRunner
+from riskd.daemon.actions import IN_PROGRESS, UNSETTLED, ActionReport, ActionRunner
 from riskd.daemon.alerts import AlertSink
 from riskd.daemon.exchange import Exchange
 from riskd.daemon.journal import NOT_EXECUTED, SUCCEEDED, Journal
@@ -34,11 +37,14 @@ from riskd.risk.snapshot import ScopeSnapshot
 from riskd.rules.decisions import ActionRequest, Evaluation
 from riskd.rules.engine import evaluate
 from riskd.rules.model import RuleSet
-from riskd.rules.state import EngineState, StateError, record_outcome
+from riskd.rules.state import EngineState, StateError, record_outcome, withdraw
 from riskd.settings import Settings
 from riskd.severity import Severity
 
 CRITICAL = Severity.CRITICAL
+#: Evaluate–act passes per account and cycle: a ladder's steps follow each other at once
+#: (each on the data re-polled after the step before), not one per tick.
+MAX_PASSES = 6
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +118,8 @@ class Daemon:
         self.crashed_before = False
         self.extra_status: dict[str, object] = {}
         self._reruns: dict[str, int] = {}
+        #: Intents this process sent that run on at the exchange (flash repays).
+        self._following: set[str] = set()
 
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -173,14 +181,24 @@ class Daemon:
             await self.journal.save_rule_state(acc.name, acc.state.to_json(), at=now)
             paused = pause.paused(acc.name)
             reruns, acc.reruns = acc.reruns, []
-            for rerun in reruns:
-                report.reports.append(await self._act(acc, rerun, paused))
-            for request in evaluation.actions:
-                report.reports.append(await self._act(acc, request, paused))
-            if evaluation.actions or reruns:
+            todo: list[ActionRequest | Rerun] = [*reruns, *evaluation.actions]
+            for _ in range(MAX_PASSES):
+                if not todo:
+                    break
+                done = await self._act_all(acc, todo, paused)
+                report.reports.extend(done)
                 await self.journal.save_rule_state(
                     acc.name, acc.state.to_json(), at=self.clock.now()
                 )
+                if all(r.status in UNSETTLED for r in done):
+                    break
+                # A step has its outcome and its scope was re-polled: the run's next step
+                # (or another rule) may go now, on the fresh data, rather than a tick later.
+                evaluation = evaluate(acc.rules, acc.poller.snapshots, self.clock.now(), acc.state)
+                acc.state = evaluation.state
+                report.evaluations[acc.name] = evaluation
+                await self._journal_decisions(acc, evaluation, self.clock.now())
+                todo = list(evaluation.actions)
             if self.metrics is not None:
                 self.metrics.set_paused(acc.name, pause.paused(acc.name))
         if self.metrics is not None:
@@ -190,12 +208,52 @@ class Daemon:
         log.debug("cycle done in %.3fs", time.monotonic() - started)
         return report
 
+    async def _act_all(
+        self, acc: AccountRuntime, todo: list[ActionRequest | Rerun], paused: bool
+    ) -> list[ActionReport]:
+        """Each scope's actions in order; different scopes side by side, so that a call
+        retried on one scope (a 429 storm) never holds up another scope's protection."""
+        by_scope: dict[str, list[ActionRequest | Rerun]] = {}
+        for request in todo:
+            by_scope.setdefault(request.scope, []).append(request)
+
+        async def one_scope(requests: list[ActionRequest | Rerun]) -> list[ActionReport]:
+            reports: list[ActionReport] = []
+            acted: str | None = None
+            for r in requests:
+                if acted is not None and r.rule != acted and isinstance(r, ActionRequest):
+                    # Decided on the data from before ``acted``'s action: decided again on
+                    # the re-polled data at the next pass instead (a reduce that saved the
+                    # scope makes the flash repay decided beside it unnecessary).
+                    acc.state = withdraw(acc.state, r.id)
+                    await self.journal.record(
+                        "deferred",
+                        f"{r.rule}: {r.describe()} not sent yet: {acted} acted on the scope"
+                        " first; decided again on fresh data",
+                        at=self.clock.now(),
+                        account=acc.name,
+                        scope=r.scope,
+                        rule=r.rule,
+                        data={"action_id": r.id},
+                    )
+                    continue
+                report = await self._act(acc, r, paused)
+                reports.append(report)
+                if report.status in (SUCCEEDED, IN_PROGRESS):
+                    acted = r.rule
+            return reports
+
+        done = await asyncio.gather(*(one_scope(rs) for rs in by_scope.values()))
+        return [r for reports in done for r in reports]
+
     async def _act(
         self, acc: AccountRuntime, request: ActionRequest | Rerun, paused: bool
     ) -> ActionReport:
         snap = acc.poller.snapshots.get(request.scope)
         report = await acc.runner.run(request, snap, paused=paused)
-        if report.status != OPEN:
+        if report.status == IN_PROGRESS and report.intent_id is not None:
+            self._following.add(report.intent_id)
+        if report.status not in UNSETTLED:
             # An open intent's outcome is unknown: the engine keeps waiting for it until
             # reconciliation says (and may have it run again if it never happened).
             acc.state = record_outcome(acc.state, request.id, report.succeeded, self.clock.now())
@@ -224,6 +282,8 @@ class Daemon:
         window = self.settings.poll.stale_after + self.settings.poll.flash_repay_timeout
         for s in settled:
             i = s.intent.intent
+            followed = i.intent_id in self._following
+            self._following.discard(i.intent_id)
             acc = self.accounts.get(i.account)
             ok = s.status == SUCCEEDED
             if acc is not None:
@@ -235,6 +295,11 @@ class Daemon:
                 else:
                     acc.state = record_outcome(acc.state, i.action_id, ok, now)
                     await self.journal.save_rule_state(acc.name, acc.state.to_json(), at=now)
+            if ok and followed:
+                # The normal end of a flash repay this process sent and followed.
+                snap = acc.poller.snapshots.get(i.scope) if acc is not None else None
+                self.sink.submit(alerts.followed_alert(i, s.detail, now, snap))
+                continue
             what = "was executed" if ok else f"ended {s.status}"
             self.sink.submit(
                 alerts.error_alert(

@@ -94,7 +94,17 @@ class ClientExchange:
     async def symbols(self) -> list[SymbolInfo]:
         return [
             SymbolInfo(
-                c.symbol, c.base_coin, c.quote_coin, c.warning_risk_ratio, c.liquidation_risk_ratio
+                c.symbol,
+                c.base_coin,
+                c.quote_coin,
+                c.warning_risk_ratio,
+                c.liquidation_risk_ratio,
+                quantity_scale=c.quantity_scale,
+                price_scale=c.price_scale,
+                min_trade_amount=c.min_trade_amount,
+                max_trade_amount=c.max_trade_amount,
+                min_trade_usdt=c.min_trade_usdt,
+                taker_fee_rate=c.taker_fee_rate,
             )
             for c in await _guard(self.client.currencies())
         ]

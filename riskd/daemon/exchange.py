@@ -57,13 +57,21 @@ class AssetRow:
 
 @dataclass(frozen=True, slots=True)
 class SymbolInfo:
-    """From ``/public/currencies``."""
+    """From ``/public/currencies`` (order rules: ``None`` when the exchange did not say)."""
 
     symbol: str
     base_coin: str
     quote_coin: str
     warning_risk_ratio: Decimal
     liquidation_risk_ratio: Decimal
+    #: Decimals of a base quantity / of a price (and a market buy's quote amount).
+    quantity_scale: int | None = None
+    price_scale: int | None = None
+    #: Smallest / largest order in the base coin; smallest order value (USDT).
+    min_trade_amount: Decimal | None = None
+    max_trade_amount: Decimal | None = None
+    min_trade_usdt: Decimal | None = None
+    taker_fee_rate: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,10 @@
 
 Two implementations of one :class:`Executor` protocol, chosen per account at start:
 
-- :class:`LiveExecutor` sends the protective call and follows it (flash repay until
-  ``FINISH`` or a timeout);
+- :class:`LiveExecutor` sends the protective call. A flash repay is accepted at once and
+  finishes seconds later: the executor returns :data:`FOLLOWING` with its id, the intent
+  stays open, and reconciliation follows it to ``FINISH`` (or the timeout) on the next
+  cycles — the cycle, and the polling of every other scope, never waits for it;
 - :class:`DryRunExecutor` reads what it needs (open orders) and describes, exactly, what
   would have been sent. It has no code path to a mutating endpoint.
 
@@ -22,9 +24,8 @@ from types import MappingProxyType
 from typing import Protocol
 
 from riskd.amounts import to_wire
-from riskd.clock import Clock
-from riskd.daemon.exchange import CallRejected, CallUncertain, Exchange, Margin
-from riskd.daemon.journal import DRY_RUN, FAILED, SUCCEEDED, UNKNOWN
+from riskd.daemon.exchange import CallRejected, CallUncertain, Exchange
+from riskd.daemon.journal import DRY_RUN, FAILED, SUCCEEDED
 from riskd.daemon.plans import ActionPlan
 
 #: Called with (exchange id, one-line summary) when the exchange has accepted the call.
@@ -34,11 +35,15 @@ FINISH = "FINISH"
 CANCEL_BATCH = 50
 #: Marks an outcome whose call may or may not have been executed: reconcile it.
 UNCERTAIN = "uncertain"
+#: The call was accepted and runs on at the exchange (a flash repay): the intent stays open
+#: and reconciliation settles it on a later cycle.
+FOLLOWING = "following"
 
 
 @dataclass(frozen=True, slots=True)
 class ExecResult:
-    """What became of a plan. ``status``: succeeded, failed, unknown, dry_run or uncertain."""
+    """What became of a plan. ``status``: succeeded, failed, unknown, dry_run, uncertain or
+    following."""
 
     status: str
     detail: str
@@ -63,18 +68,8 @@ class LiveExecutor:
 
     dry_run = False
 
-    def __init__(
-        self,
-        exchange: Exchange,
-        clock: Clock,
-        *,
-        flash_timeout: float = 30.0,
-        flash_poll: float = 1.0,
-    ) -> None:
+    def __init__(self, exchange: Exchange) -> None:
         self._ex = exchange
-        self._clock = clock
-        self._flash_timeout = flash_timeout
-        self._flash_poll = flash_poll
 
     async def execute(self, plan: ActionPlan, accepted: AcceptedHook) -> ExecResult:
         try:
@@ -105,8 +100,8 @@ class LiveExecutor:
     async def _flash(self, plan: ActionPlan, accepted: AcceptedHook) -> ExecResult:
         flash_id = await self._ex.flash_repay(plan.margin, coin=plan.coin, symbol=plan.symbol)
         await accepted(flash_id, f"flash repay accepted, id {flash_id}")
-        return await wait_flash_repay(
-            self._ex, self._clock, plan.margin, flash_id, self._flash_timeout, self._flash_poll
+        return ExecResult(
+            FOLLOWING, f"flash repay {flash_id} accepted; following it to FINISH", ref=flash_id
         )
 
     async def _cancel(self, plan: ActionPlan, accepted: AcceptedHook) -> ExecResult:
@@ -143,33 +138,6 @@ class LiveExecutor:
             f" (order {order_id}, autoRepay)",
             ref=order_id,
         )
-
-
-async def wait_flash_repay(
-    exchange: Exchange,
-    clock: Clock,
-    margin: Margin,
-    flash_id: str,
-    limit_s: float,
-    poll: float,
-) -> ExecResult:
-    """Poll a flash repay's status until FINISH (succeeded) or ``limit_s`` passes (unknown)."""
-    deadline = clock.now() + limit_s
-    status = "?"
-    while True:
-        try:
-            status = await exchange.flash_repay_status(margin, flash_id)
-        except (CallRejected, CallUncertain) as exc:
-            status = f"? ({exc})"
-        if status == FINISH:
-            return ExecResult(SUCCEEDED, f"flash repay {flash_id} finished", ref=flash_id)
-        if clock.now() >= deadline:
-            return ExecResult(
-                UNKNOWN,
-                f"flash repay {flash_id} not finished after {limit_s:g}s (last status {status})",
-                ref=flash_id,
-            )
-        await clock.sleep(poll)
 
 
 class DryRunExecutor:

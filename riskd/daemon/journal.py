@@ -17,6 +17,7 @@ to the journal in the first place.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -158,6 +159,9 @@ class Journal:
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self._db = db
         self.path = path
+        #: One write group (statements + commit) at a time: concurrent actions of different
+        #: scopes never commit each other's half-written rows.
+        self._write = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path) -> Journal:
@@ -186,8 +190,9 @@ class Journal:
         intent_id: str | None = None,
         data: Mapping[str, object] | None = None,
     ) -> None:
-        await self._insert_event(kind, summary, at, account, scope, rule, intent_id, data)
-        await self._db.commit()
+        async with self._write:
+            await self._insert_event(kind, summary, at, account, scope, rule, intent_id, data)
+            await self._db.commit()
 
     async def _insert_event(
         self,
@@ -234,56 +239,58 @@ class Journal:
     # --- intents ------------------------------------------------------------------------
     async def begin_intent(self, intent: Intent, summary: str) -> None:
         """Write the intent (status ``pending``, or ``dry_run``) durably before any call."""
-        status = DRY_RUN if intent.dry_run else PENDING
-        await self._db.execute(
-            "INSERT INTO intents (intent_id, at, account, scope, kind, rule, action_id, params,"
-            " coin, amount, value_usdt, dry_run, status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                intent.intent_id,
+        async with self._write:
+            status = DRY_RUN if intent.dry_run else PENDING
+            await self._db.execute(
+                "INSERT INTO intents (intent_id, at, account, scope, kind, rule, action_id, params,"
+                " coin, amount, value_usdt, dry_run, status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    intent.intent_id,
+                    intent.at,
+                    intent.account,
+                    intent.scope,
+                    intent.kind,
+                    intent.rule,
+                    intent.action_id,
+                    dumps(intent.params),
+                    intent.coin,
+                    None if intent.amount is None else str(intent.amount),
+                    None if intent.value_usdt is None else str(intent.value_usdt),
+                    int(intent.dry_run),
+                    status,
+                ),
+            )
+            await self._insert_event(
+                "intent",
+                summary,
                 intent.at,
                 intent.account,
                 intent.scope,
-                intent.kind,
                 intent.rule,
-                intent.action_id,
-                dumps(intent.params),
-                intent.coin,
-                None if intent.amount is None else str(intent.amount),
-                None if intent.value_usdt is None else str(intent.value_usdt),
-                int(intent.dry_run),
-                status,
-            ),
-        )
-        await self._insert_event(
-            "intent",
-            summary,
-            intent.at,
-            intent.account,
-            intent.scope,
-            intent.rule,
-            intent.intent_id,
-            {"kind": intent.kind, "params": intent.params, "dry_run": intent.dry_run},
-        )
-        await self._db.commit()
+                intent.intent_id,
+                {"kind": intent.kind, "params": intent.params, "dry_run": intent.dry_run},
+            )
+            await self._db.commit()
 
     async def mark_accepted(self, intent_id: str, ref: str, *, at: float, summary: str) -> None:
         """The exchange took the call and gave ``ref`` (flash repay id, order id...)."""
-        await self._db.execute(
-            "UPDATE intents SET status = ?, ref = ? WHERE intent_id = ? AND status = ?",
-            (ACCEPTED, ref, intent_id, PENDING),
-        )
-        row = await self._intent_row(intent_id)
-        await self._insert_event(
-            "accepted",
-            summary,
-            at,
-            row[2] if row else None,
-            row[3] if row else None,
-            row[5] if row else None,
-            intent_id,
-            {"ref": ref},
-        )
-        await self._db.commit()
+        async with self._write:
+            await self._db.execute(
+                "UPDATE intents SET status = ?, ref = ? WHERE intent_id = ? AND status = ?",
+                (ACCEPTED, ref, intent_id, PENDING),
+            )
+            row = await self._intent_row(intent_id)
+            await self._insert_event(
+                "accepted",
+                summary,
+                at,
+                row[2] if row else None,
+                row[3] if row else None,
+                row[5] if row else None,
+                intent_id,
+                {"ref": ref},
+            )
+            await self._db.commit()
 
     async def finish_intent(
         self,
@@ -299,23 +306,24 @@ class Journal:
         """Record the final status of an intent and an ``outcome`` event."""
         if status in OPEN_STATUSES:
             raise ValueError(f"{status!r} is not a final status")
-        await self._db.execute(
-            "UPDATE intents SET status = ?, outcome = ?, finished_at = ?, ref = COALESCE(?, ref)"
-            " WHERE intent_id = ?",
-            (status, dumps(outcome or {}), at, ref, intent_id),
-        )
-        row = await self._intent_row(intent_id)
-        await self._insert_event(
-            kind,
-            summary,
-            at,
-            row[2] if row else None,
-            row[3] if row else None,
-            row[5] if row else None,
-            intent_id,
-            {"status": status, **(outcome or {})},
-        )
-        await self._db.commit()
+        async with self._write:
+            await self._db.execute(
+                "UPDATE intents SET status = ?, outcome = ?, finished_at = ?,"
+                " ref = COALESCE(?, ref) WHERE intent_id = ?",
+                (status, dumps(outcome or {}), at, ref, intent_id),
+            )
+            row = await self._intent_row(intent_id)
+            await self._insert_event(
+                kind,
+                summary,
+                at,
+                row[2] if row else None,
+                row[3] if row else None,
+                row[5] if row else None,
+                intent_id,
+                {"status": status, **(outcome or {})},
+            )
+            await self._db.commit()
 
     async def _intent_row(self, intent_id: str) -> tuple[Any, ...] | None:
         async with self._db.execute(_INTENT_COLUMNS + " WHERE intent_id = ?", (intent_id,)) as c:
@@ -375,12 +383,13 @@ class Journal:
 
     # --- rule state ---------------------------------------------------------------------
     async def save_rule_state(self, account: str, state_json: str, *, at: float) -> None:
-        await self._db.execute(
-            "INSERT INTO rule_state (account, at, state) VALUES (?, ?, ?)"
-            " ON CONFLICT(account) DO UPDATE SET at = excluded.at, state = excluded.state",
-            (account, at, redact(state_json)),
-        )
-        await self._db.commit()
+        async with self._write:
+            await self._db.execute(
+                "INSERT INTO rule_state (account, at, state) VALUES (?, ?, ?)"
+                " ON CONFLICT(account) DO UPDATE SET at = excluded.at, state = excluded.state",
+                (account, at, redact(state_json)),
+            )
+            await self._db.commit()
 
     async def load_rule_state(self, account: str) -> str | None:
         async with self._db.execute(
@@ -393,21 +402,29 @@ class Journal:
     async def set_paused(
         self, account: str | None, paused: bool, *, at: float, reason: str = ""
     ) -> None:
-        key = account or ALL_ACCOUNTS
-        if account is None and not paused:  # resume everything
-            await self._db.execute("UPDATE control SET paused = 0, at = ?", (at,))
-        await self._db.execute(
-            "INSERT INTO control (account, paused, at, reason) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT(account) DO UPDATE SET paused = excluded.paused, at = excluded.at,"
-            " reason = excluded.reason",
-            (key, int(paused), at, redact(reason)),
-        )
-        what = "paused" if paused else "resumed"
-        target = "all accounts" if account is None else f"account {account}"
-        await self._insert_event(
-            what, f"actions {what} for {target}", at, account, None, None, None, {"reason": reason}
-        )
-        await self._db.commit()
+        async with self._write:
+            key = account or ALL_ACCOUNTS
+            if account is None and not paused:  # resume everything
+                await self._db.execute("UPDATE control SET paused = 0, at = ?", (at,))
+            await self._db.execute(
+                "INSERT INTO control (account, paused, at, reason) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(account) DO UPDATE SET paused = excluded.paused, at = excluded.at,"
+                " reason = excluded.reason",
+                (key, int(paused), at, redact(reason)),
+            )
+            what = "paused" if paused else "resumed"
+            target = "all accounts" if account is None else f"account {account}"
+            await self._insert_event(
+                what,
+                f"actions {what} for {target}",
+                at,
+                account,
+                None,
+                None,
+                None,
+                {"reason": reason},
+            )
+            await self._db.commit()
 
     async def pause_state(self) -> PauseState:
         async with self._db.execute("SELECT account, paused FROM control") as cur:
@@ -420,12 +437,13 @@ class Journal:
         self, rows: Iterable[tuple[str, str, Mapping[str, object]]], *, at: float
     ) -> None:
         """Replace the status row of each (account, scope) given."""
-        await self._db.executemany(
-            "INSERT INTO status (account, scope, at, data) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT(account, scope) DO UPDATE SET at = excluded.at, data = excluded.data",
-            [(a, s, at, dumps(d)) for a, s, d in rows],
-        )
-        await self._db.commit()
+        async with self._write:
+            await self._db.executemany(
+                "INSERT INTO status (account, scope, at, data) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(account, scope) DO UPDATE SET at = excluded.at, data = excluded.data",
+                [(a, s, at, dumps(d)) for a, s, d in rows],
+            )
+            await self._db.commit()
 
     async def read_status(self) -> list[tuple[str, str, float, dict[str, Any]]]:
         async with self._db.execute(
@@ -435,12 +453,13 @@ class Journal:
         return [(str(a), str(s), float(t), json.loads(d)) for a, s, t, d in rows]
 
     async def set_meta(self, key: str, value: object) -> None:
-        await self._db.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?)"
-            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (key, dumps(value)),
-        )
-        await self._db.commit()
+        async with self._write:
+            await self._db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, dumps(value)),
+            )
+            await self._db.commit()
 
     async def get_meta(self, key: str) -> Any:
         async with self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:

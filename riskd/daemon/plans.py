@@ -16,9 +16,13 @@ The rules engine says *what kind* of action a scope needs (``repay``, ``flashRep
   frozen (buy orders) — of every other coin the cross scope holds or owes.
 - ``reduce``: a market order with ``loanType = autoRepay`` that trades the non-debt coin for
   the debt coin: sells base (``baseQuantity``) when the quote coin is owed, buys base
-  (``quoteAmount``) when the base coin is owed. Amount = ``params.amount`` or, with a price,
-  the value of the debt plus 0.5 %; capped by the available balance. Cross needs
-  ``params.symbol`` (or ``params.coin``).
+  (``quoteAmount``) when the base coin is owed. Amount = ``params.amount``; or, with a price,
+  what repays ``params.target_risk_rate``'s share of the debt (see :func:`_reduce_units`) or
+  else the whole debt, grossed up for the taker fee and 0.5 % slack; capped by the available
+  balance and the symbol's largest order, then rounded down to the decimals the symbol
+  accepts (``quantityScale`` for a base quantity, ``priceScale`` for a quote amount; 8 when
+  unknown). Below the symbol's minimum order it is skipped. Cross needs ``params.symbol``
+  (or ``params.coin``).
 
 A :class:`Skip` explains why nothing can be sent (no debt, nothing available...).
 """
@@ -31,14 +35,18 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Literal
 
-from riskd.amounts import quantize_down, to_wire
+from riskd.amounts import WIRE_DECIMALS, quantize_down, to_wire
 from riskd.risk.math import repay_value_for_target, value
-from riskd.risk.snapshot import USDT, ScopeSnapshot
+from riskd.risk.snapshot import USDT, ScopeSnapshot, SymbolTradeRule
 
 ActionKind = Literal["repay", "flashRepay", "cancelOrders", "reduce"]
 PROTECTIVE_KINDS: tuple[ActionKind, ...] = ("repay", "flashRepay", "cancelOrders", "reduce")
 ZERO = Decimal(0)
+ONE = Decimal(1)
+#: A reduce sends this much more than the computed amount: price moves between the poll and
+#: the fill, rounding, and (when the symbol's fee rate is unknown) a fee of up to ~0.5 %.
 REDUCE_SLACK = Decimal("1.005")
+_NO_RULE = SymbolTradeRule()
 _EMPTY: Mapping[str, Decimal] = MappingProxyType({})
 
 
@@ -65,6 +73,8 @@ class ActionPlan:
     #: riskd chose the amount and may lower it to fit a cap.
     adjustable: bool = False
     client_oid: str | None = None
+    #: Decimals the exchange accepts for ``amount`` (a lowered amount is rounded down to it).
+    decimals: int = WIRE_DECIMALS
 
     @property
     def margin(self) -> Literal["cross", "isolated"]:
@@ -75,7 +85,11 @@ class ActionPlan:
         if not self.adjustable or self.coin is None:
             return self
         amount = legs.get(self.coin, self.amount)
-        return replace(self, amount=amount, legs=MappingProxyType(dict(legs)))
+        new_legs = dict(legs)
+        if amount is not None:
+            amount = quantize_down(amount, self.decimals)
+            new_legs[self.coin] = amount
+        return replace(self, amount=amount, legs=MappingProxyType(new_legs))
 
     def params(self) -> dict[str, str]:
         """What is journaled with the intent (and what reconciliation looks for)."""
@@ -294,36 +308,152 @@ def _plan_reduce(
         return Skip("reduce on the cross account needs params.symbol (e.g. 'BTCUSDT')")
     base_coin, quote_coin = _split_symbol(snap, symbol)
     qb, bb = snap.balance(quote_coin), snap.balance(base_coin)
-    price = prices.get(base_coin)
+    price = _price_in_quote(base_coin, quote_coin, prices)
+    rule = snap.trade_rules.get(symbol, _NO_RULE)
     side = params.get("side")
     if side not in ("buy", "sell"):
         base_debt = bb.liability * price if price else bb.liability
         side = "buy" if base_debt > qb.liability else "sell"
+    sell = side == "sell"
     amount = _decimal(params, "amount")
-    if side == "sell":
-        if amount is None and price:
-            amount = qb.liability / price * REDUCE_SLACK
-        if amount is None:
+    target = _decimal(params, "target_risk_rate")
+    if amount is not None and target is not None:
+        raise ValueError("reduce takes params.amount or params.target_risk_rate, not both")
+    if amount is None:
+        units = _reduce_units(snap, prices, quote_coin if sell else base_coin, target, _fee(rule))
+        if isinstance(units, Skip):
+            return units
+        if not price:
             return Skip(f"reduce needs params.amount or a {base_coin} price")
-        amount = quantize_down(min(amount, bb.available))
-        coin = base_coin
-    else:
-        if amount is None and price:
-            amount = bb.liability * price * REDUCE_SLACK
-        if amount is None:
-            return Skip(f"reduce needs params.amount or a {base_coin} price")
-        amount = quantize_down(min(amount, qb.available))
-        coin = quote_coin
-    if amount <= 0:
+        gross = REDUCE_SLACK / (ONE - _fee(rule))
+        amount = units / price * gross if sell else units * price * gross
+    coin, spend = (base_coin, bb) if sell else (quote_coin, qb)
+    if spend.available <= 0:
         return Skip(f"no {coin} available to {side} on {symbol}")
+    amount = min(amount, spend.available)
+    if rule.max_trade_amount is not None and rule.max_trade_amount > 0:
+        if sell:
+            amount = min(amount, rule.max_trade_amount)
+        elif price:
+            amount = min(amount, rule.max_trade_amount * price)
+    decimals = _decimals(rule.quantity_scale if sell else rule.price_scale)
+    raw, amount = amount, quantize_down(amount, decimals)
+    if amount <= 0:
+        return Skip(
+            f"{side} of {to_wire(raw)} {coin} on {symbol} rounds to 0 at the {decimals}"
+            " decimals the exchange accepts"
+        )
+    too_small = _below_minimum(rule, symbol, sell, amount, price, base_coin, quote_coin, prices)
+    if too_small is not None:
+        return too_small
     return replace(
         base,
         kind="reduce",
         symbol=symbol,
         coin=coin,
         amount=amount,
-        side="sell" if side == "sell" else "buy",
+        side="sell" if sell else "buy",
         legs=MappingProxyType({coin: amount}),
         adjustable=True,
         client_oid=client_oid(base.intent_id),
+        decimals=decimals,
     )
+
+
+def _reduce_units(
+    snap: ScopeSnapshot,
+    prices: Mapping[str, Decimal],
+    debt_coin: str,
+    target: Decimal | None,
+    fee: Decimal,
+) -> Decimal | Skip:
+    """How much of ``debt_coin``'s debt (in that coin) the reduce should repay.
+
+    An autoRepay trade repays debt with the proceeds of selling an asset of the same value:
+    assets and debt fall alike, equity does not change (but for the fee), and the risk rate
+    falls in proportion to the debt. When ``debt_coin`` is the scope's only debt, repaying
+    ``x`` of a debt ``D`` scales the exchange's own rate by ``(D − x) / D``, so
+    ``x = D × (1 − target / riskRate)``. With several debts, the valuation of the risk model
+    (:func:`riskd.risk.math.repay_value_for_target`) sizes it when prices and tier rates are
+    known; otherwise (and without a target) the whole debt.
+
+    The fee of a trade repaying ``x`` costs ``x × fee / (1 − fee)`` of equity, which raises
+    the rate back by ``target`` times that over the equity: with the coin's maintenance
+    margin rate ``m`` known, ``x`` is scaled by ``m / (m − target × fee / (1 − fee))``
+    (about 1 % for a 0.1 % fee at 10x). Capped at the debt.
+    """
+    debt = snap.balance(debt_coin).liability
+    if debt <= 0:
+        return Skip(f"no {debt_coin} debt for reduce to repay")
+    if target is None:
+        return debt
+    if target < 0:
+        raise ValueError(f"parameter target_risk_rate: {target} is negative")
+    if snap.risk_rate <= target:
+        return Skip(f"riskRate {snap.risk_rate} already at or below target {target}")
+    debts = [c for c, b in snap.balances.items() if b.liability > 0]
+    if debts == [debt_coin]:
+        units: Decimal | None = debt * (ONE - target / snap.risk_rate)
+    else:
+        units = _amount_for_target(snap, prices, debt_coin, target)
+    if units is None:
+        return debt
+    mmr = snap.maintain_margin_rate.get(debt_coin)
+    if mmr is not None and mmr > 0 and fee > 0:
+        drag = target * fee / (ONE - fee)
+        units = units * mmr / (mmr - drag) if drag < mmr else debt
+    return min(units, debt)
+
+
+def _price_in_quote(base: str, quote: str, prices: Mapping[str, Decimal]) -> Decimal | None:
+    """The base coin's price in the quote coin, from USDT index prices."""
+    pb, pq = _usdt_price(base, prices), _usdt_price(quote, prices)
+    return pb / pq if pb and pq else None
+
+
+def _usdt_price(coin: str, prices: Mapping[str, Decimal]) -> Decimal | None:
+    p = ONE if coin == USDT else prices.get(coin)
+    return p if p is not None and p.is_finite() and p > 0 else None
+
+
+def _fee(rule: SymbolTradeRule) -> Decimal:
+    fee = rule.taker_fee_rate
+    return fee if fee is not None and ZERO <= fee < ONE else ZERO
+
+
+def _decimals(scale: int | None) -> int:
+    """Decimals to round an amount to: the symbol's scale, never more than 8."""
+    return WIRE_DECIMALS if scale is None or scale < 0 else min(scale, WIRE_DECIMALS)
+
+
+def _below_minimum(
+    rule: SymbolTradeRule,
+    symbol: str,
+    sell: bool,
+    amount: Decimal,
+    price: Decimal | None,
+    base_coin: str,
+    quote_coin: str,
+    prices: Mapping[str, Decimal],
+) -> Skip | None:
+    """A Skip when the order is smaller than the symbol's minimum (codes 45111 / 45110)."""
+    qty = amount if sell else (amount / price if price else None)
+    if rule.min_trade_amount is not None and qty is not None and qty < rule.min_trade_amount:
+        return Skip(
+            f"{'sell' if sell else 'buy'} of {to_wire(qty)} {base_coin} on {symbol} is below"
+            f" the minimum order of {to_wire(rule.min_trade_amount)} {base_coin} (the exchange"
+            " refuses it: 45111)"
+        )
+    if rule.min_trade_usdt is None:
+        return None
+    unit = _usdt_price(base_coin if sell else quote_coin, prices)
+    if not unit:
+        return None
+    worth = amount * unit
+    if worth < rule.min_trade_usdt:
+        return Skip(
+            f"{'sell' if sell else 'buy'} on {symbol} worth {to_wire(worth, 2)} USDT is below the"
+            f" minimum order value of {to_wire(rule.min_trade_usdt)} USDT (the exchange refuses"
+            " it: 45110)"
+        )
+    return None

@@ -11,6 +11,10 @@ Calls per poll (ENDPOINTS.md), using the ones that answer for many scopes at onc
 - reference data (``currencies``, tier data per cross coin / isolated symbol) every
   ``poll.reference_ttl`` seconds, and at once for a newly seen coin or symbol.
 
+A scope is also due at once when the index price of a coin it holds or owes has moved
+``price_move`` (0.5 %) since its last poll: the price feed is local, so a crash is seen
+within one tick, not one interval later.
+
 Each scope has its own next-due time: ``fast_interval`` when its risk rate is within
 ``near_margin`` of its warning ratio (or above), ``slow_interval`` when calm (no debt or
 below ``calm_below``), ``interval`` otherwise; shortened (down to ``fast_interval``) when
@@ -18,16 +22,23 @@ the last change of the risk rate would reach the near line within two such inter
 never shorter than the rate budget's shortest cycle for the account's calls
 (``pacing(calls_per_cycle)``). A scope whose poll failed is retried at the fast interval;
 its snapshot keeps its old ``observed_at`` and turns stale after ``stale_after``.
+
+A scope that owes and is not calm (risk rate at or above ``calm_below``, near its line, or
+climbing towards it), or that owes and is blind because its last poll failed, is *urgent*:
+its reads go at :data:`Priority.URGENT`, which the rate budget orders before plain polls and
+holds only briefly after an HTTP 429 — in a 429 storm during a crash, the scopes at risk
+still get fresh data.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from riskd.bitget.gate import Priority, current_priority, request_priority
 from riskd.clock import Clock
 from riskd.daemon.exchange import AssetRow, Exchange, ExchangeError, Margin
 from riskd.daemon.prices import PriceSource
@@ -109,6 +120,9 @@ class AccountPoller:
         self._ref_at: float | None = None
         self._isolated_due_at = 0.0
         self.last_prices: Mapping[str, Decimal] = {}
+        #: Scopes whose reads go at Priority.URGENT (see the module docstring).
+        self.urgent: set[str] = set()
+        self._base_priority = Priority.POLL
 
     def reconfigure(self, settings: AccountSettings, poll: PollSettings) -> None:
         """New settings after a reload; schedules are kept."""
@@ -118,7 +132,7 @@ class AccountPoller:
     # --- scheduling -----------------------------------------------------------------------
     def due(self, now: float) -> set[str]:
         """Scopes due now (``"isolated:*"`` stands for discovery when nothing is known yet)."""
-        out: set[str] = set()
+        out: set[str] = set(self.moved())
         if self._acc.cross and self.next_due.get(CROSS, 0.0) <= now:
             out.add(CROSS)
         iso = [s for s in self.next_due if s != CROSS]
@@ -126,6 +140,23 @@ class AccountPoller:
         wants_isolated = self._acc.isolated or self._acc.discover_isolated
         if wants_isolated and self._isolated_due_at <= now:
             out.add("isolated:*")
+        return out
+
+    def moved(self) -> set[str]:
+        """Scopes holding or owing a coin whose index price moved ``price_move`` or more since
+        the scope's last poll (the prices of :meth:`load_prices`)."""
+        limit = self._poll.price_move
+        if limit <= 0 or not self.last_prices:
+            return set()
+        out: set[str] = set()
+        for scope, snap in self.snapshots.items():
+            for coin, bal in snap.balances.items():
+                then, now = snap.prices_usdt.get(coin), self.last_prices.get(coin)
+                if not then or not now or (bal.total_amount == 0 and bal.liability == 0):
+                    continue
+                if abs(now / then - 1) >= limit:
+                    out.add(scope)
+                    break
         return out
 
     def next_wakeup(self) -> float | None:
@@ -155,8 +186,15 @@ class AccountPoller:
         snap = self.snapshots.get(scope)
         if failed or snap is None:
             base = self._poll.fast_interval
+            if failed and snap is not None and any(b.liability > 0 for b in snap.balances.values()):
+                self.urgent.add(scope)  # blind on a scope that owes: worse than a refused call
         else:
             base = interval_for(snap, self._poll, previous)
+            owes = any(b.liability > 0 for b in snap.balances.values())
+            if owes and (base < self._poll.interval or snap.risk_rate >= self._poll.calm_below):
+                self.urgent.add(scope)
+            else:
+                self.urgent.discard(scope)
         floor = self._pacing(self.calls_per_cycle()) if self._pacing is not None else 0.0
         self.next_due[scope] = now + max(base, floor)
 
@@ -164,18 +202,33 @@ class AccountPoller:
     async def poll(self, *, force: bool = False) -> PollOutcome:
         """Refresh every due scope (every scope with ``force``)."""
         now = self._clock.now()
+        await self._load_prices()  # local (the feed's latest), and due() compares them
         due = self.due(float("inf") if force else now)
         out = PollOutcome()
         if not due:
             return out
-        await self._load_prices()
         await self._refresh_reference(now)
+        # Cross and isolated side by side: a slow answer for one never holds up the other.
+        self._base_priority = current_priority()
+        jobs = []
         if CROSS in due:
-            await self._poll_cross(out)
+            jobs.append(self._with_priority({CROSS}, self._poll_cross(out)))
         iso_due = {s for s in due if s != CROSS}
         if iso_due:
-            await self._poll_isolated(iso_due, out, force=force)
+            jobs.append(
+                self._with_priority(iso_due, self._poll_isolated(iso_due, out, force=force))
+            )
+        await asyncio.gather(*jobs)
         return out
+
+    async def _with_priority(self, scopes: set[str], job: Awaitable[None]) -> None:
+        with request_priority(self._priority(scopes)):
+            await job
+
+    def _priority(self, scopes: set[str]) -> Priority:
+        """URGENT when one of ``scopes`` is urgent; never lower than the poll's caller's."""
+        mine = Priority.URGENT if scopes & self.urgent else Priority.POLL
+        return max(mine, self._base_priority)
 
     async def repoll(self, scope: str) -> ScopeSnapshot | None:
         """Poll one scope now, whatever its schedule (the verification after an action)."""
@@ -257,7 +310,11 @@ class AccountPoller:
 
         async def one(symbol: str) -> None:
             async with gate:
-                await self._poll_symbol(symbol, rows, started, out)
+                if only:  # the caller's priority (the re-poll after an action)
+                    await self._poll_symbol(symbol, rows, started, out)
+                    return
+                with request_priority(self._priority({isolated_scope(symbol)})):
+                    await self._poll_symbol(symbol, rows, started, out)
 
         await asyncio.gather(*(one(sym) for sym in symbols))
 

@@ -63,12 +63,7 @@ def apply_settings(daemon: Daemon, new: Settings) -> list[str]:
         live = new.account_live(name)
         if live != (not acc.dry_run):
             if live:
-                acc.runner.executor = LiveExecutor(
-                    acc.exchange,
-                    daemon.clock,
-                    flash_timeout=new.poll.flash_repay_timeout,
-                    flash_poll=new.poll.flash_repay_poll,
-                )
+                acc.runner.executor = LiveExecutor(acc.exchange)
             else:
                 acc.runner.executor = DryRunExecutor(acc.exchange)
             notes.append(f"{name} is now {'LIVE' if live else 'dry-run'}")

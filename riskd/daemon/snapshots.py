@@ -2,8 +2,8 @@
 
 The poller gathers, per account: the cross assets (one call for every coin), the isolated
 assets (one call for every symbol), the exchange's risk rate per scope that has debt, and
-slowly changing reference data (symbols with their warning and liquidation ratios, tier
-data). These functions put them together; they read no clock and do no I/O.
+slowly changing reference data (symbols with their warning and liquidation ratios and order
+rules, tier data). These functions put them together; they read no clock and do no I/O.
 """
 
 from __future__ import annotations
@@ -14,7 +14,14 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from riskd.daemon.exchange import AssetRow, SymbolInfo, TierInfo
-from riskd.risk.snapshot import CROSS, USDT, CoinBalance, ScopeSnapshot, isolated_scope
+from riskd.risk.snapshot import (
+    CROSS,
+    USDT,
+    CoinBalance,
+    ScopeSnapshot,
+    SymbolTradeRule,
+    isolated_scope,
+)
 
 DEFAULT_WARNING = Decimal("0.8")
 DEFAULT_LIQUIDATION = Decimal("1")
@@ -43,6 +50,29 @@ class Reference:
             min(s.liquidation_risk_ratio for s in self.symbols.values()),
         )
 
+    def trade_rule(self, symbol: str) -> SymbolTradeRule | None:
+        """The order rules of ``symbol`` (``None``: unknown symbol). A scale that is not a
+        number of decimals (negative) or an amount that is negative counts as unknown."""
+        info = self.symbols.get(symbol)
+        if info is None:
+            return None
+        return SymbolTradeRule(
+            quantity_scale=_scale(info.quantity_scale),
+            price_scale=_scale(info.price_scale),
+            min_trade_amount=_non_negative(info.min_trade_amount),
+            max_trade_amount=_non_negative(info.max_trade_amount),
+            min_trade_usdt=_non_negative(info.min_trade_usdt),
+            taker_fee_rate=_non_negative(info.taker_fee_rate),
+        )
+
+    def trade_rules(self, symbols: Iterable[str]) -> Mapping[str, SymbolTradeRule]:
+        out: dict[str, SymbolTradeRule] = {}
+        for symbol in symbols:
+            rule = self.trade_rule(symbol)
+            if rule is not None:
+                out[symbol] = rule
+        return MappingProxyType(out)
+
     def split(self, symbol: str) -> tuple[str | None, str | None]:
         info = self.symbols.get(symbol)
         if info is not None:
@@ -50,6 +80,14 @@ class Reference:
         if symbol.endswith(USDT) and len(symbol) > len(USDT):
             return symbol[: -len(USDT)], USDT
         return None, None
+
+
+def _scale(value: int | None) -> int | None:
+    return value if value is not None and value >= 0 else None
+
+
+def _non_negative(value: Decimal | None) -> Decimal | None:
+    return value if value is not None and value.is_finite() and value >= 0 else None
 
 
 def balances(rows: Iterable[AssetRow]) -> dict[str, CoinBalance]:
@@ -109,6 +147,7 @@ def cross_snapshot(
         daily_interest_rate=MappingProxyType(rates),
         prices_usdt=_prices_for(bal, prices),
         open_orders=open_orders,
+        trade_rules=ref.trade_rules(f"{c}{USDT}" for c in bal if c != USDT),
     )
 
 
@@ -151,4 +190,5 @@ def isolated_snapshot(
         open_orders=open_orders,
         base_coin=base,
         quote_coin=quote,
+        trade_rules=ref.trade_rules((symbol,)),
     )

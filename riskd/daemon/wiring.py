@@ -7,6 +7,10 @@ by the account's ``live`` flag (:class:`LiveExecutor` or :class:`DryRunExecutor`
 over the simulator's ASGI app, a ManualClock, a price source, an alert sink). Without a
 price source given, ``[prices] enabled`` builds a :class:`BitgetIndexPriceFeed`
 (``Built.feed``; :meth:`Built.start_feed` starts it), otherwise :class:`NoPrices`.
+
+The clients retry a failed read once (:data:`READ_RETRY`), quickly: the poller polls a scope
+whose read failed again at the fast interval, on the next cycle, so a longer retry inside
+one read would only hold the cycle up.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from riskd.bitget.client import BitgetClient
+from riskd.bitget.client_core import RetryPolicy
 from riskd.budget import AccountGate, BudgetConfig, RateBudget
 from riskd.clock import Clock
 from riskd.daemon.actions import ActionRunner
@@ -34,6 +39,8 @@ from riskd.rules import loader
 from riskd.rules.model import RuleSet
 from riskd.settings import ConfigError, Settings
 
+#: The daemon's reads retry twice, after at most 0.5 s each (plus any 429 pause of the budget).
+READ_RETRY = RetryPolicy(max_attempts=3, base_delay_s=0.25, max_delay_s=0.5)
 #: Wraps an account's executor (tests: simulate a crash mid-call).
 ExecutorWrapper = Callable[[str, Executor], Executor]
 
@@ -133,6 +140,7 @@ async def build_daemon(
             clock=clock,
             sync_clock=sync_clock,
             timeout_s=settings.poll.request_timeout,
+            retry=READ_RETRY,
         )
         clients[name] = client
         exchange = ClientExchange(client)
@@ -148,12 +156,7 @@ async def build_daemon(
         )
         executor: Executor
         if settings.account_live(name):
-            executor = LiveExecutor(
-                exchange,
-                clock,
-                flash_timeout=settings.poll.flash_repay_timeout,
-                flash_poll=settings.poll.flash_repay_poll,
-            )
+            executor = LiveExecutor(exchange)
         else:
             executor = DryRunExecutor(exchange)
         if wrap_executor is not None:

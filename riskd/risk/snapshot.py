@@ -59,6 +59,27 @@ class CoinBalance:
 
 
 @dataclass(frozen=True, slots=True)
+class SymbolTradeRule:
+    """What the exchange accepts in an order on one symbol (``/public/currencies``).
+
+    ``None`` means unknown. Scales are the number of decimals the exchange accepts:
+    ``quantity_scale`` for a base quantity, ``price_scale`` for a price and for the quote
+    amount of a market buy. Minimums are refused with codes 45111 (``min_trade_amount``, in the
+    base coin) and 45110 (``min_trade_usdt``, the order's value).
+    """
+
+    quantity_scale: int | None = None
+    price_scale: int | None = None
+    min_trade_amount: Decimal | None = None
+    max_trade_amount: Decimal | None = None
+    min_trade_usdt: Decimal | None = None
+    taker_fee_rate: Decimal | None = None
+
+
+_NO_RULES: Mapping[str, SymbolTradeRule] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
 class ScopeSnapshot:
     """Everything known about one scope of one account at one moment."""
 
@@ -80,6 +101,9 @@ class ScopeSnapshot:
     #: For isolated scopes: the symbol's base and quote coins.
     base_coin: str | None = None
     quote_coin: str | None = None
+    #: Order rules per symbol (isolated: the scope's symbol; cross: ``<COIN>USDT`` of the
+    #: coins it holds or owes), when the exchange's reference data is known.
+    trade_rules: Mapping[str, SymbolTradeRule] = field(default_factory=lambda: _NO_RULES)
 
     @property
     def kind(self) -> ScopeKind:

@@ -26,7 +26,7 @@ ACTION_KEYS: Mapping[ActionKind, tuple[str, ...]] = {
     ActionKind.REPAY: ("coin", "amount", "target_risk_rate"),
     ActionKind.FLASH_REPAY: ("coin",),
     ActionKind.CANCEL_ORDERS: ("symbol",),
-    ActionKind.REDUCE: ("amount", "symbol", "coin"),
+    ActionKind.REDUCE: ("amount", "target_risk_rate", "symbol", "coin"),
 }
 EXAMPLES: Mapping[ActionKind, str] = {
     ActionKind.NOTIFY: '"notify"',
@@ -198,9 +198,16 @@ def _reduce(
                 " remove symbol / coin"
             )
         coin = BASE
-    if "amount" not in table:
-        errors.append(f'{where}: missing amount (of the base coin), e.g. amount = "available"')
+    has_amount, has_target = "amount" in table, "target_risk_rate" in table
+    if has_amount == has_target:
+        errors.append(
+            f"{where}: give exactly one of amount (of the base coin to sell), e.g."
+            ' amount = "available", or target_risk_rate = 0.5'
+        )
         return Action(ActionKind.REDUCE, i, coin=coin, symbol=symbol)
+    if has_target:
+        target = _number(table["target_risk_rate"], env, f"{where} target_risk_rate", errors)
+        return Action(ActionKind.REDUCE, i, coin=coin, symbol=symbol, target_risk_rate=target)
     amount = _number(table["amount"], env, f"{where} amount", errors)
     return Action(ActionKind.REDUCE, i, coin=coin, symbol=symbol, amount=amount)
 

@@ -34,8 +34,9 @@ class ActionRequest:
       | ``all``)
     - flashRepay: cross ``coin`` (absent: all coins); isolated ``symbol``
     - cancelOrders: ``symbol`` (absent in cross: every symbol)
-    - reduce: ``symbol``, ``coin`` (base), ``amount`` (base quantity), ``side`` = sell,
-      ``orderType`` = market, ``loanType`` = autoRepay
+    - reduce: ``symbol``, ``coin`` (base), ``orderType`` = market, ``loanType`` = autoRepay
+      and either ``amount`` (base quantity) with ``side`` = sell, or ``target_risk_rate``
+      with ``sizing`` = target (the daemon picks the side and the amount when it sends it)
     """
 
     id: str

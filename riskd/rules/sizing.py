@@ -13,6 +13,10 @@ Repay to a target risk rate (``target_risk_rate = 0.5``) is sized, in order of p
 
 Every amount is then capped at the coin's ``available`` balance and its debt, and rounded
 down to 8 decimals. Zero means there is nothing to do: the step is skipped with a reason.
+
+``reduce`` to a target passes ``target_risk_rate`` on (skipped when the rate is already at or
+below it): the daemon sizes the order when it sends it, on the freshest snapshot, with the
+symbol's price and quantity decimals (:mod:`riskd.daemon.plans`).
 """
 
 from __future__ import annotations
@@ -35,6 +39,9 @@ class Skip(Exception):
 
 
 Params = dict[str, Decimal | str]
+#: A target repay from free balance covering less than this share of what the target needs
+#: is skipped (a crumb moves nothing).
+DUST_SHARE = Decimal("0.01")
 
 
 def _number(value: object, what: str) -> Decimal:
@@ -67,10 +74,13 @@ def action_params(action: Action, ctx: ScopeContext) -> Params:
         symbol = snap.symbol if snap.kind == "isolated" else action.symbol
         return {"symbol": symbol} if symbol else {}
     if kind == ActionKind.REDUCE:
-        assert action.amount is not None and action.coin is not None
+        assert action.coin is not None
         coin = resolve_coin(snap, action.coin)
-        amount = _number(action.amount.evaluate(ctx, coin), "amount")
         symbol = action.symbol or snap.symbol or ""
+        if action.target_risk_rate is not None:
+            return _reduce_to_target(action, ctx, coin, symbol)
+        assert action.amount is not None
+        amount = _number(action.amount.evaluate(ctx, coin), "amount")
         return {
             "symbol": symbol,
             "coin": coin,
@@ -80,6 +90,38 @@ def action_params(action: Action, ctx: ScopeContext) -> Params:
             "loanType": "autoRepay",
         }
     raise EvalError(f"{kind} has no exchange parameters")
+
+
+def _reduce_to_target(action: Action, ctx: ScopeContext, coin: str, symbol: str) -> Params:
+    """reduce to a target: the daemon sizes the order (side, amount, the symbol's decimals)
+    on the freshest data when it sends it (:mod:`riskd.daemon.plans`)."""
+    assert action.target_risk_rate is not None
+    target = _number(action.target_risk_rate.evaluate(ctx, coin), "target_risk_rate")
+    if target < 0:
+        raise EvalError(f"target_risk_rate {target} is negative")
+    rate = ctx.snap.risk_rate
+    if rate <= target:
+        raise Skip(f"riskRate {rate} is already at or below the target {target}")
+    held = ctx.snap.balance(coin)
+    if held.total_amount == 0 and held.liability == 0:
+        raise Skip(f"no {coin} held or owed: nothing to reduce on {symbol}")
+    quote = ctx.snap.quote_coin or (symbol[len(coin) :] if symbol.startswith(coin) else "USDT")
+    quote_owed = ctx.snap.balance(quote).liability
+    params: Params = {
+        "symbol": symbol,
+        "coin": coin,
+        "target_risk_rate": target,
+        "orderType": "market",
+        "loanType": "autoRepay",
+        "sizing": "target",
+    }
+    # Sell base to repay the quote coin (a long), buy base back (a short); with both owed
+    # the daemon decides on prices when it sends the order.
+    if held.liability == 0 and quote_owed > 0:
+        params["side"] = "sell"
+    elif quote_owed == 0 and held.liability > 0:
+        params["side"] = "buy"
+    return params
 
 
 def _repay(action: Action, ctx: ScopeContext) -> Params:
@@ -105,7 +147,14 @@ def _repay(action: Action, ctx: ScopeContext) -> Params:
     if rate <= target:
         raise Skip(f"riskRate {rate} is already at or below the target {target}")
     amount, sizing = _size_to_target(snap, coin, target)
-    amount = min(amount, debt, bal.available)
+    wanted = min(amount, debt)
+    amount = min(wanted, bal.available)
+    if 0 < amount < wanted * DUST_SHARE:
+        # A crumb of free balance would cost a call (and, in a crash, a cycle) for nothing:
+        # leave it to the next step.
+        raise Skip(
+            f"only {amount} {coin} free of the {wanted} the target needs: too little to matter"
+        )
     return {
         "coin": coin,
         "amount": _positive(amount, f"no available {coin} to repay with"),

@@ -182,6 +182,23 @@ class EngineState:
             raise StateError(f"cannot read saved rule state: {exc!r}") from None
 
 
+def withdraw(state: EngineState, action_id: str) -> EngineState:
+    """The daemon did not send an outstanding action (another rule acted on the scope
+    first): forget it, so that the next evaluation decides that step again on fresh data.
+    Unknown ids leave the state unchanged."""
+    for skey, per in state.entries.items():
+        for rule, e in per.items():
+            if e.outstanding is None or e.outstanding.action_id != action_id:
+                continue
+            new = replace(e, outstanding=None, next_step=e.outstanding.step)
+            scope_entries = dict(per)
+            scope_entries[rule] = new
+            entries = dict(state.entries)
+            entries[skey] = MappingProxyType(scope_entries)
+            return replace(state, entries=MappingProxyType(entries))
+    return state
+
+
 def record_outcome(state: EngineState, action_id: str, succeeded: bool, now: float) -> EngineState:
     """The daemon's report that an action finished. Unknown ids leave the state unchanged.
 

@@ -337,3 +337,21 @@ async def test_budget_counts_in_the_virtual_time_of_a_scaled_clock(make_budget) 
     await budget.acquire(RISK_ISO, POLL)
     assert clock.now() - t0 >= 0.9
     assert (await budget.status()).key("isolated_risk_rate").waits == 1
+
+
+async def test_urgent_and_protective_sit_out_only_a_short_pause(make_budget) -> None:
+    """After three 429s polls wait the exponential 4 s; urgent and protective calls 0.5 s."""
+    clock = ManualClock()
+    budget = make_budget(clock)
+    for _ in range(3):
+        budget.release(RISK_ISO, 429, None)
+    st = (await budget.status()).key("isolated_risk_rate")
+    assert st.backoff_remaining_s == pytest.approx(4.0)
+    for priority in (Priority.URGENT, PROT):
+        t0 = clock.now()
+        await budget.acquire(RISK_ISO, priority)
+        assert clock.now() - t0 == pytest.approx(0.5, abs=0.01), priority.name
+        budget.release(RISK_ISO, 429, None)
+    t0 = clock.now()
+    await budget.acquire(RISK_ISO, POLL)
+    assert clock.now() - t0 == pytest.approx(4.0, abs=0.01)

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from riskd.bitget.gate import Priority, current_priority
 from riskd.clock import ManualClock
 from riskd.daemon.exchange import (
     AssetRow,
@@ -41,9 +42,12 @@ class FakeExchange:
     #: name → exception raised *after* the call took effect (once): a lost answer
     lose_answer: dict[str, Exception] = field(default_factory=dict)
     flash_steps: int = 2
+    #: (call name, request priority in force when it was made)
+    priorities: list[tuple[str, Priority]] = field(default_factory=list)
 
     def _call(self, name: str, **kw: object) -> None:
         self.calls.append((name, kw))
+        self.priorities.append((name, current_priority()))
         exc = self.fail_next.pop(name, None)
         if exc is not None:
             raise exc

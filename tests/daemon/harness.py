@@ -167,3 +167,25 @@ async def crash(
         world.clock.advance(every_s)
         await world.daemon.run_cycle()
         price -= step
+
+
+#: A flash repay as the only protection (the shipped ladder de-leverages first): for tests
+#: about following, reconciling and stopping around a flash repay.
+FLASH_AT_085 = """
+[[rule]]
+name = "flash"
+scope = "isolated:*"
+when = "riskRate >= 0.85"
+for = "0s"
+cooldown = "10s"
+severity = "critical"
+then = ["flashRepay"]
+"""
+
+
+def flash_only_rules(tmp_path: Path) -> Path:
+    """A rules directory holding only :data:`FLASH_AT_085`."""
+    d = tmp_path / "flash-rules"
+    d.mkdir(exist_ok=True)
+    (d / "flash.toml").write_text(FLASH_AT_085)
+    return d

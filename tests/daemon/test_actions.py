@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from riskd.daemon.actions import AWAITING, BLOCKED, PAUSED, SKIPPED, STALE, ActionRunner
+from riskd.daemon.actions import (
+    AWAITING,
+    BLOCKED,
+    IN_PROGRESS,
+    PAUSED,
+    SKIPPED,
+    STALE,
+    ActionRunner,
+)
 from riskd.daemon.exchange import AssetRow, CallRejected, CallUncertain
 from riskd.daemon.executor import DryRunExecutor, LiveExecutor
 from riskd.daemon.journal import DRY_RUN, FAILED, PENDING, SUCCEEDED, Journal
@@ -64,9 +72,7 @@ def _runner(ex, journal, clock, *, live=True, caps=None):
         return _snap(ex, clock)
 
     reconciler = Reconciler(journal, lambda a: ex, clock, flash_timeout=5)
-    executor = (
-        LiveExecutor(ex, clock, flash_timeout=10, flash_poll=1) if live else DryRunExecutor(ex)
-    )
+    executor = LiveExecutor(ex) if live else DryRunExecutor(ex)
     return ActionRunner(
         account="alice",
         executor=executor,
@@ -198,17 +204,27 @@ async def test_unreconcilable_intent_holds_the_scope(make_exchange, clock, journ
     assert ex.mutating_calls() == ["repay"]
 
 
-async def test_flash_repay_polls_until_finish(make_exchange, clock, journal) -> None:
-    """Flash repay journals its id as accepted, then polls its status until FINISH."""
+async def test_flash_repay_is_followed_not_waited_for(make_exchange, clock, journal) -> None:
+    """A flash repay journals its id and returns at once, open; reconciliation settles it."""
     ex = _exchange(make_exchange)
-    report = await _runner(ex, journal, clock).run(
-        Req("a1", "flashRepay"), _snap(ex, clock), paused=False
-    )
-    assert report.status == SUCCEEDED
-    assert [n for n, _ in ex.calls if n == "flash_repay_status"] == ["flash_repay_status"] * 3
+    runner = _runner(ex, journal, clock)
+    start = clock.now()
+    report = await runner.run(Req("a1", "flashRepay"), _snap(ex, clock), paused=False)
+    assert report.status == IN_PROGRESS and not report.succeeded
+    assert "flash_repay_status" not in [n for n, _ in ex.calls]
+    assert clock.now() == start  # nothing slept on it
     kinds = [e.kind for e in await journal.events()]
-    assert kinds[:3] == ["intent", "accepted", "outcome"]
-    assert (await journal.intents())[0].ref == "f1"
+    assert kinds[:3] == ["intent", "accepted", "following"]
+    (rec,) = await journal.open_intents()
+    assert rec.ref == "f1"
+    held = await runner.run(Req("a2", "repay"), _snap(ex, clock), paused=False)
+    assert held.status == AWAITING and ex.mutating_calls() == ["flash_repay"]
+    reconciler = Reconciler(journal, lambda a: ex, clock, flash_timeout=5)
+    settled: list[object] = []
+    while not settled:
+        settled, _open = await reconciler.reconcile_all()
+    assert (await journal.intents())[0].status == SUCCEEDED
+    assert await journal.open_intents() == []
 
 
 async def test_reduce_sends_client_oid(make_exchange, clock, journal) -> None:
@@ -244,6 +260,27 @@ async def test_transient_refusal_tried_again_with_new_intent(make_exchange, cloc
     assert report.status == SUCCEEDED
     assert ex.mutating_calls() == ["repay", "repay"]
     assert [r.status for r in await journal.intents()] == [FAILED, SUCCEEDED]
+
+
+async def test_transient_refusals_retried_for_a_bounded_time(make_exchange, clock, journal):
+    """A repay refused with 429 again and again is tried every 0.5 s for 2 s, then given up
+    (each try its own intent, all failed, none sent twice)."""
+    ex = _exchange(make_exchange)
+
+    async def always_429(*args, **kw):
+        ex._call("repay", **kw)
+        raise CallRejected("[429] too many requests", code="429", transient=True)
+
+    ex.repay = always_429
+    start = clock.now()
+    report = await _runner(ex, journal, clock).run(
+        Req("a1", "repay"), _snap(ex, clock), paused=False
+    )
+    assert report.status == FAILED and report.retryable
+    assert 1.0 <= clock.now() - start <= 2.0
+    tries = ex.mutating_calls()
+    assert len(tries) == 4  # at 0 s, 0.5 s, 1 s, 1.5 s: every try starts within the 2 s
+    assert [r.status for r in await journal.intents()] == [FAILED] * len(tries)
 
 
 async def test_lost_answer_not_executed_is_retried(make_exchange, clock, journal) -> None:

@@ -142,3 +142,81 @@ async def test_prices_and_reference_in_snapshots(make_exchange, clock) -> None:
     assert snap.prices_usdt == {"BTC": D(30000), "USDT": D(1)}
     assert snap.warning_risk_ratio == D("0.8") and snap.maintain_margin_rate["BTC"] == D("0.1")
     assert snap.base_coin == "BTC" and snap.quote_coin == "USDT"
+
+
+async def test_scopes_near_their_line_are_polled_urgently(make_exchange, clock) -> None:
+    """A scope at or near its margin call reads at Priority.URGENT; a calm one at POLL."""
+    from riskd.bitget.gate import Priority
+
+    ex = make_exchange()
+    ex.isolated_rows = _iso("BTCUSDT", "50") + _iso("ETHUSDT", "50")
+    ex.risk["isolated:BTCUSDT"] = D("0.75")  # near the 0.8 line
+    ex.risk["isolated:ETHUSDT"] = D("0.1")
+    p = _poller(ex, clock, cross=False)
+    await p.poll()
+    assert p.urgent == {"isolated:BTCUSDT"}
+    ex.priorities.clear()
+    await p.poll(force=True)
+    by_symbol = {
+        kw["symbol"]: prio
+        for (n, kw), (_, prio) in zip(ex.calls[-2:], ex.priorities[-2:], strict=True)
+        if n == "isolated_risk_rate"
+    }
+    assert by_symbol == {"BTCUSDT": Priority.URGENT, "ETHUSDT": Priority.POLL}
+    assert ("assets", Priority.URGENT) in ex.priorities  # one of its scopes is urgent
+
+
+async def test_a_failed_poll_of_a_scope_that_owes_makes_it_urgent(make_exchange, clock) -> None:
+    """Blind on a scope with debt: its next reads go at Priority.URGENT."""
+    ex = make_exchange()
+    ex.isolated_rows = _iso("BTCUSDT", "50")
+    ex.risk["isolated:BTCUSDT"] = D("0.2")
+    p = _poller(ex, clock, cross=False)
+    await p.poll()
+    assert p.urgent == set()
+    ex.fail_next["isolated_risk_rate"] = CallUncertain("timeout")
+    clock.advance(60)
+    await p.poll()
+    assert p.urgent == {"isolated:BTCUSDT"}
+
+
+async def test_a_slow_cross_read_does_not_hold_up_isolated(make_exchange, clock) -> None:
+    """Cross and isolated are polled side by side: isolated is done while cross still waits."""
+    import asyncio
+
+    ex = make_exchange()
+    ex.cross_rows = [AssetRow("USDT", D(100), D(0), D(50), D(0))]
+    ex.isolated_rows = _iso("BTCUSDT", "50")
+    release = asyncio.Event()
+    plain = ex.cross_risk_rate
+
+    async def slow_cross_risk_rate():
+        await release.wait()
+        return await plain()
+
+    ex.cross_risk_rate = slow_cross_risk_rate
+    p = _poller(ex, clock)
+    task = asyncio.create_task(p.poll())
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert "isolated:BTCUSDT" in p.snapshots and "cross" not in p.snapshots
+    release.set()
+    out = await task
+    assert out.polled == {"cross", "isolated:BTCUSDT"}
+
+
+async def test_a_price_move_makes_a_scope_due_at_once(make_exchange, clock) -> None:
+    """A calm scope is polled at the next tick once a coin it holds moved 0.5 % (a crash is
+    seen within a tick), not at its slow interval; a smaller move waits."""
+    ex = make_exchange()
+    ex.isolated_rows = _iso("BTCUSDT", "50")
+    ex.risk["isolated:BTCUSDT"] = D("0.1")
+    prices = StaticPrices({"BTC": D(30000)}, clock)
+    p = AccountPoller("alice", AccountSettings(cross=False), POLL, ex, prices, clock)
+    await p.poll()
+    clock.advance(1)
+    prices.set("BTC", D(29900))  # −0.33 %
+    assert (await p.poll()).polled == set()
+    prices.set("BTC", D(29840))  # −0.53 %
+    assert (await p.poll()).polled == {"isolated:BTCUSDT"}
+    assert p.snapshots["isolated:BTCUSDT"].prices_usdt["BTC"] == D(29840)

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from riskd.daemon.executor import AcceptedHook, ExecResult, Executor
-from riskd.daemon.journal import SUCCEEDED, Journal
+from riskd.daemon.journal import ACCEPTED, Journal
 from riskd.daemon.plans import ActionPlan
 from riskd.daemon.service import Service
 from riskd.ops.metrics import Metrics
 from riskd.ops.sdnotify import SystemdNotifier
 
-from .harness import make_world
+from .harness import flash_only_rules, make_world
 
 pytestmark = pytest.mark.slow
 
@@ -37,8 +37,9 @@ class Gated:
 
 
 async def test_stop_during_action_finishes_and_journals_it(tmp_path: Path) -> None:
-    """Stop requested while a flash repay is in flight: it is sent once, its outcome is
-    journaled, and the journal records a clean stop (no crash on the next start)."""
+    """Stop requested while a flash repay is being sent: it is sent once, its acceptance and
+    id are journaled (the next start follows it by id), and the journal records a clean
+    stop (no crash on the next start)."""
     gated: list[Gated] = []
 
     def wrap(name: str, ex: Executor) -> Executor:
@@ -48,6 +49,7 @@ async def test_stop_during_action_finishes_and_journals_it(tmp_path: Path) -> No
     world = await make_world(
         tmp_path,
         live=True,
+        rules_dir=flash_only_rules(tmp_path),
         wrap_executor=wrap,
         top={"poll": {"fast_interval": "100ms", "interval": "100ms", "slow_interval": "100ms"}},
     )
@@ -80,7 +82,7 @@ async def test_stop_during_action_finishes_and_journals_it(tmp_path: Path) -> No
     j = await Journal.open(world.settings.journal_path)
     try:
         intents = await j.intents()
-        assert [r.status for r in intents] == [SUCCEEDED]
+        assert [(r.status, r.ref is not None) for r in intents] == [(ACCEPTED, True)]
         assert await j.get_meta("running") is False
     finally:
         await j.close()

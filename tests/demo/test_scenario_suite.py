@@ -15,12 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 #: Scenarios riskd does not yet survive, and why. strict: the day one passes, this fails and
 #: the entry must go. Tracked in the issue notes; the expectations themselves are not relaxed.
-KNOWN_LOSSES = {
-    "exchange_5xx": "a flash repay's wait for FINISH blocks the cycle; under 5xx and lost "
-    "answers the other scope is not re-polled in time",
-    "rate_limit_storm": "under 60 % 429s the budget's backoff and the client's read retries "
-    "leave the daemon without fresh data for most of the crash",
-}
+KNOWN_LOSSES: dict[str, str] = {}
 
 
 def _cases() -> list[object]:

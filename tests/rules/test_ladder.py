@@ -116,3 +116,20 @@ def test_action_request_fields() -> None:
         0,
     )
     assert a.describe() == "cancelOrders"
+
+
+def test_a_withdrawn_action_is_decided_again_on_fresh_data() -> None:
+    """withdraw: the same step is decided again at the next evaluation while the rule holds,
+    and not at all once the data no longer calls for it (nothing outstanding, no cooldown)."""
+    from riskd.rules.state import withdraw
+
+    d = Driver(ruleset(rule_text(then='["cancelOrders"]', cooldown="60s")))
+    busy = snap("0.9", open_orders=3)
+    first = d.at(0, busy).actions[0]
+    d.state = withdraw(d.state, first.id)
+    assert d.state.get("main", "cross", "r").outstanding is None
+    again = d.at(1, busy).actions
+    assert [(a.kind, a.step) for a in again] == [("cancelOrders", first.step)]
+    d.state = withdraw(d.state, again[0].id)
+    assert d.at(2, snap("0.5")).actions == ()  # resolved: nothing to decide any more
+    assert withdraw(d.state, "no-such-id") is d.state

@@ -90,11 +90,13 @@ def test_repay_target_at_margin_call_level() -> None:
 
 
 def test_shipped_rules_are_lint_clean() -> None:
-    """The example ladder raises no warnings at the default interval."""
+    """The shipped ladder raises no warnings at the daemon's default evaluation interval."""
     from pathlib import Path
 
     from riskd.rules.loader import load
 
     result = load([Path(__file__).parents[2] / "rules"])
     assert result.ruleset is not None and len(result.ruleset) >= 4
-    assert lint(result.ruleset, 10.0) == []
+    from riskd.settings import PollSettings
+
+    assert lint(result.ruleset, PollSettings().fast_interval) == []

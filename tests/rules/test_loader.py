@@ -131,6 +131,21 @@ ERRORS = [
         "split the rule",
     ),
     (
+        'name = "x"\nscope = "isolated:*"\nwhen = "riskRate > 1"\n'
+        'then = [{ action = "reduce", amount = "1", target_risk_rate = 0.5 }]',
+        5,
+        "x",
+        "then",
+        "give exactly one of amount",
+    ),
+    (
+        'name = "x"\nscope = "isolated:*"\nwhen = "riskRate > 1"\nthen = [{ action = "reduce" }]',
+        5,
+        "x",
+        "then",
+        "or target_risk_rate = 0.5",
+    ),
+    (
         'name = "x"\nwhen = "riskRate > 1"\nmessage = "rate {riskrate}"',
         4,
         "x",

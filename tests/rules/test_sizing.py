@@ -133,6 +133,50 @@ def test_reduce_in_cross_names_its_symbol() -> None:
     assert (p["symbol"], p["coin"], p["amount"]) == ("BTCUSDT", "BTC", D("0.3"))
 
 
+def test_reduce_to_target_leaves_sizing_to_the_daemon() -> None:
+    """reduce with target_risk_rate passes the target on (the daemon sizes the order); the
+    side follows the debt: sell base for a long, buy it back for a short."""
+    s = snap(
+        "0.9",
+        scope="isolated:BTCUSDT",
+        coins=(coin("USDT", borrow="1000"), coin("BTC", available="0.1")),
+    )
+    p = _params('{ action = "reduce", target_risk_rate = 0.5 }', s, scope="isolated:*")
+    assert p == {
+        "symbol": "BTCUSDT",
+        "coin": "BTC",
+        "target_risk_rate": D("0.5"),
+        "orderType": "market",
+        "loanType": "autoRepay",
+        "sizing": "target",
+        "side": "sell",
+    }
+    short = snap(
+        "0.9",
+        scope="isolated:BTCUSDT",
+        coins=(coin("USDT", available="5000"), coin("BTC", borrow="0.1")),
+    )
+    p = _params('{ action = "reduce", target_risk_rate = 0.5 }', short, scope="isolated:*")
+    assert p["side"] == "buy"
+    c = snap("0.9", coins=(coin("ETH", available="1"),))
+    p = _params('{ action = "reduce", symbol = "ETHUSDT", target_risk_rate = 0.5 }', c)
+    assert (p["symbol"], p["coin"], p["target_risk_rate"]) == ("ETHUSDT", "ETH", D("0.5"))
+
+
+def test_reduce_of_a_coin_neither_held_nor_owed_is_skipped() -> None:
+    """A cross reduce step for a coin the account does not hold or owe is skipped, with why."""
+    c = snap("0.9", coins=(coin("USDT", borrow="1000"), coin("BTC", available="1")))
+    with pytest.raises(Skip, match="no ETH held or owed"):
+        _params('{ action = "reduce", symbol = "ETHUSDT", target_risk_rate = 0.5 }', c)
+
+
+def test_reduce_to_target_at_or_below_it_is_skipped() -> None:
+    """reduce to a target the rate is already at or below: skipped with the reason."""
+    s = snap("0.5", scope="isolated:BTCUSDT", coins=(coin("USDT", borrow="1000"),))
+    with pytest.raises(Skip, match=r"already at or below the target 0\.5"):
+        _params('{ action = "reduce", target_risk_rate = 0.5 }', s, scope="isolated:*")
+
+
 def test_flash_repay_and_cancel_orders_params() -> None:
     """flashRepay: symbol in isolated, optional coin in cross; cancelOrders: symbol."""
     iso = snap("0.9", scope="isolated:BTCUSDT", open_orders=1)
@@ -144,3 +188,13 @@ def test_flash_repay_and_cancel_orders_params() -> None:
     assert _params('{ action = "cancelOrders", symbol = "ETHUSDT" }', frozen) == {
         "symbol": "ETHUSDT"
     }
+
+
+def test_repay_to_target_skips_a_crumb_of_free_balance() -> None:
+    """A target repay that could pay under 1 % of what the target needs is skipped, with why."""
+    s = snap("0.9", scope="cross", coins=(coin("USDT", available="0.5", borrow="1000"),))
+    with pytest.raises(Skip, match="too little to matter"):
+        _params('{ action = "repay", coin = "USDT", target_risk_rate = 0.5 }', s)
+    s = snap("0.9", scope="cross", coins=(coin("USDT", available="50", borrow="1000"),))
+    p = _params('{ action = "repay", coin = "USDT", target_risk_rate = 0.5 }', s)
+    assert p["amount"] == D("50")
