@@ -182,7 +182,9 @@ class Daemon:
             paused = pause.paused(acc.name)
             reruns, acc.reruns = acc.reruns, []
             todo: list[ActionRequest | Rerun] = [*reruns, *evaluation.actions]
+            runs: dict[tuple[str, str], str] = {}
             for _ in range(MAX_PASSES):
+                todo = await self._one_run_per_tick(acc, todo, runs)
                 if not todo:
                     break
                 done = await self._act_all(acc, todo, paused)
@@ -207,6 +209,27 @@ class Daemon:
         await self._write_status(pause.global_paused)
         log.debug("cycle done in %.3fs", time.monotonic() - started)
         return report
+
+    async def _one_run_per_tick(
+        self,
+        acc: AccountRuntime,
+        todo: list[ActionRequest | Rerun],
+        runs: dict[tuple[str, str], str],
+    ) -> list[ActionRequest | Rerun]:
+        """The later passes of a cycle continue runs (a ladder's next step); a rule × scope
+        whose run ended this cycle starts no second run before the next tick (a rule with
+        ``cooldown = "0s"`` acts once per tick, not once per pass)."""
+        keep: list[ActionRequest | Rerun] = []
+        for r in todo:
+            if not isinstance(r, ActionRequest):
+                keep.append(r)
+                continue
+            run = r.id.rsplit(".", 1)[0]
+            if runs.setdefault((r.rule, r.scope), run) == run:
+                keep.append(r)
+                continue
+            acc.state = withdraw(acc.state, r.id)
+        return keep
 
     async def _act_all(
         self, acc: AccountRuntime, todo: list[ActionRequest | Rerun], paused: bool
