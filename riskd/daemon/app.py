@@ -184,7 +184,7 @@ class Daemon:
             todo: list[ActionRequest | Rerun] = [*reruns, *evaluation.actions]
             runs: dict[tuple[str, str], str] = {}
             for _ in range(MAX_PASSES):
-                todo = await self._one_run_per_tick(acc, todo, runs)
+                todo = self._one_run_per_tick(acc, todo, runs)
                 if not todo:
                     break
                 done = await self._act_all(acc, todo, paused)
@@ -210,7 +210,7 @@ class Daemon:
         log.debug("cycle done in %.3fs", time.monotonic() - started)
         return report
 
-    async def _one_run_per_tick(
+    def _one_run_per_tick(
         self,
         acc: AccountRuntime,
         todo: list[ActionRequest | Rerun],

@@ -144,7 +144,7 @@ class AccountPoller:
 
     def moved(self) -> set[str]:
         """Scopes holding or owing a coin whose index price moved ``price_move`` or more since
-        the scope's last poll (the prices of :meth:`load_prices`)."""
+        the scope's last poll (the prices :meth:`poll` loaded last)."""
         limit = self._poll.price_move
         if limit <= 0 or not self.last_prices:
             return set()
