@@ -87,6 +87,8 @@ class Service:
         self.notifier = notifier
         self.live_override = live_override
         self.stop_event = asyncio.Event()
+        #: The signal that asked riskd to stop (journaled with the stop), if one did.
+        self.stop_signal: str | None = None
         self.ops: OpsServer | None = None
         self._cycle: asyncio.Task[None] | None = None
         self._seen_429: dict[str, int] = {}
@@ -148,8 +150,13 @@ class Service:
     def _install_signals(self) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.stop_event.set)
+            loop.add_signal_handler(sig, self._stop_on, sig)
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+
+    def _stop_on(self, sig: signal.Signals) -> None:
+        self.stop_signal = sig.name
+        log.info("%s received: stopping", sig.name)
+        self.stop_event.set()
 
     def _remove_signals(self) -> None:
         loop = asyncio.get_running_loop()
@@ -237,7 +244,7 @@ class Service:
                 await asyncio.wait_for(asyncio.shield(self._cycle), STOP_GRACE_S)
             except TimeoutError:
                 log.error("cycle in flight did not finish within %ss", STOP_GRACE_S)
-        await self.daemon.stop("SIGTERM" if self.stop_event.is_set() else "stopped")
+        await self.daemon.stop(self.stop_signal or "stop requested")
         if self.notifier is not None:
             await self.notifier.stop(timeout=5.0)
         if self.ops is not None:

@@ -130,6 +130,7 @@ port = {metrics_port}
             assert run.returncode == 0, err.decode()[-2000:]
             fake.wait_for("STOPPING", within=1, value="1")
             assert b"run-test-secret-value" not in err
+            assert b"SIGTERM received: stopping" in err
     finally:
         for p in (run, sim):
             if p is not None and p.poll() is None:
