@@ -342,7 +342,8 @@ class ActionRunner:
             result = await self.executor.execute(plan, accepted)
             status = await self._settle(intent, result)
             retryable = result.transient and status in (FAILED, NOT_EXECUTED)
-            after = None if retryable else await self._verify(plan.scope)
+            # Nothing was sent in dry-run: a re-poll would show a change riskd did not cause.
+            after = None if retryable or self.dry_run else await self._verify(plan.scope)
         before = snap.risk_rate
         risk_after = after.risk_rate if after is not None else None
         decision_log.info(

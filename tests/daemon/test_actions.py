@@ -104,7 +104,8 @@ async def test_live_repay_journals_intent_then_outcome(make_exchange, clock, jou
 
 
 async def test_dry_run_sends_nothing_and_says_what(make_exchange, clock, journal) -> None:
-    """Dry-run journals what would be done, marked as such, with no mutating call."""
+    """Dry-run journals what would be done, marked as such, with no mutating call and no
+    verifying re-poll."""
     ex = _exchange(make_exchange)
     runner = _runner(ex, journal, clock, live=False)
     for kind in ("repay", "flashRepay", "cancelOrders", "reduce"):
@@ -114,6 +115,8 @@ async def test_dry_run_sends_nothing_and_says_what(make_exchange, clock, journal
     assert ex.mutating_calls() == []
     assert all(r.intent.dry_run and r.status == DRY_RUN for r in await journal.intents())
     assert await journal.open_intents() == []
+    # nothing was sent, so no "verified" before/after rates that riskd did not cause
+    assert "verified" not in [e.kind for e in await journal.events()]
 
 
 async def test_stale_scope_refused(make_exchange, clock, journal) -> None:
