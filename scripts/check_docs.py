@@ -12,7 +12,7 @@ come from the code's own tables, imported, never copied here):
    ``accounts.<name>.caps.coins.<COIN>.max_day``, ``notify.routes[].urls``), naming its
    ``RISKD_*`` variable and, for scalar defaults, the code's default; no row for a key that
    does not exist; every other ``RISKD_*`` variable and every credential file the code reads;
-   :data:`riskd.settings.EXAMPLE_CONFIG` verbatim.
+   :data:`riskd.settings_example.EXAMPLE_CONFIG` verbatim.
 2. rules.md: every variable, function, action (with its parameters), rule field (with its
    built-in default) and rule-test key.
 3. operations.md: every metric series of :class:`riskd.ops.metrics.Metrics` with its labels.
@@ -276,7 +276,7 @@ def credential_files() -> list[str]:
 
 
 def check_configuration(docs: Path = DOCS) -> list[str]:
-    from riskd.settings import EXAMPLE_CONFIG
+    from riskd.settings_example import EXAMPLE_CONFIG
 
     problems: list[str] = []
     text = _read(docs, "configuration.md", problems)
@@ -309,7 +309,9 @@ def check_configuration(docs: Path = DOCS) -> list[str]:
             problems.append(f"configuration.md: credential file `{name}` is not documented")
     bodies = [body.strip() for info, body in fenced_blocks(text) if info == "toml"]
     if EXAMPLE_CONFIG.strip() not in bodies:
-        problems.append("configuration.md: no ```toml block equal to riskd.settings.EXAMPLE_CONFIG")
+        problems.append(
+            "configuration.md: no ```toml block equal to riskd.settings_example.EXAMPLE_CONFIG"
+        )
     return problems
 
 

@@ -179,7 +179,7 @@ def test_bad_durations(bad: object) -> None:
 
 def test_example_config_loads(tmp_path: Path) -> None:
     """The documented example configuration is valid."""
-    from riskd.settings import EXAMPLE_CONFIG
+    from riskd.settings_example import EXAMPLE_CONFIG
 
     path = tmp_path / "riskd.toml"
     path.write_text(EXAMPLE_CONFIG)
