@@ -273,13 +273,18 @@ async def run_checked(
     out_dir: Path | None = None,
 ) -> SuiteResult:
     """Run ``scenario`` with the daemon and check its ``[expect]`` table."""
+    from riskd.demo.calibrate import slowdown
     from riskd.demo.runner import DemoOptions, run_demo
 
     hints = demo_hints(scenario)
+    if speed is None:
+        # On a slower machine, a slower market clock: each cycle keeps the market time the
+        # scenario was written for (riskd is tested, not the CPU).
+        speed = suite_speed(scenario) / await slowdown()
     opts = DemoOptions(
         scenario=scenario,
         rules_dir=rules_dir,
-        speed=speed if speed is not None else suite_speed(scenario),
+        speed=speed,
         notify_urls=hints.notify,
         out_dir=out_dir,
     )
