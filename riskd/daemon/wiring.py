@@ -8,7 +8,7 @@ over the simulator's ASGI app, a ManualClock, a price source, an alert sink). Wi
 price source given, ``[prices] enabled`` builds a :class:`BitgetIndexPriceFeed`
 (``Built.feed``; :meth:`Built.start_feed` starts it), otherwise :class:`NoPrices`.
 
-The clients retry a failed read once (:data:`READ_RETRY`), quickly: the poller polls a scope
+The clients retry a failed read twice (:data:`READ_RETRY`), quickly: the poller polls a scope
 whose read failed again at the fast interval, on the next cycle, so a longer retry inside
 one read would only hold the cycle up.
 """
