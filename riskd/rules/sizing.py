@@ -80,6 +80,14 @@ def action_params(action: Action, ctx: ScopeContext) -> Params:
         if action.target_risk_rate is not None:
             return _reduce_to_target(action, ctx, coin, symbol)
         assert action.amount is not None
+        held = snap.balance(coin)
+        quote = snap.quote_coin or (symbol[len(coin) :] if symbol.startswith(coin) else "USDT")
+        if held.liability > 0 and snap.balance(quote).liability == 0:
+            # Selling base the scope owes (a short) would deepen the short, not repay it.
+            raise Skip(
+                f"reduce with amount sells {coin}, but this scope owes {coin} (a short): "
+                "use target_risk_rate, which buys it back"
+            )
         amount = _number(action.amount.evaluate(ctx, coin), "amount")
         return {
             "symbol": symbol,

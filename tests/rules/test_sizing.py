@@ -198,3 +198,15 @@ def test_repay_to_target_skips_a_crumb_of_free_balance() -> None:
     s = snap("0.9", scope="cross", coins=(coin("USDT", available="50", borrow="1000"),))
     p = _params('{ action = "repay", coin = "USDT", target_risk_rate = 0.5 }', s)
     assert p["amount"] == D("50")
+
+
+def test_reduce_by_amount_in_a_short_is_skipped_not_a_deeper_short() -> None:
+    """An amount reduce always sells base: in a scope owing base (a short) it is skipped with
+    the reason instead of selling more of what is owed."""
+    short = snap(
+        "0.9",
+        scope="isolated:BTCUSDT",
+        coins=(coin("USDT", available="5000"), coin("BTC", available="0.01", borrow="0.1")),
+    )
+    with pytest.raises(Skip, match="a short"):
+        _params('{ action = "reduce", amount = "available" }', short, scope="isolated:*")
