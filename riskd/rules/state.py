@@ -10,7 +10,7 @@ still outstanding.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -182,21 +182,33 @@ class EngineState:
             raise StateError(f"cannot read saved rule state: {exc!r}") from None
 
 
-def withdraw(state: EngineState, action_id: str) -> EngineState:
-    """The daemon did not send an outstanding action (another rule acted on the scope
-    first): forget it, so that the next evaluation decides that step again on fresh data.
-    Unknown ids leave the state unchanged."""
+def _settle(
+    state: EngineState, action_id: str, change: Callable[[RuleScopeState], RuleScopeState]
+) -> EngineState:
+    """``state`` with ``change`` applied to the entry whose outstanding action is
+    ``action_id``; unchanged when no entry waits for it."""
     for skey, per in state.entries.items():
         for rule, e in per.items():
             if e.outstanding is None or e.outstanding.action_id != action_id:
                 continue
-            new = replace(e, outstanding=None, next_step=e.outstanding.step)
             scope_entries = dict(per)
-            scope_entries[rule] = new
+            scope_entries[rule] = change(e)
             entries = dict(state.entries)
             entries[skey] = MappingProxyType(scope_entries)
             return replace(state, entries=MappingProxyType(entries))
     return state
+
+
+def withdraw(state: EngineState, action_id: str) -> EngineState:
+    """The daemon did not send an outstanding action (another rule acted on the scope
+    first): forget it, so that the next evaluation decides that step again on fresh data.
+    Unknown ids leave the state unchanged."""
+
+    def forget(e: RuleScopeState) -> RuleScopeState:
+        assert e.outstanding is not None
+        return replace(e, outstanding=None, next_step=e.outstanding.step)
+
+    return _settle(state, action_id, forget)
 
 
 def record_outcome(state: EngineState, action_id: str, succeeded: bool, now: float) -> EngineState:
@@ -206,21 +218,16 @@ def record_outcome(state: EngineState, action_id: str, succeeded: bool, now: flo
     does not stop the run: the next step is issued at the next evaluation (if the rule still
     holds), because a later protective step may still help.
     """
-    for skey, per in state.entries.items():
-        for rule, e in per.items():
-            if e.outstanding is None or e.outstanding.action_id != action_id:
-                continue
-            run_over = e.outstanding.last or e.next_step is None
-            new = replace(
-                e,
-                outstanding=None,
-                next_step=None if run_over else e.next_step,
-                last_run_end=now if run_over else e.last_run_end,
-                last_outcome="succeeded" if succeeded else "failed",
-            )
-            scope_entries = dict(per)
-            scope_entries[rule] = new
-            entries = dict(state.entries)
-            entries[skey] = MappingProxyType(scope_entries)
-            return replace(state, entries=MappingProxyType(entries))
-    return state
+
+    def finish(e: RuleScopeState) -> RuleScopeState:
+        assert e.outstanding is not None
+        run_over = e.outstanding.last or e.next_step is None
+        return replace(
+            e,
+            outstanding=None,
+            next_step=None if run_over else e.next_step,
+            last_run_end=now if run_over else e.last_run_end,
+            last_outcome="succeeded" if succeeded else "failed",
+        )
+
+    return _settle(state, action_id, finish)
