@@ -80,9 +80,7 @@ def action_params(action: Action, ctx: ScopeContext) -> Params:
         if action.target_risk_rate is not None:
             return _reduce_to_target(action, ctx, coin, symbol)
         assert action.amount is not None
-        held = snap.balance(coin)
-        quote = snap.quote_coin or (symbol[len(coin) :] if symbol.startswith(coin) else "USDT")
-        if held.liability > 0 and snap.balance(quote).liability == 0:
+        if _debt_side(snap, coin, symbol) == "buy":
             # Selling base the scope owes (a short) would deepen the short, not repay it.
             raise Skip(
                 f"reduce with amount sells {coin}, but this scope owes {coin} (a short): "
@@ -113,8 +111,6 @@ def _reduce_to_target(action: Action, ctx: ScopeContext, coin: str, symbol: str)
     held = ctx.snap.balance(coin)
     if held.total_amount == 0 and held.liability == 0:
         raise Skip(f"no {coin} held or owed: nothing to reduce on {symbol}")
-    quote = ctx.snap.quote_coin or (symbol[len(coin) :] if symbol.startswith(coin) else "USDT")
-    quote_owed = ctx.snap.balance(quote).liability
     params: Params = {
         "symbol": symbol,
         "coin": coin,
@@ -123,13 +119,24 @@ def _reduce_to_target(action: Action, ctx: ScopeContext, coin: str, symbol: str)
         "loanType": "autoRepay",
         "sizing": "target",
     }
-    # Sell base to repay the quote coin (a long), buy base back (a short); with both owed
-    # the daemon decides on prices when it sends the order.
-    if held.liability == 0 and quote_owed > 0:
-        params["side"] = "sell"
-    elif quote_owed == 0 and held.liability > 0:
-        params["side"] = "buy"
+    side = _debt_side(ctx.snap, coin, symbol)
+    if side is not None:
+        params["side"] = side
     return params
+
+
+def _debt_side(snap: ScopeSnapshot, base: str, symbol: str) -> str | None:
+    """The trade that repays the scope's debt on ``symbol``: ``sell`` base when only the
+    quote coin is owed (a long), ``buy`` it back when only ``base`` is (a short); ``None``
+    when both or neither are owed (the daemon decides on prices when it sends the order)."""
+    quote = snap.quote_coin or (symbol[len(base) :] if symbol.startswith(base) else "USDT")
+    base_owed = snap.balance(base).liability > 0
+    quote_owed = snap.balance(quote).liability > 0
+    if quote_owed and not base_owed:
+        return "sell"
+    if base_owed and not quote_owed:
+        return "buy"
+    return None
 
 
 def _repay(action: Action, ctx: ScopeContext) -> Params:
