@@ -30,7 +30,6 @@ from riskd.daemon.plans import ActionPlan
 
 #: Called with (exchange id, one-line summary) when the exchange has accepted the call.
 AcceptedHook = Callable[[str, str], Awaitable[None]]
-FINISH = "FINISH"
 #: Order ids per batch cancel call.
 CANCEL_BATCH = 50
 #: Marks an outcome whose call may or may not have been executed: reconcile it.

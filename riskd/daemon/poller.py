@@ -49,6 +49,7 @@ from riskd.daemon.snapshots import (
     isolated_snapshot,
     isolated_symbols,
 )
+from riskd.risk.derived import debt_coins
 from riskd.risk.snapshot import CROSS, USDT, ScopeSnapshot, isolated_scope, parse_scope
 from riskd.settings import AccountSettings, PollSettings
 
@@ -71,8 +72,7 @@ def interval_for(
     near_line = snap.warning_risk_ratio - poll.near_margin
     if snap.risk_rate >= near_line:
         return poll.fast_interval
-    owes = any(b.liability > 0 for b in snap.balances.values())
-    if not owes:
+    if not debt_coins(snap):
         return poll.slow_interval
     base = poll.slow_interval if snap.risk_rate < poll.calm_below else poll.interval
     if previous is None:
@@ -122,7 +122,6 @@ class AccountPoller:
         self.last_prices: Mapping[str, Decimal] = {}
         #: Scopes whose reads go at Priority.URGENT (see the module docstring).
         self.urgent: set[str] = set()
-        self._base_priority = Priority.POLL
 
     def reconfigure(self, settings: AccountSettings, poll: PollSettings) -> None:
         """New settings after a reload; schedules are kept."""
@@ -168,9 +167,7 @@ class AccountPoller:
     def calls_per_cycle(self) -> dict[str, int]:
         """Calls one poll of every known scope makes, by endpoint (for the budget's pacing)."""
         iso = [s for s in self.snapshots if s != CROSS]
-        owing = [
-            s for s in iso if any(b.liability > 0 for b in self.snapshots[s].balances.values())
-        ]
+        owing = [s for s in iso if debt_coins(self.snapshots[s])]
         calls = {"isolated_assets": 1, "isolated_risk_rate": len(owing)} if iso else {}
         if self._acc.cross:
             calls.update({"cross_assets": 1, "cross_risk_rate": 1})
@@ -186,12 +183,12 @@ class AccountPoller:
         snap = self.snapshots.get(scope)
         if failed or snap is None:
             base = self._poll.fast_interval
-            if failed and snap is not None and any(b.liability > 0 for b in snap.balances.values()):
+            if failed and snap is not None and debt_coins(snap):
                 self.urgent.add(scope)  # blind on a scope that owes: worse than a refused call
         else:
             base = interval_for(snap, self._poll, previous)
-            owes = any(b.liability > 0 for b in snap.balances.values())
-            if owes and (base < self._poll.interval or snap.risk_rate >= self._poll.calm_below):
+            calm = base >= self._poll.interval and snap.risk_rate < self._poll.calm_below
+            if debt_coins(snap) and not calm:
                 self.urgent.add(scope)
             else:
                 self.urgent.discard(scope)
@@ -209,26 +206,25 @@ class AccountPoller:
             return out
         await self._refresh_reference(now)
         # Cross and isolated side by side: a slow answer for one never holds up the other.
-        self._base_priority = current_priority()
+        base = current_priority()
         jobs = []
         if CROSS in due:
-            jobs.append(self._with_priority({CROSS}, self._poll_cross(out)))
+            jobs.append(self._with_priority({CROSS}, base, self._poll_cross(out)))
         iso_due = {s for s in due if s != CROSS}
         if iso_due:
-            jobs.append(
-                self._with_priority(iso_due, self._poll_isolated(iso_due, out, force=force))
-            )
+            job = self._poll_isolated(iso_due, out, force=force, base=base)
+            jobs.append(self._with_priority(iso_due, base, job))
         await asyncio.gather(*jobs)
         return out
 
-    async def _with_priority(self, scopes: set[str], job: Awaitable[None]) -> None:
-        with request_priority(self._priority(scopes)):
+    async def _with_priority(self, scopes: set[str], base: Priority, job: Awaitable[None]) -> None:
+        with request_priority(self._priority(scopes, base)):
             await job
 
-    def _priority(self, scopes: set[str]) -> Priority:
-        """URGENT when one of ``scopes`` is urgent; never lower than the poll's caller's."""
+    def _priority(self, scopes: set[str], base: Priority) -> Priority:
+        """URGENT when one of ``scopes`` is urgent; never lower than the caller's ``base``."""
         mine = Priority.URGENT if scopes & self.urgent else Priority.POLL
-        return max(mine, self._base_priority)
+        return max(mine, base)
 
     async def repoll(self, scope: str) -> ScopeSnapshot | None:
         """Poll one scope now, whatever its schedule (the verification after an action)."""
@@ -270,8 +266,16 @@ class AccountPoller:
         self._schedule(CROSS, started, previous=previous)
 
     async def _poll_isolated(
-        self, due: set[str], out: PollOutcome, *, force: bool, only: bool = False
+        self,
+        due: set[str],
+        out: PollOutcome,
+        *,
+        force: bool,
+        only: bool = False,
+        base: Priority | None = None,
     ) -> None:
+        """Poll the due isolated scopes; each symbol's reads at its own priority (never below
+        ``base``), or all at the caller's when ``base`` is None (the re-poll after an action)."""
         started = self._clock.now()
         discover = "isolated:*" in due
         due = due - {"isolated:*"}
@@ -310,10 +314,10 @@ class AccountPoller:
 
         async def one(symbol: str) -> None:
             async with gate:
-                if only:  # the caller's priority (the re-poll after an action)
+                if base is None:
                     await self._poll_symbol(symbol, rows, started, out)
                     return
-                with request_priority(self._priority({isolated_scope(symbol)})):
+                with request_priority(self._priority({isolated_scope(symbol)}, base)):
                     await self._poll_symbol(symbol, rows, started, out)
 
         await asyncio.gather(*(one(sym) for sym in symbols))

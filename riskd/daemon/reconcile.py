@@ -30,7 +30,6 @@ from decimal import Decimal
 
 from riskd.clock import Clock
 from riskd.daemon.exchange import CallRejected, CallUncertain, Exchange, Margin
-from riskd.daemon.executor import FINISH
 from riskd.daemon.journal import (
     NOT_EXECUTED,
     PENDING,
@@ -42,6 +41,8 @@ from riskd.daemon.journal import (
 
 log = logging.getLogger(__name__)
 
+#: A flash repay's status once it has repaid.
+FINISH = "FINISH"
 #: Tolerance between the daemon's clock and the exchange's record times.
 SLACK_MS = 5_000
 NOT_AUTO = ("liqRepay", "autoRepay")
