@@ -242,3 +242,19 @@ def test_credential_files_of_the_implicit_main_account(
     assert list(s.accounts) == ["carol"]
     key = s.accounts["carol"].api_key
     assert key is not None and key.get_secret_value() == "carol-key-1"
+
+
+def test_a_negative_price_move_names_its_key(tmp_path: Path) -> None:
+    """poll.price_move below 0 is refused with its key and env name; 0 turns the trigger off."""
+    with pytest.raises(ConfigError) as info:
+        load_settings(_write(tmp_path, _with_poll(CONFIG, "price_move = -0.01")))
+    assert "poll.price_move" in str(info.value)
+    assert "RISKD_POLL__PRICE_MOVE" in str(info.value)
+    off = load_settings(_write(tmp_path, _with_poll(CONFIG, "price_move = 0")))
+    assert off.poll.price_move == 0
+
+
+def _with_poll(text: str, line: str) -> str:
+    if "[poll]\n" in text:
+        return text.replace("[poll]\n", f"[poll]\n{line}\n", 1)
+    return f"{text}\n[poll]\n{line}\n"
