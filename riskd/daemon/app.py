@@ -27,9 +27,10 @@ from riskd.daemon import alerts
 from riskd.daemon.actions import IN_PROGRESS, UNSETTLED, ActionReport, ActionRunner
 from riskd.daemon.alerts import AlertSink
 from riskd.daemon.exchange import Exchange
-from riskd.daemon.journal import NOT_EXECUTED, SUCCEEDED, Journal
+from riskd.daemon.journal import SUCCEEDED, Journal
 from riskd.daemon.poller import AccountPoller
 from riskd.daemon.reconcile import Reconciler
+from riskd.daemon.settle import Verdict, settle_outstanding
 from riskd.daemon.status import status_rows
 from riskd.ops.logging import log_for
 from riskd.ops.metrics import ALL_ACCOUNTS, Metrics
@@ -39,25 +40,12 @@ from riskd.rules.engine import evaluate
 from riskd.rules.model import RuleSet
 from riskd.rules.state import EngineState, StateError, record_outcome, withdraw
 from riskd.settings import Settings
-from riskd.severity import Severity
 
-CRITICAL = Severity.CRITICAL
 #: Evaluate–act passes per account and cycle: a ladder's steps follow each other at once
 #: (each on the data re-polled after the step before), not one per tick.
 MAX_PASSES = 6
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Rerun:
-    """An action the rules engine still waits for, proven never executed: run it again."""
-
-    id: str
-    kind: str
-    scope: str
-    rule: str
-    params: Mapping[str, object]
 
 
 @dataclass
@@ -72,8 +60,6 @@ class AccountRuntime:
     rules_dir: Path
     state: EngineState = field(default_factory=EngineState)
     stale: set[str] = field(default_factory=set)
-    #: Actions proven not executed, to run again this cycle.
-    reruns: list[Rerun] = field(default_factory=list)
 
     @property
     def dry_run(self) -> bool:
@@ -117,7 +103,6 @@ class Daemon:
         self.last_cycle_at: float | None = None
         self.crashed_before = False
         self.extra_status: dict[str, object] = {}
-        self._reruns: dict[str, int] = {}
         #: Intents this process sent that run on at the exchange (flash repays).
         self._following: set[str] = set()
 
@@ -148,6 +133,7 @@ class Daemon:
             if self.metrics is not None:
                 self.metrics.set_live(acc.name, not acc.dry_run)
         await self._reconcile()
+        await self._settle_rule_states()
 
     async def stop(self, reason: str = "stop requested") -> None:
         now = self.clock.now()
@@ -160,6 +146,7 @@ class Daemon:
         exchange's errors (they become stale data and alerts)."""
         started = time.monotonic()
         still_open = await self._reconcile()
+        await self._settle_rule_states()
         pause = await self.journal.pause_state()
         report = CycleReport(self.clock.now(), {}, {}, [], {}, still_open)
         for acc in self.accounts.values():
@@ -180,8 +167,7 @@ class Daemon:
             # actions were outstanding, and reconciliation reports their outcome.
             await self.journal.save_rule_state(acc.name, acc.state.to_json(), at=now)
             paused = pause.paused(acc.name)
-            reruns, acc.reruns = acc.reruns, []
-            todo: list[ActionRequest | Rerun] = [*reruns, *evaluation.actions]
+            todo = list(evaluation.actions)
             runs: dict[tuple[str, str], str] = {}
             for _ in range(MAX_PASSES):
                 todo = self._one_run_per_tick(acc, todo, runs)
@@ -201,6 +187,15 @@ class Daemon:
                 report.evaluations[acc.name] = evaluation
                 await self._journal_decisions(acc, evaluation, self.clock.now())
                 todo = list(evaluation.actions)
+            else:
+                # Out of passes: what the last evaluation decided is not run this cycle;
+                # withdrawn, it is decided again on the next cycle's data.
+                for r in todo:
+                    acc.state = withdraw(acc.state, r.id)
+                if todo:
+                    await self.journal.save_rule_state(
+                        acc.name, acc.state.to_json(), at=self.clock.now()
+                    )
             if self.metrics is not None:
                 self.metrics.set_paused(acc.name, pause.paused(acc.name))
         if self.metrics is not None:
@@ -213,17 +208,14 @@ class Daemon:
     def _one_run_per_tick(
         self,
         acc: AccountRuntime,
-        todo: list[ActionRequest | Rerun],
+        todo: list[ActionRequest],
         runs: dict[tuple[str, str], str],
-    ) -> list[ActionRequest | Rerun]:
+    ) -> list[ActionRequest]:
         """The later passes of a cycle continue runs (a ladder's next step); a rule × scope
         whose run ended this cycle starts no second run before the next tick (a rule with
         ``cooldown = "0s"`` acts once per tick, not once per pass)."""
-        keep: list[ActionRequest | Rerun] = []
+        keep: list[ActionRequest] = []
         for r in todo:
-            if not isinstance(r, ActionRequest):
-                keep.append(r)
-                continue
             run = r.id.rsplit(".", 1)[0]
             if runs.setdefault((r.rule, r.scope), run) == run:
                 keep.append(r)
@@ -232,19 +224,19 @@ class Daemon:
         return keep
 
     async def _act_all(
-        self, acc: AccountRuntime, todo: list[ActionRequest | Rerun], paused: bool
+        self, acc: AccountRuntime, todo: list[ActionRequest], paused: bool
     ) -> list[ActionReport]:
         """Each scope's actions in order; different scopes side by side, so that a call
         retried on one scope (a 429 storm) never holds up another scope's protection."""
-        by_scope: dict[str, list[ActionRequest | Rerun]] = {}
+        by_scope: dict[str, list[ActionRequest]] = {}
         for request in todo:
             by_scope.setdefault(request.scope, []).append(request)
 
-        async def one_scope(requests: list[ActionRequest | Rerun]) -> list[ActionReport]:
+        async def one_scope(requests: list[ActionRequest]) -> list[ActionReport]:
             reports: list[ActionReport] = []
             acted: str | None = None
             for r in requests:
-                if acted is not None and r.rule != acted and isinstance(r, ActionRequest):
+                if acted is not None and r.rule != acted:
                     # Decided on the data from before ``acted``'s action: decided again on
                     # the re-polled data at the next pass instead (a reduce that saved the
                     # scope makes the flash repay decided beside it unnecessary).
@@ -269,9 +261,7 @@ class Daemon:
         done = await asyncio.gather(*(one_scope(rs) for rs in by_scope.values()))
         return [r for reports in done for r in reports]
 
-    async def _act(
-        self, acc: AccountRuntime, request: ActionRequest | Rerun, paused: bool
-    ) -> ActionReport:
+    async def _act(self, acc: AccountRuntime, request: ActionRequest, paused: bool) -> ActionReport:
         snap = acc.poller.snapshots.get(request.scope)
         report = await acc.runner.run(request, snap, paused=paused)
         if report.status == IN_PROGRESS and report.intent_id is not None:
@@ -283,8 +273,8 @@ class Daemon:
         self.sink.submit(
             alerts.from_report(
                 report,
-                severity=request.severity if isinstance(request, ActionRequest) else CRITICAL,
-                incident=request.incident if isinstance(request, ActionRequest) else None,
+                severity=request.severity,
+                incident=request.incident,
                 at=self.clock.now(),
                 snap=snap,
             )
@@ -294,36 +284,23 @@ class Daemon:
         return report
 
     async def _reconcile(self) -> int:
-        """Settle open intents. An action proven not executed while the rules engine still
-        waits for it, and recent, is queued to run again this cycle (on fresh data) instead
-        of being reported failed: it never reached the exchange, so this sends nothing twice.
-        """
+        """Settle open intents with the exchange and alert what was found. What the rules
+        engine is told follows in :meth:`_settle_rule_states`, from the journal alone."""
         if not await self.journal.open_intents():
             return 0
         settled, still_open = await self.reconciler.reconcile_all(set(self.accounts))
         now = self.clock.now()
-        window = self.settings.poll.stale_after + self.settings.poll.flash_repay_timeout
         for s in settled:
             i = s.intent.intent
             followed = i.intent_id in self._following
             self._following.discard(i.intent_id)
             acc = self.accounts.get(i.account)
-            ok = s.status == SUCCEEDED
-            if acc is not None:
-                waiting = any(o.action_id == i.action_id for _, o in acc.state.outstanding())
-                again = self._reruns.get(i.action_id, 0)
-                if s.status == NOT_EXECUTED and waiting and now - i.at <= window and again < 2:
-                    self._reruns[i.action_id] = again + 1
-                    acc.reruns.append(Rerun(i.action_id, i.kind, i.scope, i.rule, i.params))
-                else:
-                    acc.state = record_outcome(acc.state, i.action_id, ok, now)
-                    await self.journal.save_rule_state(acc.name, acc.state.to_json(), at=now)
-            if ok and followed:
+            if s.status == SUCCEEDED and followed:
                 # The normal end of a flash repay this process sent and followed.
                 snap = acc.poller.snapshots.get(i.scope) if acc is not None else None
                 self.sink.submit(alerts.followed_alert(i, s.detail, now, snap))
                 continue
-            what = "was executed" if ok else f"ended {s.status}"
+            what = "was executed" if s.status == SUCCEEDED else f"ended {s.status}"
             self.sink.submit(
                 alerts.error_alert(
                     f"{i.kind} on {i.account}/{i.scope} reconciled: {what}",
@@ -333,6 +310,62 @@ class Daemon:
                 )
             )
         return still_open
+
+    async def _settle_rule_states(self) -> None:
+        """Bring every account's rule state into agreement with the journal (called when no
+        action is in flight: at start and before each cycle). An awaited action whose
+        outcome is journaled is applied, one never sent is withdrawn (decided again on fresh
+        data), one open past its timeout is released with an alert."""
+        now = self.clock.now()
+        for acc in self.accounts.values():
+            waiting = acc.state.outstanding()
+            if not waiting:
+                continue
+            ids = [o.action_id for _, o in waiting]
+            intents = await self.journal.intents_of_actions(acc.name, ids)
+            acc.state, done = settle_outstanding(
+                acc.state, intents, now=now, timeout=self._action_timeout
+            )
+            changed = [d for d in done if d.verdict is not Verdict.WAITING]
+            for d in changed:
+                account, scope, rule = d.key
+                summary = f"{rule}: awaited {d.kind} {d.verdict}: {d.detail}"
+                level = logging.ERROR if d.verdict is Verdict.RELEASED else logging.INFO
+                log.log(level, "%s/%s: %s", account, scope, summary)
+                await self.journal.record(
+                    "settled",
+                    summary,
+                    at=now,
+                    account=account,
+                    scope=scope,
+                    rule=rule,
+                    intent_id=d.intent_id,
+                    data={
+                        "action_id": d.action_id,
+                        "verdict": str(d.verdict),
+                        "waited_s": round(d.waited_s, 3),
+                    },
+                )
+                if d.verdict is Verdict.RELEASED:
+                    self.sink.submit(
+                        alerts.error_alert(
+                            f"{rule} on {account}/{scope} released after {d.waited_s:.0f}s",
+                            f"its {d.kind} has no known outcome: {d.detail}",
+                            now,
+                            account,
+                        )
+                    )
+            if changed:
+                await self.journal.save_rule_state(acc.name, acc.state.to_json(), at=now)
+
+    def _action_timeout(self, kind: str) -> float:
+        """How long a rule × scope may wait for an action of ``kind`` before it is released:
+        the call's own limit (a flash repay settles at the exchange for up to
+        ``poll.flash_repay_timeout``), plus ``poll.stale_after`` for reconciliation to read
+        the exchange."""
+        poll = self.settings.poll
+        own = poll.flash_repay_timeout if kind == "flashRepay" else poll.request_timeout
+        return own + poll.stale_after
 
     async def _check_stale(self, acc: AccountRuntime, now: float) -> set[str]:
         limit = self.settings.poll.stale_after

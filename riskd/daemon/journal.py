@@ -65,6 +65,7 @@ CREATE TABLE IF NOT EXISTS intents (
     finished_at REAL
 );
 CREATE INDEX IF NOT EXISTS intents_status ON intents(status);
+CREATE INDEX IF NOT EXISTS intents_action ON intents(account, action_id);
 CREATE TABLE IF NOT EXISTS rule_state (account TEXT PRIMARY KEY, at REAL, state TEXT);
 CREATE TABLE IF NOT EXISTS control (account TEXT PRIMARY KEY, paused INTEGER, at REAL,
                                     reason TEXT);
@@ -344,6 +345,19 @@ class Journal:
         if since is None:
             return await self._intents(" ORDER BY at", ())
         return await self._intents(" WHERE at >= ? ORDER BY at", (since,))
+
+    async def intents_of_actions(
+        self, account: str, action_ids: Iterable[str]
+    ) -> list[IntentRecord]:
+        """Every intent (any status, dry-run too) of the rules engine's actions
+        ``action_ids`` of ``account``, oldest first."""
+        ids = sorted(set(action_ids))
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        return await self._intents(
+            f" WHERE account = ? AND action_id IN ({marks}) ORDER BY at", (account, *ids)
+        )
 
     async def _intents(self, tail: str, args: Iterable[object]) -> list[IntentRecord]:
         async with self._db.execute(_INTENT_COLUMNS + tail, tuple(args)) as cur:

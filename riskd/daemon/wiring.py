@@ -15,8 +15,9 @@ one read would only hold the cycle up.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 
@@ -43,6 +44,8 @@ from riskd.settings import ConfigError, Settings
 READ_RETRY = RetryPolicy(max_attempts=3, base_delay_s=0.25, max_delay_s=0.5)
 #: Wraps an account's executor (tests: simulate a crash mid-call).
 ExecutorWrapper = Callable[[str, Executor], Executor]
+#: Opens the journal (tests: a journal that "dies" at a chosen write).
+JournalOpener = Callable[[Path], Awaitable[Journal]]
 
 
 @dataclass
@@ -101,6 +104,7 @@ async def build_daemon(
     budget: RateBudget | None = None,
     wrap_executor: ExecutorWrapper | None = None,
     sync_clock: bool = True,
+    open_journal: JournalOpener = Journal.open,
 ) -> Built:
     """Everything ``riskd run`` runs, not started yet (call ``daemon.start()``)."""
     feed: BitgetIndexPriceFeed | None = None
@@ -120,7 +124,7 @@ async def build_daemon(
     creds = {name: settings.credentials(name) for name in settings.accounts}
     if budget is None:
         budget = RateBudget(clock, BudgetConfig.from_settings(settings.budget))
-    journal = await Journal.open(settings.journal_path)
+    journal = await open_journal(settings.journal_path)
     clients: dict[str, BitgetClient] = {}
     exchanges: dict[str, Exchange] = {}
     runtimes: dict[str, AccountRuntime] = {}

@@ -11,8 +11,9 @@ import httpx
 from riskd.clock import ManualClock
 from riskd.daemon.alerts import LoggingSink
 from riskd.daemon.app import Daemon
+from riskd.daemon.journal import Journal
 from riskd.daemon.prices import SimPriceSource
-from riskd.daemon.wiring import Built, ExecutorWrapper, build_daemon
+from riskd.daemon.wiring import Built, ExecutorWrapper, JournalOpener, build_daemon
 from riskd.settings import Settings
 from riskd.sim import Simulator, load_scenario
 
@@ -60,10 +61,15 @@ class World:
         reqs = self.sim.stats.requests
         return {name: reqs[name] for name in MUTATING_ENDPOINTS if reqs.get(name)}
 
-    async def restart(self, *, wrap_executor: ExecutorWrapper | None = None) -> None:
+    async def restart(
+        self,
+        *,
+        wrap_executor: ExecutorWrapper | None = None,
+        open_journal: JournalOpener | None = None,
+    ) -> None:
         """A new daemon process on the same journal (after a crash or a stop)."""
         await self.built.aclose()
-        self.built = await _build(self, wrap_executor)
+        self.built = await _build(self, wrap_executor, open_journal)
         await self.daemon.start()
 
     async def close(self) -> None:
@@ -124,7 +130,9 @@ def make_settings(
     return Settings(**data)  # type: ignore[arg-type]
 
 
-async def _build(world: World, wrap: ExecutorWrapper | None) -> Built:
+async def _build(
+    world: World, wrap: ExecutorWrapper | None, open_journal: JournalOpener | None = None
+) -> Built:
     sim = world.sim
     prices = SimPriceSource(sim.index_price, lambda: sim.scenario.markets, world.clock)
     return await build_daemon(
@@ -134,6 +142,7 @@ async def _build(world: World, wrap: ExecutorWrapper | None) -> Built:
         prices=prices,
         sink=world.sink,
         wrap_executor=wrap,
+        open_journal=open_journal or Journal.open,
     )
 
 
@@ -143,6 +152,7 @@ async def make_world(
     live: bool,
     sim: Simulator | None = None,
     wrap_executor: ExecutorWrapper | None = None,
+    open_journal: JournalOpener | None = None,
     **settings_extra: object,
 ) -> World:
     sim = sim or make_sim(tmp_path)
@@ -151,7 +161,7 @@ async def make_world(
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=sim.app), base_url="http://sim")
     settings = make_settings(tmp_path, sim, live=live, **settings_extra)
     world = World(sim.clock, sim, http, None, LoggingSink(), settings)  # type: ignore[arg-type]
-    world.built = await _build(world, wrap_executor)
+    world.built = await _build(world, wrap_executor, open_journal)
     await world.daemon.start()
     return world
 
