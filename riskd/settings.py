@@ -37,6 +37,7 @@ from typing import Annotated, Any
 from pydantic import (
     BaseModel,
     BeforeValidator,
+    ByteSize,
     ConfigDict,
     Field,
     SecretStr,
@@ -256,6 +257,9 @@ class Settings(BaseSettings):
     rules_dir: Path = Path("rules")
     #: SQLite journal (decisions, intents, outcomes, rule state, status, pause state).
     journal_path: Path = Field(default_factory=lambda: default_state_dir() / "journal.sqlite3")
+    #: Disk space kept in ``<journal_path>.reserve`` for intents and outcomes when the disk
+    #: fills up (riskd.daemon.journal_space); e.g. ``"8MiB"``; 0 keeps none.
+    journal_reserve: ByteSize = ByteSize(8 * 1024 * 1024)
     #: Default credentials, for accounts that have none of their own.
     api_key: SecretStr | None = None
     api_secret: SecretStr | None = None

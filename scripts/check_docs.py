@@ -41,7 +41,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import click
-from pydantic import BaseModel
+from pydantic import BaseModel, ByteSize, TypeAdapter, ValidationError
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -230,6 +230,11 @@ def _default_matches(documented: str, default: object) -> bool:
         return text == "none"
     if isinstance(default, bool):
         return text == str(default).lower()
+    if isinstance(default, ByteSize):  # "8MiB"
+        try:
+            return TypeAdapter(ByteSize).validate_python(text) == default
+        except ValidationError:
+            return False
     if isinstance(default, int | float | Decimal):
         from riskd.settings import parse_duration
 

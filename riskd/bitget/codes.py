@@ -70,7 +70,20 @@ MESSAGES: dict[str, str] = {
     "50062": "The order status is cancelled or fullFill",
     "50063": "Token precision must less than or equal to eight",
     "50066": "Position closing, please try again later",
+    # v2 (ENDPOINTS-v2.md §5; messages from ccxt 4.5.90's exception table where it quotes one)
+    "40085": "You are in Unified Account mode, and the Classic Account API is not supported "
+    "at this time",
+    "40306": "Batch processing orders can only process up to {0}",
+    "40305": "Client_oid length is not greater than 50, and cannot be Martian characters",
+    "40604": "Server is busy, please try again later",
+    "41114": "The current trading pair is under maintenance",
+    "43001": "The order does not exist",
+    "43012": "Insufficient balance",
+    "50009": "The operation is too frequent, please try again later",
 }
+
+#: Codes that only the v2 API answers with (the rest are shared with v1).
+V2_CODES = frozenset({"40085", "40306", "40305", "40604", "41114", "43012", "50009"})
 
 
 def message(code: str, *args: object) -> str:

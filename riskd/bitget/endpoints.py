@@ -1,4 +1,4 @@
-"""The Bitget margin REST API v1 surface, declared once as data.
+"""The Bitget margin REST API surface, v1 and v2, declared once as data.
 
 The client (``riskd.bitget.client``), the simulator (``riskd.sim``) and the rate budget
 (``riskd.budget``) all read this table, so a method, a limit or a parameter is never written
@@ -7,67 +7,71 @@ twice. Source: ``shared/reference/ENDPOINTS.md`` and the official document besid
 Each :class:`Endpoint` names the client method (``name``), the HTTP method (several reads are
 POST), the full path, whether it is signed, its rate limit and the scope the limit is counted
 in (IP or UID), and its request parameters with the document's "required" flags.
+
+Both API versions live here (v2 in :mod:`riskd.bitget.endpoints_v2`, re-exported): a v1
+endpoint and its v2 counterpart share one logical ``name``; pick the version with
+``endpoint(name, api="v2")``. The v1-only names (``ENDPOINTS``, ``BY_NAME``, ``BY_ROUTE``,
+``endpoint(name)``) keep their meaning; v1 is decommissioned upstream (ENDPOINTS-v2.md).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Literal
+from riskd.bitget.endpoint_types import (
+    APIS,
+    PUBLIC_GLOBAL_LIMIT,
+    PUBLIC_GLOBAL_WINDOW_S,
+    Api,
+    Endpoint,
+    Group,
+    LimitScope,
+    Margin,
+    Paging,
+    Param,
+    ParamKind,
+)
+from riskd.bitget.endpoints_v2 import (
+    BY_NAME_V2,
+    ENDPOINTS_V2,
+    PREFIX_V2,
+    SERVER_TIME_PATH_V2,
+    SERVER_TIME_V2,
+)
+
+__all__ = [
+    "ALL_BY_ROUTE",
+    "ALL_ENDPOINTS",
+    "APIS",
+    "BY_NAME",
+    "BY_NAME_V2",
+    "BY_ROUTE",
+    "ENDPOINTS",
+    "ENDPOINTS_V1",
+    "ENDPOINTS_V2",
+    "PREFIX",
+    "PREFIX_V2",
+    "PUBLIC_GLOBAL_LIMIT",
+    "PUBLIC_GLOBAL_WINDOW_S",
+    "SERVER_TIME",
+    "SERVER_TIME_PATH",
+    "SERVER_TIME_PATH_V2",
+    "SERVER_TIME_V2",
+    "Api",
+    "Endpoint",
+    "Group",
+    "LimitScope",
+    "Margin",
+    "Paging",
+    "Param",
+    "ParamKind",
+    "by_path",
+    "by_route",
+    "endpoint",
+    "endpoints",
+    "server_time",
+]
 
 PREFIX = "/api/margin/v1"
 SERVER_TIME_PATH = "/api/spot/v1/public/time"
-
-#: Public market-data interfaces share one more limit: 20 requests per 2 seconds per IP.
-PUBLIC_GLOBAL_LIMIT = 20
-PUBLIC_GLOBAL_WINDOW_S = 2
-
-
-class LimitScope(StrEnum):
-    """Who a rate limit is counted for."""
-
-    IP = "IP"
-    UID = "UID"
-
-
-ParamKind = Literal["str", "decimal", "int", "ms", "list", "orders"]
-Paging = Literal["minId", "pageId", "lastFillId"]
-Group = Literal["public", "account", "orders", "records"]
-Margin = Literal["cross", "isolated"]
-
-
-@dataclass(frozen=True, slots=True)
-class Param:
-    """One request parameter as the document lists it."""
-
-    name: str
-    kind: ParamKind = "str"
-    required: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """One REST endpoint."""
-
-    name: str
-    method: Literal["GET", "POST"]
-    path: str
-    signed: bool
-    limit: int
-    scope: LimitScope
-    group: Group
-    margin: Margin | None
-    params: tuple[Param, ...] = ()
-    paging: Paging | None = None
-    #: Moves money or orders: given priority and a reserved share by the budget.
-    protective: bool = False
-    #: Changes state at the exchange: never retried blindly.
-    mutating: bool = False
-    window_s: int = 1
-
-    @property
-    def public(self) -> bool:
-        return not self.signed
 
 
 def _p(name: str, kind: ParamKind = "str", required: bool = False) -> Param:
@@ -378,21 +382,53 @@ CURRENCIES = Endpoint(
     "currencies", "GET", f"{PREFIX}/public/currencies", False, 20, IP, "public", None
 )
 
-#: Every endpoint: the 45 margin endpoints of ENDPOINTS.md plus the server time.
+#: Every v1 endpoint: the 45 margin endpoints of ENDPOINTS.md plus the server time.
 ENDPOINTS: tuple[Endpoint, ...] = (
     SERVER_TIME,
     CURRENCIES,
     *_margin_endpoints("cross"),
     *_margin_endpoints("isolated"),
 )
+ENDPOINTS_V1 = ENDPOINTS
 
+#: v1 only (names are shared with v2; use :func:`endpoint` with ``api=`` for v2).
 BY_NAME: dict[str, Endpoint] = {e.name: e for e in ENDPOINTS}
+#: v1 only; :data:`ALL_BY_ROUTE` / :func:`by_route` cover both versions.
 BY_ROUTE: dict[tuple[str, str], Endpoint] = {(e.method, e.path): e for e in ENDPOINTS}
 
+#: Both versions, v1 first. ``(api, name)`` and ``path`` are unique across it.
+ALL_ENDPOINTS: tuple[Endpoint, ...] = (*ENDPOINTS, *ENDPOINTS_V2)
+ALL_BY_ROUTE: dict[tuple[str, str], Endpoint] = {(e.method, e.path): e for e in ALL_ENDPOINTS}
+_BY_PATH: dict[str, Endpoint] = {e.path: e for e in ALL_ENDPOINTS}
+_BY_API: dict[Api, dict[str, Endpoint]] = {"v1": BY_NAME, "v2": BY_NAME_V2}
 
-def endpoint(name: str) -> Endpoint:
-    """Look an endpoint up by its client-method name."""
+
+def endpoint(name: str, api: Api = "v1") -> Endpoint:
+    """Look an endpoint up by its logical (client-method) name in one API version."""
+    table = _BY_API.get(api)
+    if table is None:
+        raise KeyError(f"no API version {api!r}; use one of {', '.join(APIS)}")
     try:
-        return BY_NAME[name]
+        return table[name]
     except KeyError:
-        raise KeyError(f"no endpoint named {name!r}") from None
+        raise KeyError(f"no endpoint named {name!r} in API {api}") from None
+
+
+def endpoints(api: Api) -> tuple[Endpoint, ...]:
+    """Every endpoint of one API version (its server time included)."""
+    return ENDPOINTS if api == "v1" else ENDPOINTS_V2
+
+
+def server_time(api: Api) -> Endpoint:
+    """The server time endpoint of one API version."""
+    return SERVER_TIME if api == "v1" else SERVER_TIME_V2
+
+
+def by_path(path: str) -> Endpoint | None:
+    """The endpoint (either version) at ``path`` (query string ignored), or ``None``."""
+    return _BY_PATH.get(path.split("?", 1)[0])
+
+
+def by_route(method: str, path: str) -> Endpoint | None:
+    """The endpoint (either version) for ``method`` and ``path``, or ``None``."""
+    return ALL_BY_ROUTE.get((method.upper(), path.split("?", 1)[0]))

@@ -43,6 +43,7 @@ from riskd.daemon.journal import (
     IntentRecord,
     Journal,
 )
+from riskd.daemon.journal_space import JournalFull
 from riskd.daemon.plans import ActionPlan, Skip, plan_action
 from riskd.ops.logging import log_for
 from riskd.risk.snapshot import ScopeSnapshot
@@ -324,7 +325,18 @@ class ActionRunner:
             dry_run=self.dry_run,
         )
         prefix = "DRY-RUN: would " if self.dry_run else ""
-        await self._journal.begin_intent(intent, prefix + description)
+        try:
+            await self._journal.begin_intent(intent, prefix + description)
+        except JournalFull as exc:
+            # Never an action without its intent on disk: after a crash it could be sent
+            # twice. The full disk itself is alerted once, on every route.
+            return await self._refuse(
+                req,
+                BLOCKED,
+                f"{description}: not sent, {exc} (an action never leaves without its intent"
+                " on disk; free space under the journal)",
+                description=description,
+            )
         decision_log = log_for(account=self.account, scope=plan.scope, rule=req.rule)
         decision_log.info(
             "sending" if not self.dry_run else "dry-run",

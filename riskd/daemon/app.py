@@ -28,10 +28,12 @@ from riskd.daemon.actions import IN_PROGRESS, UNSETTLED, ActionReport, ActionRun
 from riskd.daemon.alerts import AlertSink
 from riskd.daemon.exchange import Exchange
 from riskd.daemon.journal import SUCCEEDED, Journal
+from riskd.daemon.journal_space import SpaceEvent
 from riskd.daemon.poller import AccountPoller
 from riskd.daemon.reconcile import Reconciler
 from riskd.daemon.settle import Verdict, settle_outstanding
 from riskd.daemon.status import status_rows
+from riskd.notify.alert import EVERY_ROUTE, Alert, AlertKind
 from riskd.ops.logging import log_for
 from riskd.ops.metrics import ALL_ACCOUNTS, Metrics
 from riskd.risk.snapshot import ScopeSnapshot
@@ -40,6 +42,7 @@ from riskd.rules.engine import evaluate
 from riskd.rules.model import RuleSet
 from riskd.rules.state import EngineState, StateError, record_outcome, withdraw
 from riskd.settings import Settings
+from riskd.severity import Severity
 
 #: Evaluate–act passes per account and cycle: a ladder's steps follow each other at once
 #: (each on the data re-polled after the step before), not one per tick.
@@ -110,6 +113,9 @@ class Daemon:
     async def start(self) -> None:
         """Detect a previous crash, restore rule state, reconcile open intents."""
         now = self.clock.now()
+        space = self.journal.space
+        space.configure(int(self.settings.journal_reserve), self._on_disk_space)
+        space.ensure_reserve()
         self.crashed_before = bool(await self.journal.get_meta("running"))
         await self.journal.set_meta("running", True)
         await self.journal.set_meta("daemon", {"pid": os.getpid(), "started_at": now})
@@ -145,6 +151,7 @@ class Daemon:
         """Poll what is due, evaluate the rules, act and record. Never raises for the
         exchange's errors (they become stale data and alerts)."""
         started = time.monotonic()
+        self.journal.space.check()
         still_open = await self._reconcile()
         await self._settle_rule_states()
         pause = await self.journal.pause_state()
@@ -367,6 +374,31 @@ class Daemon:
         own = poll.flash_repay_timeout if kind == "flashRepay" else poll.request_timeout
         return own + poll.stale_after
 
+    def _on_disk_space(self, event: SpaceEvent, detail: str) -> None:
+        """The disk under the journal filled up, or has room again: said once, loudly, on
+        every alert route (riskd.daemon.journal_space)."""
+        now = self.clock.now()
+        if event is SpaceEvent.FULL:
+            log.critical("journal %s: %s", self.journal.path, detail)
+            title = f"disk full under the journal {self.journal.path}"
+            severity = Severity.CRITICAL
+        else:
+            log.warning("journal %s: %s", self.journal.path, detail)
+            title = f"disk space back under the journal {self.journal.path}"
+            severity = Severity.WARNING
+        self.sink.submit(
+            Alert(
+                kind=AlertKind.ERROR,
+                severity=severity,
+                title=title,
+                at=now,
+                message=detail,
+                tags=frozenset({EVERY_ROUTE}),
+            )
+        )
+        if self.metrics is not None:
+            self.metrics.set_journal_full(event is SpaceEvent.FULL)
+
     async def _check_stale(self, acc: AccountRuntime, now: float) -> set[str]:
         limit = self.settings.poll.stale_after
         stale: set[str] = set()
@@ -461,6 +493,7 @@ class Daemon:
                 "global_paused": global_paused,
                 **self.extra_status,
             },
+            essential=False,
         )
 
 

@@ -18,8 +18,11 @@ to the journal in the first place.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import logging
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -28,7 +31,10 @@ from typing import Any, Final
 
 import aiosqlite
 
+from riskd.daemon.journal_space import JournalFull, SpaceGuard, is_disk_full
 from riskd.redact import redact
+
+log = logging.getLogger(__name__)
 
 PENDING: Final = "pending"
 ACCEPTED: Final = "accepted"
@@ -75,6 +81,11 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
 
 ALL_ACCOUNTS = "*"
+#: Events still journaled while the disk is full (with intents, outcomes, rule state and
+#: pause control); the rest are skipped until space is back.
+ESSENTIAL_EVENTS: Final = frozenset(
+    {"lifecycle", "settled", "following", "uncertain", "reload", "reload_failed", "disk"}
+)
 
 
 def _default(value: object) -> object:
@@ -154,6 +165,16 @@ class PauseState:
         return self.global_paused or account in self.accounts
 
 
+class JournalOpenError(Exception):
+    """The journal database cannot be opened or created; ``cause`` says why (an OSError or an
+    sqlite3 error with ``sqlite_errorname``). :mod:`riskd.preflight` turns it into one line."""
+
+    def __init__(self, path: Path, cause: OSError | sqlite3.Error) -> None:
+        super().__init__(f"journal {path}: {cause}")
+        self.path = path
+        self.cause = cause
+
+
 class Journal:
     """Async access to the journal database. Open with :meth:`open`, close with :meth:`close`."""
 
@@ -163,20 +184,77 @@ class Journal:
         #: One write group (statements + commit) at a time: concurrent actions of different
         #: scopes never commit each other's half-written rows.
         self._write = asyncio.Lock()
+        #: The reserve and full/normal mode (see :mod:`riskd.daemon.journal_space`).
+        self.space = SpaceGuard(path)
 
     @classmethod
     async def open(cls, path: Path) -> Journal:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path)
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA synchronous=FULL")
-        await db.execute("PRAGMA busy_timeout=5000")
-        await db.executescript(_SCHEMA)
-        await db.commit()
+        """Open (or create) the journal at ``path``; :class:`JournalOpenError` if it cannot
+        be used. A failed open leaves no connection (nor its worker thread) behind."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = await aiosqlite.connect(path)
+        except (OSError, sqlite3.Error) as exc:
+            raise JournalOpenError(path, exc) from exc
+        opened = False
+        try:
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA synchronous=FULL")
+            await db.execute("PRAGMA busy_timeout=5000")
+            await db.executescript(_SCHEMA)
+            await db.commit()
+            opened = True
+        except (OSError, sqlite3.Error) as exc:
+            raise JournalOpenError(path, exc) from exc
+        finally:
+            if not opened:
+                with contextlib.suppress(sqlite3.Error, ValueError):
+                    await db.close()
         return cls(db, path)
 
     async def close(self) -> None:
+        """Close the connection and stop its worker thread (idempotent)."""
         await self._db.close()
+
+    async def rollback(self) -> None:
+        """Drop a write group that a cancellation cut short (its statements ran, its commit
+        never came), so that a later commit cannot save half of it. Shutdown calls this
+        after cancelling the cycle in flight."""
+        async with self._write:
+            await self._db.rollback()
+
+    async def _group(
+        self, body: Callable[[], Awaitable[None]], what: str, *, essential: bool
+    ) -> bool:
+        """Run ``body``'s statements and commit them as one write group. Returns ``False``
+        when the disk is full and the group was skipped (not essential) or could not be
+        written even in the room the reserve freed; raises for every other error."""
+        async with self._write:
+            if self.space.full and not essential:
+                self.space.skipped += 1
+                return False
+            for attempt in (1, 2):
+                done = False
+                try:
+                    await body()
+                    await self._db.commit()
+                    done = True
+                    return True
+                except (sqlite3.Error, OSError) as exc:
+                    if not is_disk_full(exc):
+                        raise
+                    freed = self.space.on_full(exc)
+                    if attempt == 2 or not freed or not essential:
+                        log.critical("journal %s: disk full, %s not written", self.path, what)
+                        if not essential:
+                            self.space.skipped += 1
+                        return False
+                finally:
+                    if not done:
+                        # Never leave half a group for the next commit to save.
+                        with contextlib.suppress(sqlite3.Error, ValueError):
+                            await self._db.rollback()
+        return False  # pragma: no cover - the loop always returns
 
     # --- events -------------------------------------------------------------------------
     async def record(
@@ -190,10 +268,13 @@ class Journal:
         rule: str | None = None,
         intent_id: str | None = None,
         data: Mapping[str, object] | None = None,
-    ) -> None:
-        async with self._write:
+    ) -> bool:
+        """Append an event; ``False`` if it was skipped for want of disk space."""
+
+        async def body() -> None:
             await self._insert_event(kind, summary, at, account, scope, rule, intent_id, data)
-            await self._db.commit()
+
+        return await self._group(body, f"event {kind}", essential=kind in ESSENTIAL_EVENTS)
 
     async def _insert_event(
         self,
@@ -239,8 +320,10 @@ class Journal:
 
     # --- intents ------------------------------------------------------------------------
     async def begin_intent(self, intent: Intent, summary: str) -> None:
-        """Write the intent (status ``pending``, or ``dry_run``) durably before any call."""
-        async with self._write:
+        """Write the intent (status ``pending``, or ``dry_run``) durably before any call;
+        :class:`JournalFull` if the disk has no room for it (the call must not be made)."""
+
+        async def body() -> None:
             status = DRY_RUN if intent.dry_run else PENDING
             await self._db.execute(
                 "INSERT INTO intents (intent_id, at, account, scope, kind, rule, action_id, params,"
@@ -271,11 +354,14 @@ class Journal:
                 intent.intent_id,
                 {"kind": intent.kind, "params": intent.params, "dry_run": intent.dry_run},
             )
-            await self._db.commit()
 
-    async def mark_accepted(self, intent_id: str, ref: str, *, at: float, summary: str) -> None:
+        if not await self._group(body, f"intent {intent.intent_id}", essential=True):
+            raise JournalFull(self.path, f"intent {intent.intent_id}")
+
+    async def mark_accepted(self, intent_id: str, ref: str, *, at: float, summary: str) -> bool:
         """The exchange took the call and gave ``ref`` (flash repay id, order id...)."""
-        async with self._write:
+
+        async def body() -> None:
             await self._db.execute(
                 "UPDATE intents SET status = ?, ref = ? WHERE intent_id = ? AND status = ?",
                 (ACCEPTED, ref, intent_id, PENDING),
@@ -291,7 +377,8 @@ class Journal:
                 intent_id,
                 {"ref": ref},
             )
-            await self._db.commit()
+
+        return await self._group(body, f"acceptance of intent {intent_id}", essential=True)
 
     async def finish_intent(
         self,
@@ -303,11 +390,12 @@ class Journal:
         outcome: Mapping[str, object] | None = None,
         ref: str | None = None,
         kind: str = "outcome",
-    ) -> None:
+    ) -> bool:
         """Record the final status of an intent and an ``outcome`` event."""
         if status in OPEN_STATUSES:
             raise ValueError(f"{status!r} is not a final status")
-        async with self._write:
+
+        async def body() -> None:
             await self._db.execute(
                 "UPDATE intents SET status = ?, outcome = ?, finished_at = ?,"
                 " ref = COALESCE(?, ref) WHERE intent_id = ?",
@@ -324,7 +412,8 @@ class Journal:
                 intent_id,
                 {"status": status, **(outcome or {})},
             )
-            await self._db.commit()
+
+        return await self._group(body, f"outcome of intent {intent_id}", essential=True)
 
     async def _intent_row(self, intent_id: str) -> tuple[Any, ...] | None:
         async with self._db.execute(_INTENT_COLUMNS + " WHERE intent_id = ?", (intent_id,)) as c:
@@ -396,14 +485,15 @@ class Journal:
         return found[0] if found else None
 
     # --- rule state ---------------------------------------------------------------------
-    async def save_rule_state(self, account: str, state_json: str, *, at: float) -> None:
-        async with self._write:
+    async def save_rule_state(self, account: str, state_json: str, *, at: float) -> bool:
+        async def body() -> None:
             await self._db.execute(
                 "INSERT INTO rule_state (account, at, state) VALUES (?, ?, ?)"
                 " ON CONFLICT(account) DO UPDATE SET at = excluded.at, state = excluded.state",
                 (account, at, redact(state_json)),
             )
-            await self._db.commit()
+
+        return await self._group(body, f"rule state of {account}", essential=True)
 
     async def load_rule_state(self, account: str) -> str | None:
         async with self._db.execute(
@@ -415,8 +505,8 @@ class Journal:
     # --- pause control ------------------------------------------------------------------
     async def set_paused(
         self, account: str | None, paused: bool, *, at: float, reason: str = ""
-    ) -> None:
-        async with self._write:
+    ) -> bool:
+        async def body() -> None:
             key = account or ALL_ACCOUNTS
             if account is None and not paused:  # resume everything
                 await self._db.execute("UPDATE control SET paused = 0, at = ?", (at,))
@@ -438,7 +528,8 @@ class Journal:
                 None,
                 {"reason": reason},
             )
-            await self._db.commit()
+
+        return await self._group(body, "pause control", essential=True)
 
     async def pause_state(self) -> PauseState:
         async with self._db.execute("SELECT account, paused FROM control") as cur:
@@ -449,15 +540,17 @@ class Journal:
     # --- status and meta ----------------------------------------------------------------
     async def write_status(
         self, rows: Iterable[tuple[str, str, Mapping[str, object]]], *, at: float
-    ) -> None:
+    ) -> bool:
         """Replace the status row of each (account, scope) given."""
-        async with self._write:
+
+        async def body() -> None:
             await self._db.executemany(
                 "INSERT INTO status (account, scope, at, data) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT(account, scope) DO UPDATE SET at = excluded.at, data = excluded.data",
                 [(a, s, at, dumps(d)) for a, s, d in rows],
             )
-            await self._db.commit()
+
+        return await self._group(body, "status rows", essential=False)
 
     async def read_status(self) -> list[tuple[str, str, float, dict[str, Any]]]:
         async with self._db.execute(
@@ -466,14 +559,15 @@ class Journal:
             rows = await cur.fetchall()
         return [(str(a), str(s), float(t), json.loads(d)) for a, s, t, d in rows]
 
-    async def set_meta(self, key: str, value: object) -> None:
-        async with self._write:
+    async def set_meta(self, key: str, value: object, *, essential: bool = True) -> bool:
+        async def body() -> None:
             await self._db.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?)"
                 " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, dumps(value)),
             )
-            await self._db.commit()
+
+        return await self._group(body, f"meta {key}", essential=essential)
 
     async def get_meta(self, key: str) -> Any:
         async with self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:

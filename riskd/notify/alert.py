@@ -15,6 +15,9 @@ from types import MappingProxyType
 
 from riskd.severity import Severity
 
+#: A tag every route takes whatever its severities (a full disk, a safety event).
+EVERY_ROUTE = "every-route"
+
 
 class AlertKind(StrEnum):
     FIRING = "firing"  # a rule started firing

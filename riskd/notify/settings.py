@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from riskd.notify.alert import EVERY_ROUTE
 from riskd.redact import redact, register_secret
 from riskd.severity import Severity
 
@@ -103,7 +104,7 @@ class RouteSettings(BaseModel):
 
     def takes(self, severity: Severity, tags: frozenset[str]) -> bool:
         """Whether an alert of ``severity`` carrying ``tags`` goes to this route."""
-        return severity in self.severities or bool(self.tags & tags)
+        return severity in self.severities or bool(self.tags & tags) or EVERY_ROUTE in tags
 
 
 class NotifySettings(BaseModel):

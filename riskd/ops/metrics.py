@@ -154,16 +154,25 @@ class Metrics:
             "POSIX time of the last successful scheduler tick.",
             registry=reg,
         )
+        self.journal_full = Gauge(
+            "riskd_journal_disk_full",
+            "1 while the disk under the journal is full (only essential entries are written).",
+            registry=reg,
+        )
         if process_collector:
             ProcessCollector(registry=reg)
 
         self.up.set(1)
+        self.journal_full.set(0)
         self.build_info.info({"version": version, "python": platform.python_version()})
 
     # -- state of accounts and scopes ------------------------------------------------------
 
     def set_live(self, account: str, live: bool) -> None:
         self.live.labels(self._label(account)).set(1 if live else 0)
+
+    def set_journal_full(self, full: bool) -> None:
+        self.journal_full.set(1 if full else 0)
 
     def set_paused(self, account: str, paused: bool) -> None:
         """``account`` is an account name, or :data:`ALL_ACCOUNTS` for a global pause."""

@@ -1,4 +1,5 @@
-"""The simulated Bitget margin exchange: ASGI app, ledger, market, scenarios, faults.
+"""The simulated Bitget margin exchange: ASGI app (API v1 and v2 over one ledger), ledger,
+market, scenarios, faults.
 
 from riskd.sim import Simulator, SimKeys, FaultSpec, load_scenario
 """

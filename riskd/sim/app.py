@@ -1,5 +1,10 @@
-"""The ASGI app: one route per endpoint of :mod:`riskd.bitget.endpoints`, the control surface
-under ``/_sim/``, the WebSocket stream, and 40404 for everything else.
+"""The ASGI app: one route per endpoint of :mod:`riskd.bitget.endpoints` (v1 and v2 side by
+side, over one ledger), the control surface under ``/_sim/``, the WebSocket streams (v1
+``/spot/v1/stream``, v2 ``/v2/ws/public`` and ``/v2/ws/private``), and 40404 for everything else.
+
+v2 answers with the same envelope; its handlers live in ``handlers_v2_*``. Rate windows are
+counted per version (``Endpoint.key``); a Unified Trading Account gets 40085 from every signed
+classic endpoint of either version.
 
 A request goes through: route (unknown path → 40404, wrong method → 40404 naming the right
 one) → catch-up of market time → faults (latency; 5xx, 429 storm and maintenance refuse before
@@ -25,13 +30,17 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from riskd.bitget.codes import SUCCESS
-from riskd.bitget.endpoints import ENDPOINTS, Endpoint
+from riskd.bitget.endpoints import ALL_ENDPOINTS, ENDPOINTS, ENDPOINTS_V2, Endpoint
 from riskd.sim.errors import SimError
 from riskd.sim.handlers_account import HANDLERS as ACCOUNT
 from riskd.sim.handlers_common import Ctx, Handler, TopLevel
 from riskd.sim.handlers_orders import HANDLERS as ORDERS
 from riskd.sim.handlers_public import HANDLERS as PUBLIC
 from riskd.sim.handlers_records import HANDLERS as RECORDS
+from riskd.sim.handlers_v2_account import HANDLERS as V2_ACCOUNT
+from riskd.sim.handlers_v2_orders import HANDLERS as V2_ORDERS
+from riskd.sim.handlers_v2_public import HANDLERS as V2_PUBLIC
+from riskd.sim.handlers_v2_records import HANDLERS as V2_RECORDS
 from riskd.sim.params import Params, parse_body, parse_query
 from riskd.sim.ratelimit import batch_weight, ip_buckets, uid_buckets
 
@@ -41,12 +50,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HANDLERS: dict[str, Handler] = {**PUBLIC, **ACCOUNT, **ORDERS, **RECORDS}
+HANDLERS_V2: dict[str, Handler] = {**V2_PUBLIC, **V2_ACCOUNT, **V2_ORDERS, **V2_RECORDS}
 _ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
-_BY_PATH: dict[str, Endpoint] = {e.path: e for e in ENDPOINTS}
 
 missing = [e.name for e in ENDPOINTS if e.name not in HANDLERS]
+missing += [e.key for e in ENDPOINTS_V2 if e.name not in HANDLERS_V2]
 if missing:  # pragma: no cover - guarded by a test as well
     raise RuntimeError(f"simulator has no handler for {missing}")
+
+
+def handler_for(endpoint: Endpoint) -> Handler:
+    """The handler of ``endpoint`` in its API version."""
+    return (HANDLERS if endpoint.api == "v1" else HANDLERS_V2)[endpoint.name]
 
 
 def _dumps(payload: Mapping[str, object]) -> bytes:
@@ -144,6 +159,8 @@ class Pipeline:
                     request.headers, request.method, path, query, body, server_ms
                 )
                 account = sim.exchange.account(cred.account)
+                if account.unified:
+                    raise SimError("40085")
             if endpoint.method == "POST":
                 content_type = request.headers.get("content-type", "")
                 if "application/json" not in content_type.lower():
@@ -159,7 +176,7 @@ class Pipeline:
             params = Params(endpoint, raw)
             ctx = Ctx(sim.exchange, endpoint, params, account, sim.exchange.now(), server_ms)
             try:
-                data = HANDLERS[endpoint.name](ctx)
+                data = handler_for(endpoint)(ctx)
             except SimError:
                 raise
             except Exception:
@@ -172,13 +189,14 @@ def _route(pipeline: Pipeline, endpoint: Endpoint) -> Route:
     async def handle(request: Request) -> Response:
         return await pipeline(endpoint, request)
 
-    return Route(endpoint.path, handle, methods=_ALL_METHODS, name=endpoint.name)
+    return Route(endpoint.path, handle, methods=_ALL_METHODS, name=endpoint.key)
 
 
 def build_app(
     sim: Simulator,
     extra_routes: list[BaseRoute],
     websocket: Callable[..., Awaitable[None]] | None = None,
+    websockets_v2: Mapping[str, Callable[..., Awaitable[None]]] | None = None,
 ) -> Starlette:
     pipeline = Pipeline(sim)
 
@@ -186,9 +204,11 @@ def build_app(
         sim.counters.requests["unknown"] += 1
         return pipeline._error(SimError("40404", detail=request.url.path), sim.server_time_ms())
 
-    routes: list[BaseRoute] = [_route(pipeline, e) for e in ENDPOINTS]
+    routes: list[BaseRoute] = [_route(pipeline, e) for e in ALL_ENDPOINTS]
     routes.extend(extra_routes)
     if websocket is not None:
         routes.append(WebSocketRoute("/spot/v1/stream", websocket))
+    for path, ws_endpoint in (websockets_v2 or {}).items():
+        routes.append(WebSocketRoute(path, ws_endpoint))
     routes.append(Route("/{path:path}", not_found, methods=_ALL_METHODS))
     return Starlette(routes=routes)

@@ -146,6 +146,10 @@ class Account:
     orders: list[Order] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
     flash_repays: list[FlashRepay] = field(default_factory=list)
+    #: A Unified Trading Account: the classic margin API answers 40085 for it.
+    unified: bool = False
+    #: v2 ``clientOid`` of borrows and isolated repays → the loan / repay id it created.
+    client_oids: dict[str, int] = field(default_factory=dict)
 
     def scope(self, scope: str) -> ScopeBook:
         book = self.scopes.get(scope)

@@ -26,6 +26,7 @@ _EXTRA_MESSAGES: dict[str, str] = {
     "30013": "Invalid ACCESS_TIMESTAMP",
     "30014": "Request timestamp expired",
     "30015": "Invalid signature",
+    "30016": "Param error",
 }
 
 

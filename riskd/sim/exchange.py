@@ -105,13 +105,16 @@ class Exchange:
         except KeyError:
             raise KeyError(f"no simulated account named {name!r}") from None
 
-    def open_account(self, name: str, funding: Funding | None = None) -> Account:
+    def open_account(
+        self, name: str, funding: Funding | None = None, unified: bool | None = None
+    ) -> Account:
         if name in self.accounts:
             raise ValueError(f"account {name!r} already exists")
         self.catch_up()
         account = Account(name, str(next(self._uids)), RecordStore(self.ids))
         self.accounts[name] = account
         setup = self.scenario.account(name)
+        account.unified = unified if unified is not None else bool(setup and setup.unified)
         if funding is None:
             funding = setup.funding if setup and setup.funding is not None else None
         now = self.now()

@@ -1,7 +1,8 @@
 """Faults on demand: latency, 5xx, timeouts, malformed bodies, 429 storms, maintenance, skew.
 
 A :class:`FaultSpec` may combine several effects. It applies to the endpoints it names (by
-their name in :mod:`riskd.bitget.endpoints`; none = every endpoint) during a window of
+their logical name in :mod:`riskd.bitget.endpoints`, which covers the v1 endpoint and its v2
+counterpart alike; none = every endpoint) during a window of
 scenario time (``start_s`` ≤ elapsed < ``end_s``; ``None`` = open). Shares (``*_rate``) are
 drawn from a seeded RNG, so a run with the same seed sees the same faults.
 

@@ -78,7 +78,7 @@ class Params:
                 _decimal(name, value)
             elif kind in ("int", "ms"):
                 self._integer(name, value)
-            elif kind in ("list", "orders"):
+            elif kind in ("list", "orders", "objects"):
                 self._list(name, value)
             elif not isinstance(value, str):
                 raise param_error(name, "expected a string")

@@ -2,9 +2,10 @@
 
 Sliding windows over a *monotonic wall* clock (never virtual time: a demo running 60× faster
 still meets the real per-second limits). IP-scoped limits count per client address, UID-scoped
-limits per account (one API key each); unsigned (public) endpoints also share the global
-``PUBLIC_GLOBAL_LIMIT`` requests per ``PUBLIC_GLOBAL_WINDOW_S`` per IP. A refused request is not
-counted. Limiting can be switched off (``enabled = False``).
+limits per account (one API key each), each API version with its own windows (the table's
+limits per version: many v1 IP limits are per UID on v2); unsigned (public) endpoints also
+share the global ``PUBLIC_GLOBAL_LIMIT`` requests per ``PUBLIC_GLOBAL_WINDOW_S`` per IP. A
+refused request is not counted. Limiting can be switched off (``enabled = False``).
 
 A batch order counts as one request per started ten orders ("10 orders per currency pair will
 be counted as one request"; a batch here has one symbol): see :func:`batch_weight`.
@@ -33,7 +34,7 @@ def ip_buckets(endpoint: Endpoint, ip: str) -> list[Bucket]:
     """Windows counted before authentication: the endpoint's IP limit and the public one."""
     out: list[Bucket] = []
     if endpoint.scope is LimitScope.IP:
-        out.append((f"{endpoint.name}|ip|{ip}", endpoint.limit, float(endpoint.window_s)))
+        out.append((f"{endpoint.key}|ip|{ip}", endpoint.limit, float(endpoint.window_s)))
     if endpoint.public:
         out.append((f"public|ip|{ip}", PUBLIC_GLOBAL_LIMIT, float(PUBLIC_GLOBAL_WINDOW_S)))
     return out
@@ -42,7 +43,7 @@ def ip_buckets(endpoint: Endpoint, ip: str) -> list[Bucket]:
 def uid_buckets(endpoint: Endpoint, uid: str) -> list[Bucket]:
     """Windows counted once the API key is known: the endpoint's UID limit."""
     if endpoint.scope is LimitScope.UID:
-        return [(f"{endpoint.name}|uid|{uid}", endpoint.limit, float(endpoint.window_s))]
+        return [(f"{endpoint.key}|uid|{uid}", endpoint.limit, float(endpoint.window_s))]
     return []
 
 

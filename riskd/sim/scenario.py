@@ -6,6 +6,8 @@ TOML floats are read as exact decimals, never as binary floats)::
     name = "default"
     description = "A leveraged long in a crash"
     seed = 7                          # mixed with Simulator(seed=...) for random walks/faults
+    risk_rate_reading = "liabilities_over_assets"   # how v2 serves riskRateRatio (or
+                                      # "assets_over_liabilities"; docs/scenarios.md)
     duration_s = 180                  # how long the scenario runs (default: its longest path)
 
     [markets]                         # symbol → start index price (XYZUSDT symbols)
@@ -18,6 +20,7 @@ TOML floats are read as exact decimals, never as binary floats)::
 
     [[accounts]]                      # accounts the scenario sets up (by name)
     name = "main"
+    unified = false                   # true: a Unified Trading Account (classic API → 40085)
     funding = { cross = { USDT = "2000" } }          # optional, replaces [funding]
     positions = [                     # borrow and trade at start to reach a leverage
       { scope = "isolated:BTCUSDT", side = "long", leverage = "5" },
@@ -64,6 +67,14 @@ from riskd.sim.market import SEGMENT_KINDS, Segment
 
 Funding = Mapping[str, Mapping[str, Decimal]]
 Side = Literal["long", "short"]
+#: How the v2 ``riskRateRatio`` is served (ENDPOINTS-v2.md §2.1: the sources disagree):
+#: ``liabilities_over_assets`` = the risk rate itself (higher = riskier, 1 = liquidation);
+#: ``assets_over_liabilities`` = its reciprocal (lower = riskier).
+RiskRateReading = Literal["liabilities_over_assets", "assets_over_liabilities"]
+RISK_RATE_READINGS: tuple[RiskRateReading, ...] = (
+    "liabilities_over_assets",
+    "assets_over_liabilities",
+)
 REPO_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 BUILTIN_PACKAGE = "riskd.sim.scenarios_builtin"
 
@@ -91,6 +102,8 @@ class AccountSetup:
     name: str
     funding: Funding | None = None
     positions: tuple[PositionSpec, ...] = ()
+    #: A Unified Trading Account: every classic (v1/v2 margin) signed endpoint answers 40085.
+    unified: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +119,7 @@ class Scenario:
     expect: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
     duration_s: float = 0.0
     source: str = "<built-in>"
+    risk_rate_reading: RiskRateReading = "liabilities_over_assets"
 
     def account(self, name: str) -> AccountSetup | None:
         return next((a for a in self.accounts if a.name == name), None)
@@ -183,7 +197,7 @@ class _Reader:
 
 
 _TOP = {"name", "description", "seed", "duration_s", "markets", "funding", "accounts"}
-_TOP |= {"paths", "faults", "expect"}
+_TOP |= {"paths", "faults", "expect", "risk_rate_reading"}
 
 
 def parse_scenario(text: str, source: str = "<string>") -> Scenario:
@@ -213,6 +227,12 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     paths = _paths(r, doc.get("paths"), known)
     faults = _faults(r, doc.get("faults", []))
     expect = r.table("expect", doc.get("expect"))
+    reading = doc.get("risk_rate_reading", RISK_RATE_READINGS[0])
+    if reading not in RISK_RATE_READINGS:
+        r.bad(
+            "risk_rate_reading", f"expected one of {', '.join(RISK_RATE_READINGS)}, got {reading!r}"
+        )
+        reading = RISK_RATE_READINGS[0]
     longest = max((sum(s.duration_s for s in segs) for segs in paths.values()), default=0.0)
     duration = r.number("duration_s", doc.get("duration_s"), longest)
     if r.problems:
@@ -229,6 +249,7 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
         expect=MappingProxyType(dict(expect)),
         duration_s=duration,
         source=source,
+        risk_rate_reading=next(x for x in RISK_RATE_READINGS if x == reading),
     )
 
 
@@ -314,7 +335,7 @@ def _accounts(r: _Reader, value: object, markets: Collection[str]) -> list[Accou
     for i, item in enumerate(value):
         key = f"accounts[{i}]"
         table = r.table(key, item)
-        r.unknown(key, table, {"name", "funding", "positions"})
+        r.unknown(key, table, {"name", "funding", "positions", "unified"})
         name = table.get("name")
         if not isinstance(name, str) or not name:
             r.bad(f"{key}.name", "expected a non-empty string")
@@ -325,7 +346,10 @@ def _accounts(r: _Reader, value: object, markets: Collection[str]) -> list[Accou
             _funding(r, f"{key}.funding", table["funding"], markets) if "funding" in table else None
         )
         positions = _positions(r, f"{key}.positions", table.get("positions", []), markets)
-        out.append(AccountSetup(name, funding, tuple(positions)))
+        unified = table.get("unified", False)
+        if not isinstance(unified, bool):
+            r.bad(f"{key}.unified", f"expected true or false, got {unified!r}")
+        out.append(AccountSetup(name, funding, tuple(positions), unified is True))
     return out
 
 

@@ -34,6 +34,7 @@ from riskd.sim.ratelimit import RateLimiter
 from riskd.sim.scenario import Funding, Scenario, flat_scenario, load_scenario
 from riskd.sim.state import Counters, SimStats
 from riskd.sim.ws import stream_endpoint
+from riskd.sim.ws_v2 import stream_endpoints_v2
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +48,8 @@ class SimKeys:
 
 
 class Simulator:
-    """A strict in-process Bitget margin API v1 with accounts, market, faults and controls."""
+    """A strict in-process Bitget margin API (v1 and v2 over one ledger) with accounts, market,
+    faults and controls."""
 
     def __init__(
         self,
@@ -81,13 +83,20 @@ class Simulator:
         self._keys: dict[str, SimKeys] = {}
         self.control = Control(self.exchange, self.faults, self.limiter, self.lock, self._stats)
         self._app: Starlette | None = None
+        #: Wall seconds between WebSocket v2 pushes (index prices, account and order updates).
+        self.ws_push_interval_s = 1.0
 
     # ------------------------------------------------------------------ wiring
     @property
     def app(self) -> Starlette:
         """The ASGI app (for ``httpx.ASGITransport(app=sim.app)`` or uvicorn)."""
         if self._app is None:
-            self._app = build_app(self, control_routes(self.control), stream_endpoint(self))
+            self._app = build_app(
+                self,
+                control_routes(self.control),
+                stream_endpoint(self),
+                stream_endpoints_v2(self),
+            )
         return self._app
 
     def server_time_ms(self) -> int:
@@ -104,9 +113,11 @@ class Simulator:
         passphrase: str | None = None,
         rsa_public_key_pem: str | None = None,
         funding: Funding | None = None,
+        unified: bool | None = None,
     ) -> SimKeys:
         """Open an account and register its key. Funding: ``funding``, else the scenario's
-        setup for ``name`` (funding and positions), else the scenario's default funding."""
+        setup for ``name`` (funding and positions), else the scenario's default funding.
+        ``unified`` (default: the scenario's setting) makes it a Unified Trading Account."""
         keys = SimKeys(
             api_key=api_key or "bg_" + secrets.token_hex(16),
             secret=secret or secrets.token_hex(32),
@@ -119,7 +130,7 @@ class Simulator:
                 raise ValueError(f"account {name!r} already exists")
             credential = Credential(name, keys.api_key, keys.secret, keys.passphrase, rsa_key)
             self.auth.check_free(credential.api_key)
-            self.exchange.open_account(name, funding)
+            self.exchange.open_account(name, funding, unified)
             self.auth.register(credential)
         self._keys[name] = keys
         return keys

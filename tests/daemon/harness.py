@@ -108,6 +108,8 @@ def make_settings(
         "live": live,
         "base_url": "http://sim",
         "journal_path": str(tmp_path / "journal.sqlite3"),
+        # Small: every test's daemon writes its reserve (tests/daemon/test_disk_full.py).
+        "journal_reserve": "64KiB",
         "rules_dir": str(rules_dir),
         "metrics": {"enabled": False},
         # The simulator finishes a flash repay 2 s after it starts: an unanswered one with

@@ -1,5 +1,6 @@
-"""Cross-check with a client nobody here wrote: ccxt 4.1.87's bitget signs v1 margin requests
-independently; the simulator, served for real as `riskd sim serve` does, must accept them."""
+"""Cross-check with a client nobody here wrote: ccxt (4.1.87 up to 4.5.90, which still has the
+v1 paths) signs v1 margin requests independently; the simulator, served for real as
+`riskd sim serve` does, must accept them. The v2 acceptance test is test_ccxt_v2.py."""
 
 from __future__ import annotations
 

@@ -18,7 +18,8 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from riskd.bitget.endpoints import BY_NAME
+from riskd.bitget.endpoints import Api as ApiVersion
+from riskd.bitget.endpoints import endpoint
 from riskd.clock import ManualClock
 from riskd.sim import SimKeys, Simulator
 
@@ -61,8 +62,9 @@ class Api:
         *,
         ts: int | None = None,
         override: Mapping[str, str] | None = None,
+        api: ApiVersion = "v1",
     ) -> httpx.Response:
-        ep = BY_NAME[name]
+        ep = endpoint(name, api)
         params = dict(params or {})
         query = urlencode(params) if ep.method == "GET" else ""
         body = json.dumps(params, separators=(",", ":")) if ep.method == "POST" else ""
@@ -75,17 +77,27 @@ class Api:
         return await self.client.request(ep.method, url, content=body.encode(), headers=headers)
 
     async def data(
-        self, name: str, params: Mapping[str, Any] | None = None, keys: SimKeys | None = None
+        self,
+        name: str,
+        params: Mapping[str, Any] | None = None,
+        keys: SimKeys | None = None,
+        *,
+        api: ApiVersion = "v1",
     ) -> Any:
-        resp = await self.call(name, params, keys)
+        resp = await self.call(name, params, keys, api=api)
         payload = resp.json()
         assert resp.status_code == 200 and payload["code"] == "00000", (name, payload)
         return payload["data"]
 
     async def error(
-        self, name: str, params: Mapping[str, Any] | None = None, keys: SimKeys | None = None
+        self,
+        name: str,
+        params: Mapping[str, Any] | None = None,
+        keys: SimKeys | None = None,
+        *,
+        api: ApiVersion = "v1",
     ) -> tuple[int, str, str]:
-        resp = await self.call(name, params, keys)
+        resp = await self.call(name, params, keys, api=api)
         payload = resp.json()
         return resp.status_code, payload["code"], payload["msg"]
 
