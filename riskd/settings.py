@@ -74,7 +74,17 @@ _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
 
 class ConfigError(Exception):
-    """A configuration that cannot be used; the message names the file and the key."""
+    """A configuration that cannot be used; the message names the file and the key.
+
+    ``path`` is the file at fault when there is one (config, credential or PEM file) and
+    ``hint`` what to do about it: :mod:`riskd.preflight` makes both riskd's one-line start-up
+    error. Neither ever holds a secret value.
+    """
+
+    def __init__(self, message: str, *, path: Path | None = None, hint: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+        self.hint = hint
 
 
 def parse_duration(value: object) -> float:
@@ -325,9 +335,14 @@ class Settings(BaseSettings):
             return v if v is not None and v.get_secret_value().strip() else None
 
         def missing(f: str) -> ConfigError:
+            where = ""
+            creds_dir = os.environ.get("CREDENTIALS_DIRECTORY")
+            if creds_dir:
+                gone = "" if Path(creds_dir).is_dir() else ", which does not exist"
+                where = f" in $CREDENTIALS_DIRECTORY ({creds_dir}{gone})"
             return ConfigError(
                 f"account {name!r} has no {f}: set accounts.{name}.{f} in the config, "
-                f"{ENV_PREFIX}{f.upper()} or a credential file {name}_{f} / {f}"
+                f"{ENV_PREFIX}{f.upper()} or a credential file {name}_{f} / {f}{where}"
             )
 
         key, passphrase, secret = pick("api_key"), pick("api_passphrase"), pick("api_secret")
@@ -341,7 +356,17 @@ class Settings(BaseSettings):
             try:
                 pem = rsa_file.read_text(encoding="utf-8")
             except OSError as exc:
-                raise ConfigError(f"api_rsa_key_file {rsa_file}: {exc.strerror}") from None
+                raise ConfigError(
+                    f"api_rsa_key_file {rsa_file}: {exc.strerror}",
+                    path=rsa_file,
+                    hint="give the PEM file of the account's RSA key, readable by riskd",
+                ) from None
+            except UnicodeDecodeError:
+                raise ConfigError(
+                    f"api_rsa_key_file {rsa_file}: not UTF-8 text (not a PEM file?)",
+                    path=rsa_file,
+                    hint="give the PEM text of the account's RSA private key",
+                ) from None
             register_secret(pem)
             rsa = SecretStr(pem)
         if secret is None and rsa is None:
@@ -414,12 +439,23 @@ def _account_names(init_kwargs: Mapping[str, Any]) -> list[str]:
 
 
 def _read_credential(path: Path) -> str | None:
+    """A credential file's value (stripped), None when absent; never shows the value."""
     try:
         text = path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise ConfigError(f"cannot read credential file {path}: {exc.strerror}") from None
+        raise ConfigError(
+            f"cannot read credential file {path}: {exc.strerror}",
+            path=path,
+            hint="make it a file readable by the user riskd runs as (systemd: LoadCredential=)",
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"credential file {path} is not UTF-8 text",
+            path=path,
+            hint="write the value alone, as UTF-8 text",
+        ) from None
     register_secret(text)
     return text or None
 
@@ -435,15 +471,46 @@ def find_config(explicit: Path | None) -> Path | None:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
+    """The config file's tables; ConfigError naming the file, what is wrong and what to do.
+
+    Messages never quote the file's text (it may hold a secret): TOML errors give the line and
+    column, a byte that is not UTF-8 gives its line.
+    """
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raise ConfigError(
+            f"{path}: config file not found",
+            path=path,
+            hint="check the --config path (docs/configuration.md shows a complete file)",
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(
+            f"{path}: is a directory, not a config file",
+            path=path,
+            hint="pass the TOML file itself with --config",
+        ) from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+        raise ConfigError(
+            f"{path}: cannot read: {exc.strerror}",
+            path=path,
+            hint="make it readable by the user riskd runs as",
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"{path}: not UTF-8 text (first bad byte on line {line})",
+            path=path,
+            hint="save the file as UTF-8",
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not valid TOML: {exc}", path=path, hint="fix the TOML at that place"
+        ) from None
 
 
 def load_settings(path: Path | None = None, *, live: bool | None = None) -> Settings:
@@ -474,7 +541,11 @@ def load_settings(path: Path | None = None, *, live: bool | None = None) -> Sett
     try:
         settings = Settings(**data)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, origin)) from None
+        raise ConfigError(
+            format_validation_error(exc, origin),
+            path=found,
+            hint="fix these settings (docs/configuration.md lists every one)",
+        ) from None
     if live is not None:
         settings = settings.model_copy(update={"live": live})
     settings.register_secrets()

@@ -5,67 +5,92 @@
 path comes from :func:`journal_path_for`, exactly as ``riskd run`` resolves it (``journal_path``
 from the config and environment, else ``$STATE_DIRECTORY/journal.sqlite3``); a journal that
 does not exist is an error (never created here), so a pause cannot silently go nowhere.
+
+Every file is checked before use (:mod:`riskd.preflight`): what is wrong becomes one line on
+stderr and an exit code; every journal connection is closed on every path, so no worker
+thread keeps the process alive after an error. ``riskd run`` holds ``<journal>.lock`` for its
+life: a second ``riskd run`` on the same journal is refused (exit 75); the other commands
+never take that lock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
+import sqlite3
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
-from riskd.daemon.journal import Journal
-from riskd.settings import ConfigError, load_settings, parse_duration
+from riskd.daemon.journal import Event, Journal, JournalOpenError
+from riskd.preflight import (
+    JournalLock,
+    check_journal,
+    config_error,
+    journal_error,
+    ops_error,
+)
+from riskd.settings import ConfigError, Settings, load_settings, parse_duration
+
+T = TypeVar("T")
 
 _config = click.option(
     "--config",
     "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path, readable=False),
     default=None,
     help="Config file (default /etc/riskd/riskd.toml, else ./riskd.toml).",
 )
 _journal = click.option(
     "--journal",
     "journal_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path, readable=False),
     default=None,
     help="Journal database (default: journal_path from the config).",
 )
 
 
+def _settings(config_path: Path | None, live: bool | None = None) -> Settings:
+    """The settings; a StartupError (exit 78) naming the file when they cannot be loaded."""
+    try:
+        return load_settings(config_path, live=live)
+    except ConfigError as exc:
+        raise config_error(exc) from None
+
+
 def journal_path_for(config_path: Path | None) -> Path:
     """The journal ``riskd run --config config_path`` uses (same settings, same default)."""
-    return load_settings(config_path).journal_path
+    return _settings(config_path).journal_path
 
 
 def _journal_path(config_path: Path | None, journal_path: Path | None) -> Path:
-    """The journal to work on; ClickException (exit 1) naming the path if it does not exist."""
-    if journal_path is None:
+    """The journal to work on: ``--journal``, else the one ``riskd run`` would use."""
+    return journal_path if journal_path is not None else journal_path_for(config_path)
+
+
+def with_journal(path: Path, work: Callable[[Journal], Awaitable[T]], *, write: bool) -> T:
+    """Check the (existing) journal, open it, run ``work`` on it and close it on every path;
+    any problem with the file is a StartupError."""
+    check_journal(path, create=False, write=write)
+
+    async def main() -> T:
         try:
-            journal_path = journal_path_for(config_path)
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from None
-    if not journal_path.is_file():
-        hint = ""
-        if not os.environ.get("STATE_DIRECTORY"):
-            hint = (
-                "; $STATE_DIRECTORY is not set here, so a journal_path left out of the config "
-                "means ./riskd-state/journal.sqlite3 — set journal_path in the config riskd run "
-                "uses (or pass --journal PATH)"
-            )
-        raise click.ClickException(
-            f"no journal at {journal_path.absolute()} (has `riskd run` run with it?){hint}"
-        )
-    return journal_path
+            j = await Journal.open(path)
+        except JournalOpenError as exc:
+            raise journal_error(path, exc) from None
+        try:
+            return await work(j)
+        except sqlite3.Error as exc:
+            raise journal_error(path, exc) from None
+        finally:
+            await j.close()
 
-
-async def _open_existing(path: Path) -> Journal:
-    return await Journal.open(path)
+    return asyncio.run(main())
 
 
 @click.command()
@@ -77,30 +102,39 @@ def run(
     config_path: Path | None, live: bool, log_format: str | None, log_level: str | None
 ) -> None:
     """Run the daemon: poll, evaluate rules, act, alert (dry-run unless --live)."""
-    from riskd.daemon.service import create_service
     from riskd.ops.logging import configure_logging
 
     configure_logging(fmt=log_format, level=log_level)
+    live_override = True if live else None
+    settings = _settings(config_path, live=live_override)
+    check_journal(settings.journal_path, create=True, write=True)
+    with JournalLock(settings.journal_path):
+        code = asyncio.run(_serve(settings, config_path, live_override))
+    sys.exit(code)
+
+
+async def _serve(settings: Settings, config_path: Path | None, live_override: bool | None) -> int:
+    """Build and run the service; what stops it from starting becomes a StartupError (the
+    service has closed everything it opened by then)."""
+    from riskd.budget.config import BudgetConfigError
+    from riskd.daemon.service import create_service
+    from riskd.ops.server import OpsServerError
+
+    path = settings.journal_path
     try:
-        settings = load_settings(config_path, live=True if live else None)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-
-    async def main() -> int:
-        from riskd.ops.server import OpsServerError
-
-        try:
-            service = await create_service(
-                settings, config_path=config_path, live_override=True if live else None
-            )
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from None
-        try:
-            return await service.run()
-        except OpsServerError as exc:
-            raise click.ClickException(f"{exc} (set [metrics] port, or enabled = false)") from None
-
-    sys.exit(asyncio.run(main()))
+        service = await create_service(
+            settings, config_path=config_path, live_override=live_override
+        )
+    except (ConfigError, BudgetConfigError) as exc:
+        raise config_error(exc) from None
+    except (JournalOpenError, sqlite3.Error) as exc:
+        raise journal_error(path, exc) from None
+    try:
+        return await service.run()
+    except OpsServerError as exc:
+        raise ops_error(settings.metrics.host, settings.metrics.port, exc) from None
+    except sqlite3.Error as exc:
+        raise journal_error(path, exc) from None
 
 
 @click.command()
@@ -113,20 +147,16 @@ def status(config_path: Path | None, journal_path: Path | None, as_json: bool) -
 
     path = _journal_path(config_path, journal_path)
 
-    async def main() -> str:
-        j = await _open_existing(path)
-        try:
-            rows = await j.read_status()
-            meta = await j.get_meta("daemon")
-            pause = await j.pause_state()
-        finally:
-            await j.close()
+    async def work(j: Journal) -> str:
+        rows = await j.read_status()
+        meta = await j.get_meta("daemon")
+        pause = await j.pause_state()
         paused = {"*": pause.global_paused, **{a: True for a in pause.accounts}}
         if as_json:
             return status_json(rows, meta, paused)
         return render_status(rows, meta, paused, time.time())
 
-    click.echo(asyncio.run(main()))
+    click.echo(with_journal(path, work, write=False))
 
 
 def _since(text: str | None) -> float | None:
@@ -167,22 +197,17 @@ def journal(
     path = _journal_path(config_path, journal_path)
     cutoff = _since(since)
 
-    async def main() -> None:
-        j = await _open_existing(path)
-        try:
-            events = await j.events(since=cutoff, limit=limit, kinds=kinds)
-        finally:
-            await j.close()
-        for e in events:
-            if as_json:
-                click.echo(json.dumps(e.to_json(), sort_keys=True))
-                continue
-            when = datetime.fromtimestamp(e.at, UTC).strftime("%Y-%m-%d %H:%M:%S")
-            where = "/".join(x for x in (e.account, e.scope) if x)
-            rule = f" [{e.rule}]" if e.rule else ""
-            click.echo(f"{when} {e.kind:<12} {where}{rule} {e.summary}")
+    async def work(j: Journal) -> list[Event]:
+        return await j.events(since=cutoff, limit=limit, kinds=kinds)
 
-    asyncio.run(main())
+    for e in with_journal(path, work, write=False):
+        if as_json:
+            click.echo(json.dumps(e.to_json(), sort_keys=True))
+            continue
+        when = datetime.fromtimestamp(e.at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        where = "/".join(x for x in (e.account, e.scope) if x)
+        rule = f" [{e.rule}]" if e.rule else ""
+        click.echo(f"{when} {e.kind:<12} {where}{rule} {e.summary}")
 
 
 def _set_pause(
@@ -194,15 +219,11 @@ def _set_pause(
 ) -> None:
     path = _journal_path(config_path, journal_path)
 
-    async def main() -> bool:
-        j = await Journal.open(path)
-        try:
-            await j.set_paused(account, paused, at=time.time(), reason=reason)
-            return (await j.pause_state()).global_paused
-        finally:
-            await j.close()
+    async def work(j: Journal) -> bool:
+        await j.set_paused(account, paused, at=time.time(), reason=reason)
+        return (await j.pause_state()).global_paused
 
-    still_global = asyncio.run(main())
+    still_global = with_journal(path, work, write=True)
     target = f"account {account}" if account else "every account"
     if paused:
         click.echo(f"actions paused for {target}; monitoring and alerts go on (riskd resume)")

@@ -50,6 +50,17 @@ class LazyGroup(click.Group):
             raise TypeError(f"{entry[0]} is not a click command")
         return command
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a :class:`~riskd.preflight.StartupError` becomes its one line on
+        stderr and its exit code (docs/operations.md#exit-codes) — the one place that does."""
+        from riskd.preflight import StartupError
+
+        try:
+            return super().invoke(ctx)
+        except StartupError as exc:
+            click.echo(exc.line(), err=True)
+            raise SystemExit(exc.exit_code) from None
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):

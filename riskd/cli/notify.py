@@ -21,7 +21,7 @@ from riskd.severity import Severity
 @click.option(
     "--config",
     "config",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path, readable=False),
     default=None,
     help="Config file, as for `riskd run` (default /etc/riskd/riskd.toml, else ./riskd.toml).",
 )
@@ -35,12 +35,13 @@ def notify_test(severity: str | None, config: Path | None) -> None:
     from riskd.notify.channel import AppriseChannelFactory
     from riskd.notify.probe import probe_routes
     from riskd.notify.settings import ENV_URLS
+    from riskd.preflight import config_error
     from riskd.settings import NOTIFY_URLS_FILE, ConfigError, find_config, load_settings
 
     try:
         settings = load_settings(config).notify
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise config_error(exc) from None
     if not settings.routes:
         found = find_config(config)
         where = f"{found} has no [[notify.routes]]" if found else "no config file found"

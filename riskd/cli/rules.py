@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 import click
 
+from riskd.preflight import EX_CONFIG, StartupError
 from riskd.rules.durations import DurationError, format_duration, parse_duration
 from riskd.rules.lint import lint
-from riskd.rules.loader import load
+from riskd.rules.loader import load, rule_files
 from riskd.rules.model import Level
+
+
+def check_rule_files(paths: Sequence[str]) -> None:
+    """Every path exists and every rule file is readable UTF-8 text; else a StartupError
+    (one line, exit 78) naming the first file at fault."""
+    files, problems = rule_files(paths)
+    if problems:
+        raise StartupError(
+            Path(problems[0].file),
+            problems[0].message,
+            "give rule files or directories that exist (default ./rules)",
+            EX_CONFIG,
+        )
+    for f in files:
+        try:
+            f.read_bytes().decode("utf-8")
+        except OSError as exc:
+            raise StartupError(
+                f, f"cannot read: {exc.strerror}", "make it readable", EX_CONFIG
+            ) from None
+        except UnicodeDecodeError:
+            raise StartupError(f, "not UTF-8 text", "save the file as UTF-8", EX_CONFIG) from None
 
 
 def _interval(ctx: click.Context, param: click.Parameter, value: str) -> float:
@@ -31,7 +57,9 @@ def _interval(ctx: click.Context, param: click.Parameter, value: str) -> float:
     help="The daemon's evaluation interval (poll.fast_interval), for the lints that depend on it.",
 )
 def check(paths: tuple[str, ...], strict: bool, interval: float) -> None:
-    """Validate and lint rule files (default: ./rules). Exit 1 on any error."""
+    """Validate and lint rule files (default: ./rules). Exit 1 on any error in the rules,
+    78 when a path is missing or a file cannot be read."""
+    check_rule_files(paths or ("rules",))
     result = load(paths or ("rules",))
     problems = list(result.problems)
     if result.ruleset is not None:

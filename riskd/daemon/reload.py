@@ -8,11 +8,25 @@ they are reported (and alerted) and the running values stay.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from riskd.daemon import alerts
 from riskd.daemon.app import Daemon
 from riskd.daemon.executor import DryRunExecutor, LiveExecutor
 from riskd.rules import loader
 from riskd.settings import CREDENTIAL_FIELDS, Settings
+
+
+@dataclass(frozen=True)
+class ReloadOutcome:
+    """What a reload did: ``applied`` only when every account's rules loaded; otherwise
+    ``refused_account`` names the first account whose rules were refused and ``reason`` says
+    why (nothing at all changed)."""
+
+    applied: bool
+    notes: list[str] = field(default_factory=list)
+    refused_account: str | None = None
+    reason: str = ""
 
 
 def _creds(s: Settings, name: str) -> tuple[object, ...]:
@@ -25,6 +39,12 @@ RESTART_ONLY = ("base_url", "journal_path", "budget", "metrics", "notify", "pric
 
 def apply_settings(daemon: Daemon, new: Settings) -> list[str]:
     """Apply ``new`` where possible; returns notes about what was kept and why."""
+    return reload_settings(daemon, new).notes
+
+
+def reload_settings(daemon: Daemon, new: Settings) -> ReloadOutcome:
+    """Apply ``new`` where possible, all or nothing: if any account's rules do not load,
+    nothing changes (and an alert says which account)."""
     old = daemon.settings
     notes: list[str] = []
     if set(new.accounts) != set(old.accounts):
@@ -50,7 +70,7 @@ def apply_settings(daemon: Daemon, new: Settings) -> list[str]:
                     name,
                 )
             )
-            return notes
+            return ReloadOutcome(False, notes, refused_account=name, reason=text)
         rulesets[name] = (rules_dir, result.ruleset)
     for name, (rules_dir, ruleset) in rulesets.items():
         acc = daemon.accounts[name]
@@ -71,4 +91,4 @@ def apply_settings(daemon: Daemon, new: Settings) -> list[str]:
                 daemon.metrics.set_live(name, live)
     keep = {n: getattr(old, n) for n in RESTART_ONLY}
     daemon.settings = new.model_copy(update=keep)
-    return notes
+    return ReloadOutcome(True, notes)

@@ -6,10 +6,18 @@
 - After a healthy tick: ``WATCHDOG=1`` (systemd), the health state and the metrics.
 - ``READY=1`` once the daemon has started (reconciliation done); ``STOPPING=1`` on SIGTERM /
   SIGINT; ``RELOADING=1`` then ``READY=1`` around a SIGHUP reload.
-- SIGTERM: the cycle in flight (and so the action in flight) runs to its end — every action's
-  intent is journaled before its call anyway — then the process exits cleanly.
-- SIGHUP: reload config and rules atomically (:func:`riskd.daemon.reload.apply_settings`);
-  bad files keep the old set and raise an alert.
+- SIGTERM / SIGINT (handled from the very start): start-up in progress stops at once; the
+  cycle in flight gets :data:`STOP_GRACE_S` to end, then it is cancelled — an action whose
+  answer has not come keeps its open intent (journaled before its call), reconciled at the
+  next start. Then the journal records the stop and everything is closed. A second SIGTERM or
+  SIGINT, or a stop that overruns :data:`STOP_DEADLINE_S`, exits at once (``os._exit``, code
+  128 + signal number) after logging it: the journal then says riskd was running, so the next
+  start reports a crash and reconciles.
+- Every exit path (an error at start, a stop during start, a normal stop) stops the ops
+  server, the notifier, the price feed and the clients and closes the journal.
+- SIGHUP: reload config and rules atomically (:func:`riskd.daemon.reload.reload_settings`);
+  bad files keep the old set, raise an alert and are journaled as ``reload_failed`` with the
+  reason (and the account whose rules were refused); only a full success is ``reload``.
 """
 
 from __future__ import annotations
@@ -17,9 +25,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
@@ -31,7 +42,7 @@ from riskd.daemon import alerts
 from riskd.daemon.alerts import AlertSink, JournalRecorder, LoggingSink
 from riskd.daemon.app import Daemon
 from riskd.daemon.prices import PriceSource
-from riskd.daemon.reload import apply_settings
+from riskd.daemon.reload import reload_settings
 from riskd.daemon.wiring import Built, build_daemon
 from riskd.notify.alert import Alert
 from riskd.notify.notifier import Notifier
@@ -43,10 +54,18 @@ from riskd.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger(__name__)
 
-#: Longest wait for the cycle in flight at shutdown: clearly shorter than the unit's
-#: ``TimeoutStopSec=60``, so that riskd stops the notifier, closes the journal and exits
-#: before systemd sends SIGKILL.
-STOP_GRACE_S = 45.0
+#: Longest wait for the cycle in flight at shutdown before it is cancelled. Short: an
+#: exchange that accepts connections and never answers must not hold riskd up; the action cut
+#: off keeps its open intent, reconciled at the next start.
+STOP_GRACE_S = 2.5
+#: Longest wait for a cancelled cycle to unwind.
+CANCEL_WAIT_S = 0.5
+#: The notifier's share of the stop (its clean-stop message, what is queued).
+NOTIFIER_STOP_S = 1.0
+#: The ops server's share of the stop.
+OPS_STOP_S = 0.5
+#: After a stop signal, the process is gone within this long whatever happens (os._exit).
+STOP_DEADLINE_S = 4.5
 JOB_ID = "riskd-cycle"
 
 
@@ -59,6 +78,10 @@ def health_limit(settings: Settings, systemd: SystemdNotifier) -> float:
     if watchdog is not None:
         return watchdog
     return max(DEFAULT_MAX_TICK_AGE, 2 * settings.poll.fast_interval)
+
+
+def _one_line(text: str) -> str:
+    return "; ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
 class Service:
@@ -75,6 +98,8 @@ class Service:
         notifier: Notifier | None,
         live_override: bool | None,
         health: HealthState | None = None,
+        stop_grace: float = STOP_GRACE_S,
+        hard_exit: Callable[[int], NoReturn] = os._exit,
     ) -> None:
         self.built = built
         self.daemon: Daemon = built.daemon
@@ -86,21 +111,27 @@ class Service:
         self.systemd = systemd
         self.notifier = notifier
         self.live_override = live_override
+        self.stop_grace = stop_grace
+        self._hard_exit = hard_exit
         self.stop_event = asyncio.Event()
         #: The signal that asked riskd to stop (journaled with the stop), if one did.
         self.stop_signal: str | None = None
         self.ops: OpsServer | None = None
         self._cycle: asyncio.Task[None] | None = None
+        self._reloads: set[asyncio.Task[None]] = set()
+        self._daemon_started = False
+        self._signals_installed = False
         self._seen_429: dict[str, int] = {}
         self.scheduler = AsyncIOScheduler()
 
     # --- ticks ------------------------------------------------------------------------------
     async def tick(self) -> None:
-        """The scheduled job: run one cycle, shielded so that shutdown never cuts it short."""
+        """The scheduled job: run one cycle as its own task. Waiting for it never cancels
+        it: only :meth:`shutdown` does, after :attr:`stop_grace`."""
         if self._cycle is not None and not self._cycle.done():
             return
         self._cycle = asyncio.create_task(self._one_cycle(), name="riskd-cycle")
-        await asyncio.shield(self._cycle)
+        await asyncio.wait({self._cycle})
 
     async def _one_cycle(self) -> None:
         try:
@@ -151,44 +182,140 @@ class Service:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop_on, sig)
-        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+        loop.add_signal_handler(signal.SIGHUP, self._reload_on_hup)
+        self._signals_installed = True
 
     def _stop_on(self, sig: signal.Signals) -> None:
+        code = 128 + int(sig)
+        if self.stop_event.is_set():
+            log.critical(
+                "%s received again: exiting at once (exit %d); open intents are reconciled "
+                "at the next start",
+                sig.name,
+                code,
+            )
+            self._hard_exit(code)
         self.stop_signal = sig.name
         log.info("%s received: stopping", sig.name)
         self.stop_event.set()
+        timer = threading.Timer(STOP_DEADLINE_S, self._overdue, args=(code,))
+        timer.daemon = True
+        timer.start()
+
+    def _overdue(self, code: int) -> None:
+        """Runs in a timer thread: the stop took longer than STOP_DEADLINE_S."""
+        log.critical(
+            "stop did not finish within %ss: exiting now (exit %d); open intents are "
+            "reconciled at the next start",
+            STOP_DEADLINE_S,
+            code,
+        )
+        self._hard_exit(code)
+
+    def _reload_on_hup(self) -> None:
+        task = asyncio.create_task(self.reload(), name="riskd-reload")
+        self._reloads.add(task)
+        task.add_done_callback(self._reloads.discard)
 
     def _remove_signals(self) -> None:
+        if not self._signals_installed:
+            return
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
+        self._signals_installed = False
 
     async def reload(self) -> None:
-        """SIGHUP: reload config and rules; on any error keep the old ones and alert."""
+        """SIGHUP: reload config and rules; on any error keep the old ones, alert, and
+        journal ``reload_failed`` with the reason. Only a full success journals ``reload``."""
         self.systemd.reloading("reloading configuration and rules")
+        try:
+            await self._reload()
+        except Exception:
+            log.exception("reload: could not finish (previous configuration kept if unapplied)")
+        finally:
+            self.systemd.ready("watching")
+
+    async def _reload(self) -> None:
+        journal, now = self.daemon.journal, self.clock.now()
         try:
             new = load_settings(self.config_path, live=self.live_override)
         except ConfigError as exc:
-            log.error("reload refused, previous configuration kept: %s", exc)
+            reason = _one_line(str(exc))
+            log.error("reload refused, previous configuration kept: %s", reason)
             self.daemon.sink.submit(
                 alerts.error_alert(
                     "configuration not reloaded (previous one kept)", str(exc), self.clock.now()
                 )
             )
-        else:
-            notes = apply_settings(self.daemon, new)
-            for note in notes:
-                log.warning("reload: %s", note)
-            await self.daemon.journal.record(
-                "reload",
-                "configuration and rules reloaded",
-                at=self.clock.now(),
-                data={"notes": notes},
+            await journal.record(
+                "reload_failed",
+                f"reload failed, previous configuration and rules kept: {reason}",
+                at=now,
+                data={"stage": "config", "reason": reason, "path": str(exc.path or "")},
             )
-        self.systemd.ready("watching")
+            return
+        outcome = reload_settings(self.daemon, new)
+        for note in outcome.notes:
+            log.warning("reload: %s", note)
+        if not outcome.applied:
+            account = outcome.refused_account or "?"
+            log.error(
+                "reload refused: rules of %s do not load; previous configuration and rules "
+                "kept: %s",
+                account,
+                outcome.reason,
+            )
+            await journal.record(
+                "reload_failed",
+                f"reload failed: the configuration is valid but the rules of account {account}"
+                f" were refused; previous configuration and rules kept: {outcome.reason}",
+                at=now,
+                account=account,
+                data={
+                    "stage": "rules",
+                    "account": account,
+                    "reason": outcome.reason,
+                    "notes": outcome.notes,
+                },
+            )
+            return
+        kept = [n for n in outcome.notes if "restart" in n]
+        summary = "configuration and rules reloaded"
+        if kept:
+            summary += "; kept until a restart: " + "; ".join(kept)
+        await journal.record("reload", summary, at=now, data={"notes": outcome.notes})
 
     # --- run --------------------------------------------------------------------------------
     async def run(self) -> int:
+        """Start, serve until SIGTERM/SIGINT (or :attr:`stop_event`), stop. Whatever ends it
+        — an error at start included — everything started is stopped and closed."""
+        self._install_signals()
+        try:
+            if await self._unless_stopped(self._start()):
+                await self.stop_event.wait()
+        finally:
+            await self.shutdown()
+        return 0
+
+    async def _unless_stopped(self, start: Awaitable[None]) -> bool:
+        """Run ``start``; False (and ``start`` cancelled) if a stop is asked for first."""
+        task = asyncio.ensure_future(start)
+        stop = asyncio.ensure_future(self.stop_event.wait())
+        try:
+            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not task.done():
+                task.cancel()
+                await asyncio.wait({task})
+        if task.cancelled():
+            log.info("stopped during start-up")
+            return False
+        task.result()  # an error at start propagates (after shutdown, via run's finally)
+        return not self.stop_event.is_set()
+
+    async def _start(self) -> None:
         settings = self.daemon.settings
         if settings.metrics.enabled:
             self.ops = await start_ops_server(
@@ -204,6 +331,8 @@ class Service:
         await self.built.start_feed()
         if self.built.feed is not None:
             log.info("index prices from %s", self.built.feed.url)
+        log.info("journal %s open; reconciling open intents", self.daemon.journal.path)
+        self._daemon_started = True
         await self.daemon.start()
         if self.notifier is not None:
             self.notifier.lifecycle_started(crashed_before=self.daemon.crashed_before)
@@ -218,38 +347,72 @@ class Service:
         )
         self.scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
         self.scheduler.start()
-        self._install_signals()
         modes = ", ".join(
             f"{a.name}: {'LIVE' if not a.dry_run else 'dry-run'}"
             for a in self.daemon.accounts.values()
         )
+        log.info("first cycle (%s)", modes)
         await self.tick()  # first cycle at once
         self.systemd.ready(f"watching ({modes})")
         log.info("riskd running (%s)", modes)
-        try:
-            await self.stop_event.wait()
-        finally:
-            await self.shutdown()
-        return 0
 
     async def shutdown(self) -> None:
+        """Stop everything that was started, each step on its own (one failing never keeps
+        the next from running): scheduler, cycle in flight, journal stop record, notifier,
+        ops server, price feed, clients, journal."""
         self.systemd.stopping("stopping")
-        with contextlib.suppress(Exception):
-            self._remove_signals()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        if self._cycle is not None and not self._cycle.done():
-            log.info("waiting for the cycle in flight to finish")
-            try:
-                await asyncio.wait_for(asyncio.shield(self._cycle), STOP_GRACE_S)
-            except TimeoutError:
-                log.error("cycle in flight did not finish within %ss", STOP_GRACE_S)
-        await self.daemon.stop(self.stop_signal or "stop requested")
+        for task in list(self._reloads):
+            task.cancel()
+        if self._reloads:
+            await asyncio.wait(set(self._reloads), timeout=CANCEL_WAIT_S)
+        cut = await self._end_cycle()
+        journal = self.daemon.journal
+        if cut:
+            await _step("dropping the cancelled cycle's unfinished write", journal.rollback())
+        if self._daemon_started:
+            reason = self.stop_signal or "stop requested"
+            if cut:
+                reason += (
+                    f"; the cycle in flight was cancelled after {self.stop_grace:g}s "
+                    "(open intents are reconciled at the next start)"
+                )
+            await _step("journaling the stop", self.daemon.stop(reason))
         if self.notifier is not None:
-            await self.notifier.stop(timeout=5.0)
+            await _step("stopping the notifier", self.notifier.stop(timeout=NOTIFIER_STOP_S))
         if self.ops is not None:
-            await self.ops.stop()
-        await self.built.aclose()
+            await _step("stopping the ops endpoint", self.ops.stop(grace=OPS_STOP_S))
+        await _step("closing feed, clients and journal", self.built.aclose())
+        with contextlib.suppress(RuntimeError):
+            self._remove_signals()
+
+    async def _end_cycle(self) -> bool:
+        """Give the cycle in flight :attr:`stop_grace` seconds, then cancel it; True when it
+        had to be cancelled."""
+        cycle = self._cycle
+        if cycle is None or cycle.done():
+            return False
+        log.info("waiting up to %gs for the cycle in flight", self.stop_grace)
+        done, _ = await asyncio.wait({cycle}, timeout=self.stop_grace)
+        if done:
+            return False
+        cycle.cancel()
+        await asyncio.wait({cycle}, timeout=CANCEL_WAIT_S)
+        log.warning(
+            "the cycle in flight did not end within %gs and was cancelled; an action whose "
+            "answer had not come keeps its open intent, reconciled at the next start",
+            self.stop_grace,
+        )
+        return True
+
+
+async def _step(what: str, step: Awaitable[object]) -> None:
+    """Await one shutdown step; an error is logged and the stop goes on."""
+    try:
+        await step
+    except Exception:
+        log.exception("shutdown: %s failed", what)
 
 
 async def create_service(
@@ -276,18 +439,24 @@ async def create_service(
         settings, clock=clock, http=http, prices=prices, sink=sink, metrics=metrics
     )
     notifier: Notifier | None = None
-    if settings.notify.routes:
-        recorder = JournalRecorder(built.daemon.journal, clock, metrics)
-        if notifier_factory is not None:
-            notifier = notifier_factory(settings, clock, recorder)
-        else:
-            notifier = Notifier(
-                settings.notify,
-                clock,
-                recorder=recorder,
-                health_check=scheduler_health(health, clock, limit),
-            )
-        built.daemon.sink = _Both(notifier, sink)
+    made = False
+    try:
+        if settings.notify.routes:
+            recorder = JournalRecorder(built.daemon.journal, clock, metrics)
+            if notifier_factory is not None:
+                notifier = notifier_factory(settings, clock, recorder)
+            else:
+                notifier = Notifier(
+                    settings.notify,
+                    clock,
+                    recorder=recorder,
+                    health_check=scheduler_health(health, clock, limit),
+                )
+            built.daemon.sink = _Both(notifier, sink)
+        made = True
+    finally:
+        if not made:  # nothing runs yet, but the journal's connection is open: close it
+            await built.aclose()
     return Service(
         built,
         config_path=config_path,

@@ -61,7 +61,8 @@ def test_severity_skips_routes_that_do_not_take_it(http_sink: Any, tmp_path: Pat
 
 
 def test_no_routes_and_bad_config_are_clear(tmp_path: Path, secrets: Any) -> None:
-    """No routes, or a bad URL, give a one-line reason and a non-zero exit, no secret."""
+    """No routes: exit 1 with the reason; a bad configuration: one line and exit 78
+    (EX_CONFIG, as every command), no secret."""
     result = CliRunner().invoke(cli, ["notify-test"], env={"RISKD_NOTIFY_URLS": ""})
     assert result.exit_code == 1
     assert "no notification routes configured" in result.output
@@ -73,7 +74,7 @@ def test_no_routes_and_bad_config_are_clear(tmp_path: Path, secrets: Any) -> Non
     result = CliRunner().invoke(
         cli, ["notify-test", "--config", str(config)], env={"RISKD_NOTIFY_URLS": ""}
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 78
     assert "invalid configuration" in result.output
     assert "notify.routes.0.fallback" in result.output
     assert secrets.bot_token not in result.output
