@@ -8,7 +8,8 @@ simulator accepts the signature for 30 s) and only decodes the JSON. The client 
 everything a real call does: parameter checks and encoding, a fresh timestamp and signature
 per request, the gate, error mapping, and (for the typed call) the pydantic model. Both hit
 ``cross_risk_rate`` with the simulator's rate limits off, so the server side is identical and
-the ratio is the client's own cost.
+the ratio is the client's own cost. The API version is ``$RISKD_BENCH_API`` (default v2;
+``bench/run --api v1`` sets it): v2's cross risk rate takes no coin.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -26,12 +28,15 @@ import httpx
 
 from riskd.bitget.client import BitgetClient
 from riskd.bitget.credentials import Credentials
-from riskd.bitget.endpoints import BY_NAME
+from riskd.bitget.endpoint_types import Api
+from riskd.bitget.endpoints import endpoint
 from riskd.clock import ManualClock
 from riskd.sim import Simulator
 
 BASE = "http://sim"
-PATH = BY_NAME["cross_risk_rate"].path + "?coin=USDT"
+API: Api = "v1" if os.environ.get("RISKD_BENCH_API") == "v1" else "v2"
+PARAMS: dict[str, object] = {"coin": "USDT"} if API == "v1" else {}
+PATH = endpoint("cross_risk_rate", API).path + ("?coin=USDT" if API == "v1" else "")
 
 
 async def _loop(n: int, one: Callable[[], Awaitable[object]]) -> float:
@@ -82,15 +87,18 @@ async def main(n: int, rounds: int = 3) -> None:
         return body["data"]
 
     creds = Credentials.hmac(keys.api_key, keys.secret, keys.passphrase)
-    async with BitgetClient(creds, http=http, base_url=BASE) as client:
+    async with BitgetClient(creds, http=http, base_url=BASE, api=API) as client:
 
         async def raw() -> object:
-            return await client.call("cross_risk_rate", {"coin": "USDT"})
+            return await client.call("cross_risk_rate", PARAMS)
 
         async def typed() -> object:
-            return await client.cross_risk_rate(coin="USDT")
+            return await client.cross_risk_rate()
 
-        print(f"{n} signed GET cross_risk_rate per loop, best of {rounds} rounds, in-process")
+        print(
+            f"{n} signed GET cross_risk_rate (API {API}) per loop, best of {rounds} rounds,"
+            " in-process"
+        )
         print("simulator over httpx.ASGITransport, rate limits off")
         rates = await _rates(
             n,

@@ -30,6 +30,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TICKS = os.sysconf("SC_CLK_TCK")
+#: API version of the daemon (``bench/run --api v1`` sets ``$RISKD_BENCH_API``; default v2).
+API = os.environ.get("RISKD_BENCH_API", "v2")
 
 SCENARIO = """
 name = "calm"
@@ -108,7 +110,9 @@ def main() -> int:
         f'base_url = "http://127.0.0.1:{port}"\n'
         f'rules_dir = "{REPO / "rules"}"\n'
         f'journal_path = "{tmp / "journal.sqlite3"}"\n'
-        "[metrics]\nenabled = false\n",
+        "[metrics]\nenabled = false\n"
+        # The account takes its credentials from the environment; only its API is set here.
+        + (f'[accounts.main]\napi = "{API}"\n' if API == "v1" else ""),
         encoding="utf-8",
     )
     env = {

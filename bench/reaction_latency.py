@@ -12,7 +12,9 @@ Baseline in the same run: one bare signed ``isolated_repay`` call through the sa
 stack (``BitgetClient`` → rate budget → ASGI simulator), and the ratio p50(reaction) /
 p50(bare call).
 
-    .venv/bin/python bench/reaction_latency.py [--trials 200]
+    .venv/bin/python bench/reaction_latency.py [--trials 200] [--api v1|v2]
+
+The API version defaults to ``$RISKD_BENCH_API``, else v2.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import statistics
 import tempfile
 import time
@@ -97,6 +100,9 @@ def pct(values: list[float], q: float) -> float:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, default=200)
+    parser.add_argument(
+        "--api", choices=("v1", "v2"), default=os.environ.get("RISKD_BENCH_API", "v2")
+    )
     args = parser.parse_args()
     configure_logging(level="CRITICAL")
     logging.disable(logging.CRITICAL)
@@ -125,6 +131,7 @@ async def main() -> None:
                 "api_key": keys.api_key,
                 "api_secret": keys.secret,
                 "api_passphrase": keys.passphrase,
+                "api": args.api,
             }
         },
     )
@@ -158,6 +165,7 @@ async def main() -> None:
             base_url="http://sim",
             gate=RateBudget(clock).for_account("alice"),
             clock=clock,
+            api=args.api,
         )
         bare: list[float] = []
         for _ in range(args.trials):

@@ -32,7 +32,7 @@ import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -160,6 +160,9 @@ class AccountSettings(_Frozen):
     rules_dir: Path | None = None
     #: ``None``: follow the top-level ``live``.
     live: bool | None = None
+    #: Bitget margin API version spoken for this account. ``v1`` was switched off upstream on
+    #: 2025-11-28 and stays for the simulator and the seed document only.
+    api: Literal["v1", "v2"] = "v2"
     caps: CapsSettings = Field(default_factory=CapsSettings)
 
     @field_validator("isolated")

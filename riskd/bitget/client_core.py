@@ -1,5 +1,10 @@
 """The transport core of :class:`riskd.bitget.client.BitgetClient`: one request, done right.
 
+A client speaks one API version (``api="v1"`` or ``"v2"``, chosen per client). Endpoints are
+named by their logical name, the same in both versions (``cross_risk_rate``); the table of
+the client's version gives the path, method and limit. The typed methods' parameters go
+through :func:`riskd.bitget.client_params.for_endpoint` first.
+
 For every call: look the endpoint up in the table, encode its parameters
 (:mod:`riskd.bitget.wire`), make sure the server clock offset is fresh (signed calls), pass
 the rate gate, send (signing happens in :class:`~riskd.bitget.auth.BitgetAuth`), and map the
@@ -34,8 +39,11 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from riskd.bitget.auth import CONTENT_TYPE, BitgetAuth
+from riskd.bitget.client_params import for_endpoint
 from riskd.bitget.credentials import Credentials
-from riskd.bitget.endpoints import BY_NAME, SERVER_TIME, Endpoint
+from riskd.bitget.endpoint_types import Api
+from riskd.bitget.endpoints import Endpoint, endpoints
+from riskd.bitget.endpoints import server_time as server_time_endpoint
 from riskd.bitget.errors import (
     AuthenticationError,
     ClockSkewError,
@@ -108,15 +116,17 @@ def wire(**params: object) -> dict[str, object]:
     return {wire_name(k): v for k, v in params.items()}
 
 
-def resolve_endpoint(endpoint: Endpoint | str) -> Endpoint:
-    """The table entry for ``endpoint`` (an Endpoint or its name), or a clear error."""
+def resolve_endpoint(endpoint: Endpoint | str, api: Api = "v1") -> Endpoint:
+    """The table entry for ``endpoint`` (an Endpoint, or its name in ``api``'s table), or a
+    clear error."""
     if isinstance(endpoint, Endpoint):
         return endpoint
-    ep = BY_NAME.get(endpoint)
+    table = {e.name: e for e in endpoints(api)}
+    ep = table.get(endpoint)
     if ep is None:
-        close = difflib.get_close_matches(endpoint, list(BY_NAME), n=3)
+        close = difflib.get_close_matches(endpoint, list(table), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise RequestParamError(f"no endpoint named {endpoint!r}{hint}")
+        raise RequestParamError(f"no endpoint named {endpoint!r} in API {api}{hint}")
     return ep
 
 
@@ -126,6 +136,11 @@ def _validation_summary(exc: ValidationError) -> str:
     ]
     more = f" (+{exc.error_count() - 3} more)" if exc.error_count() > 3 else ""
     return "; ".join(parts) + more
+
+
+def _accepts_list(model: type[BaseModel], data: list[Any]) -> bool:
+    """A one-element list is read as its object where the model allows it (``one_row``)."""
+    return bool(getattr(model, "one_row", False)) and len(data) == 1
 
 
 class ClientCore:
@@ -145,7 +160,12 @@ class ClientCore:
         clock_refresh_s: float = 300.0,
         sync_clock: bool = True,
         rng: random.Random | None = None,
+        api: Api = "v1",
     ) -> None:
+        if api not in ("v1", "v2"):
+            raise ValueError(f"api must be 'v1' or 'v2', not {api!r}")
+        self.api: Api = api
+        self._table = {e.name: e for e in endpoints(api)}
         self._owns_http = http is None
         self._http = http if http is not None else httpx.AsyncClient()
         self._base_url = base_url.rstrip("/")
@@ -199,7 +219,7 @@ class ClientCore:
 
     def __repr__(self) -> str:
         auth = repr(self._auth) if self._auth is not None else "unsigned"
-        return f"{type(self).__name__}(base_url={self._base_url!r}, auth={auth})"
+        return f"{type(self).__name__}(api={self.api}, base_url={self._base_url!r}, auth={auth})"
 
     # ------------------------------------------------------------------ generic calls
 
@@ -213,7 +233,7 @@ class ClientCore:
         self, endpoint: Endpoint | str, params: Mapping[str, object] | None = None
     ) -> dict[str, Any]:
         """Call ``endpoint``; return the whole decoded answer (``code``, ``msg``, ``data``...)."""
-        ep = resolve_endpoint(endpoint)
+        ep = resolve_endpoint(endpoint, self.api)
         query, body = encode(ep, params or {})
         if ep.signed:
             if self._auth is None:
@@ -225,11 +245,17 @@ class ClientCore:
         return await self._with_retries(ep, query, body)
 
     async def server_time(self) -> int:
-        """The exchange's time in milliseconds (``GET /api/spot/v1/public/time``)."""
-        data = (await self.request(SERVER_TIME)).get("data")
+        """The exchange's time in milliseconds: v1 ``GET /api/spot/v1/public/time`` (a bare
+        number), v2 ``GET /api/v2/public/time`` (``{"serverTime": "<ms>"}``); either shape is
+        read from either."""
+        ep = server_time_endpoint(self.api)
+        data = (await self.request(ep)).get("data")
+        if isinstance(data, Mapping):
+            data = data.get("serverTime")
         if isinstance(data, bool) or not isinstance(data, (int, str)) or not str(data).isdigit():
             raise MalformedResponseError(
-                f"server time is {data!r}, not milliseconds", endpoint=SERVER_TIME.name
+                f"server time (field serverTime) is {data!r}, not milliseconds",
+                endpoint=f"{ep.name} ({ep.method} {ep.path})",
             )
         return int(data)
 
@@ -292,35 +318,46 @@ class ClientCore:
 
     # ------------------------------------------------------------------ typed helpers
 
+    def _endpoint(self, name: str) -> Endpoint:
+        return resolve_endpoint(name, self.api)
+
     def _malformed(self, name: str, detail: str) -> MalformedResponseError:
-        ep = BY_NAME[name]
+        """A clear error naming the endpoint (with its path) and the field at fault."""
+        ep = self._endpoint(name)
         return MalformedResponseError(
             f"data does not match the document: {detail}",
-            endpoint=name,
+            endpoint=f"{name} ({ep.method} {ep.path})",
             outcome_unknown=ep.mutating,
         )
 
+    async def _typed(self, name: str, params: Mapping[str, object]) -> dict[str, Any]:
+        ep = self._endpoint(name)
+        return await self.request(ep, for_endpoint(ep, params, now_ms=self._server_clock.now_ms()))
+
     async def _one(self, name: str, model: type[M], params: Mapping[str, object]) -> M:
-        envelope = await self.request(name, params)
+        envelope = await self._typed(name, params)
+        data = envelope.get("data")
+        if isinstance(data, list) and not _accepts_list(model, data):
+            raise self._malformed(name, f"data: expected an object, got a list of {len(data)}")
         try:
-            return model.model_validate(envelope.get("data"))
+            return model.model_validate(data)
         except ValidationError as exc:
             raise self._malformed(name, _validation_summary(exc)) from None
 
     async def _many(self, name: str, model: type[M], params: Mapping[str, object]) -> tuple[M, ...]:
-        envelope = await self.request(name, params)
+        envelope = await self._typed(name, params)
         data = envelope.get("data")
         if data is None:
             return ()
         if not isinstance(data, list):
-            raise self._malformed(name, f"expected a list, got {type(data).__name__}")
+            raise self._malformed(name, f"data: expected a list, got {type(data).__name__}")
         try:
             return tuple(model.model_validate(item) for item in data)
         except ValidationError as exc:
             raise self._malformed(name, _validation_summary(exc)) from None
 
     async def _page(self, name: str, model: type[M], params: Mapping[str, object]) -> Page[M]:
-        envelope = await self.request(name, params)
+        envelope = await self._typed(name, params)
         try:
             return Page[model].model_validate(page_payload(envelope))  # type: ignore[valid-type]
         except ValidationError as exc:

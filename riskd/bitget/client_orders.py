@@ -1,7 +1,9 @@
 """Order endpoint methods of the client, cross and isolated (one method per table entry).
 
 Placing and cancelling are mutating: never retried by the client. Reads page with ``minId``
-(history) and ``lastFillId`` (fills); see :meth:`RecordMethods.iter_pages`.
+(history) and ``lastFillId`` (fills) on v1, ``idLessThan`` on v2 (the same keyword arguments:
+:mod:`riskd.bitget.client_params`); see :meth:`RecordMethods.iter_pages`. On v2 every order
+carries a ``clientOid`` (one is generated when the request has none).
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ class OrderMethods(ClientCore):
 
     async def cross_place_order(self, *, symbol: str, order: OrderRequest) -> PlaceOrderResult:
         return await self._one(
-            "cross_place_order", PlaceOrderResult, {**wire(symbol=symbol), **order.wire_params()}
+            "cross_place_order",
+            PlaceOrderResult,
+            {**wire(symbol=symbol), **order.wire_params(self.api)},
         )
 
     async def cross_batch_place_order(
@@ -145,7 +149,7 @@ class OrderMethods(ClientCore):
         return await self._one(
             "isolated_place_order",
             PlaceOrderResult,
-            {**wire(symbol=symbol), **order.wire_params()},
+            {**wire(symbol=symbol), **order.wire_params(self.api)},
         )
 
     async def isolated_batch_place_order(

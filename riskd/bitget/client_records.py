@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from riskd.bitget.client_core import ClientCore, resolve_endpoint, wire
-from riskd.bitget.endpoints import ENDPOINTS
+from riskd.bitget.client_core import ClientCore, wire
+from riskd.bitget.endpoints import endpoint, endpoints
 from riskd.bitget.errors import RequestParamError
 from riskd.bitget.models import Page
 from riskd.bitget.models_records import (
@@ -36,17 +36,19 @@ class RecordMethods(ClientCore):
         max_pages: int | None = None,
         **params: Any,
     ) -> AsyncIterator[T]:
-        """Iterate every item of a paged list method, following ``minId`` page to page.
+        """Iterate every item of a paged list method, following ``minId`` page to page
+        (v1 ``pageId`` / ``minId`` / ``lastFillId``, v2 ``idLessThan``: the same iterator).
 
         ``client.iter_pages(client.cross_repays, start_time=t, page_size=100)`` yields
         :class:`RepayRecord` items until a page is empty or has no ``minId``. A cursor given
         in ``params`` (``page_id`` / ``min_id`` / ``last_fill_id``) is where paging starts.
         """
         name = getattr(method, "__name__", "")
-        ep = resolve_endpoint(name)
+        ep = self._endpoint(name)
         if ep.paging is None:
             raise RequestParamError(f"{ep.name} is not a paged list endpoint")
-        key = cursor_kwarg(ep)
+        # The methods take v1's cursor keyword in both versions (v2 sends it as idLessThan).
+        key = cursor_kwarg(endpoint(ep.name, "v1"))
         start = params.pop(key, None)
 
         def fetch(cursor: str | None) -> Awaitable[Page[T]]:
@@ -58,9 +60,13 @@ class RecordMethods(ClientCore):
         self, name: str, /, *, max_pages: int | None = None, **params: Any
     ) -> AsyncIterator[BaseModel]:
         """:meth:`iter_pages` by endpoint name: ``iter_records("cross_repays", start_time=t)``."""
-        ep = resolve_endpoint(name)
-        if ep.paging is None:
-            paged = sorted(e.name for e in ENDPOINTS if e.paging is not None)
+        ep = self._endpoint(name)
+        if ep.paging is None or not hasattr(self, ep.name):
+            paged = sorted(
+                e.name
+                for e in endpoints(self.api)
+                if e.paging is not None and hasattr(self, e.name)
+            )
             raise RequestParamError(f"{name} is not a paged list; paged: {', '.join(paged)}")
         method: Callable[..., Awaitable[Page[BaseModel]]] = getattr(self, ep.name)
         return self.iter_pages(method, max_pages=max_pages, **params)

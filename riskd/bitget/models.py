@@ -1,10 +1,13 @@
 """Typed responses of the public and account endpoints, and the shared model machinery.
 
 Every model is a frozen pydantic model whose snake_case attributes mirror the document's
-camelCase fields (``riskRate`` → ``risk_rate``). Amounts are :class:`~decimal.Decimal`
-(floats are refused; the exchange sends decimal strings). Unknown extra fields are ignored so
-that a new field at the exchange does not break a poll. Fields that decide risk (balances,
-debt, risk rate) are required: a response without them is malformed, not zero.
+camelCase fields (``riskRate`` → ``risk_rate``). One model serves both API versions: where v2
+renamed a field (``riskRateRatio``, ``repayId``, ``annualInterestRate``, ``pricePrecision``...)
+the model accepts either name (:func:`either`), so callers never see which version answered.
+Amounts are :class:`~decimal.Decimal` (floats are refused; the exchange sends decimal strings).
+Unknown extra fields are ignored so that a new field at the exchange does not break a poll.
+Fields that decide risk (balances, debt, risk rate) are required: a response without them is
+malformed, not zero.
 
 Orders and fills live in :mod:`riskd.bitget.models_orders`, records in
 :mod:`riskd.bitget.models_records`.
@@ -14,9 +17,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from riskd.amounts import to_decimal
@@ -61,6 +72,23 @@ OptMs = Annotated[int | None, BeforeValidator(_opt_ms)]
 T = TypeVar("T", bound=BaseModel)
 
 
+def either(*names: str) -> Any:
+    """A field read from the first of ``names`` present (v1 name first, then v2's)."""
+    return Field(validation_alias=AliasChoices(*names))
+
+
+def either_opt(*names: str) -> Any:
+    """An optional field read from the first of ``names`` present."""
+    return Field(default=None, validation_alias=AliasChoices(*names))
+
+
+def single_object(data: Any) -> Any:
+    """A one-element list (a shape some v2 pages show) read as its element."""
+    if isinstance(data, list) and len(data) == 1:
+        return data[0]
+    return data
+
+
 class Envelope(WireModel):
     """Every answer: ``code``, ``msg`` (or ``message``), ``requestTime`` (number or string)."""
 
@@ -83,7 +111,7 @@ class Page(WireModel, Generic[T]):
     min_id: str | None = None
 
 
-_LIST_KEYS = ("resultList", "orderList", "list")
+_LIST_KEYS = ("resultList", "orderList", "fills", "list")
 
 
 def page_payload(envelope: Mapping[str, Any]) -> dict[str, Any]:
@@ -109,38 +137,46 @@ def page_payload(envelope: Mapping[str, Any]) -> dict[str, Any]:
 class VipRate(WireModel):
     level: str
     daily_interest_rate: Amount
-    yearly_interest_rate: Amount
+    yearly_interest_rate: Amount = either("yearlyInterestRate", "annualInterestRate")
     discount_rate: Amount
 
 
 class CrossInterestRateAndLimit(WireModel):
     coin: str
     leverage: Amount
-    transfer_in_able: bool
-    borrow_able: bool
+    transfer_in_able: bool = either("transferInAble", "transferable")
+    borrow_able: bool = either("borrowAble", "borrowable")
     daily_interest_rate: Amount
-    yearly_interest_rate: Amount
+    yearly_interest_rate: Amount = either("yearlyInterestRate", "annualInterestRate")
     max_borrowable_amount: Amount
-    vips: tuple[VipRate, ...] = ()
+    vips: tuple[VipRate, ...] = Field(default=(), validation_alias=AliasChoices("vips", "vipList"))
 
 
 class IsolatedInterestRateAndLimit(WireModel):
     symbol: str
     leverage: Amount
     base_coin: str
-    base_transfer_in_able: bool
-    base_borrow_able: bool
+    base_transfer_in_able: bool = either("baseTransferInAble", "baseTransferable")
+    base_borrow_able: bool = either("baseBorrowAble", "baseBorrowable")
     base_daily_interest_rate: Amount
-    base_yearly_interest_rate: Amount
+    base_yearly_interest_rate: Amount = either(
+        "baseYearlyInterestRate", "baseAnnuallyInterestRate", "baseAnnualInterestRate"
+    )
     base_max_borrowable_amount: Amount
-    base_vips: tuple[VipRate, ...] = ()
+    base_vips: tuple[VipRate, ...] = Field(
+        default=(), validation_alias=AliasChoices("baseVips", "baseVipList")
+    )
     quote_coin: str
-    quote_transfer_in_able: bool
-    quote_borrow_able: bool
+    quote_transfer_in_able: bool = either("quoteTransferInAble", "quoteTransferable")
+    quote_borrow_able: bool = either("quoteBorrowAble", "quoteBorrowable")
     quote_daily_interest_rate: Amount
-    quote_yearly_interest_rate: Amount
+    quote_yearly_interest_rate: Amount = either(
+        "quoteYearlyInterestRate", "quoteAnnuallyInterestRate", "quoteAnnualInterestRate"
+    )
     quote_max_borrowable_amount: Amount
-    quote_vips: tuple[VipRate, ...] = ()
+    quote_vips: tuple[VipRate, ...] = Field(
+        default=(), validation_alias=AliasChoices("quoteVips", "quoteVipList", "quoteList")
+    )
 
 
 class CrossTier(WireModel):
@@ -169,7 +205,7 @@ class MarginCurrency(WireModel):
     symbol: str
     base_coin: str
     quote_coin: str
-    max_cross_leverage: Amount
+    max_cross_leverage: Amount = either("maxCrossLeverage", "maxCrossedLeverage")
     max_isolated_leverage: Amount
     warning_risk_ratio: Amount
     liquidation_risk_ratio: Amount
@@ -177,8 +213,8 @@ class MarginCurrency(WireModel):
     max_trade_amount: OptAmount = None
     taker_fee_rate: OptAmount = None
     maker_fee_rate: OptAmount = None
-    price_scale: int | None = None
-    quantity_scale: int | None = None
+    price_scale: int | None = either_opt("priceScale", "pricePrecision")
+    quantity_scale: int | None = either_opt("quantityScale", "quantityPrecision")
     min_trade_usdt: OptAmount = Field(default=None, alias="minTradeUSDT")
     is_borrowable: bool | None = None
     user_min_borrow: OptAmount = None
@@ -196,7 +232,7 @@ class CrossAsset(WireModel):
     borrow: Amount
     interest: Amount
     net: Amount
-    ctime: OptMs = None
+    ctime: OptMs = either_opt("ctime", "cTime")
 
 
 class IsolatedAsset(CrossAsset):
@@ -204,9 +240,12 @@ class IsolatedAsset(CrossAsset):
 
 
 class CrossBorrowResult(WireModel):
+    """``loan_id``: v2 only (v1 returned no id)."""
+
     client_oid: str | None = None
     coin: str
     borrow_amount: Amount
+    loan_id: str | None = None
 
 
 class IsolatedBorrowResult(CrossBorrowResult):
@@ -214,10 +253,13 @@ class IsolatedBorrowResult(CrossBorrowResult):
 
 
 class CrossRepayResult(WireModel):
+    """``repay_id``: v2 only (v1 returned no id)."""
+
     remain_debt_amount: Amount
     client_oid: str | None = None
     coin: str
     repay_amount: Amount
+    repay_id: str | None = None
 
 
 class IsolatedRepayResult(CrossRepayResult):
@@ -225,12 +267,23 @@ class IsolatedRepayResult(CrossRepayResult):
 
 
 class CrossRiskRate(WireModel):
-    risk_rate: Amount
+    """The cross account's risk figure: v1 ``riskRate``, v2 ``riskRateRatio`` (whose
+    direction is contested: see :mod:`riskd.risk.reading`). v2 pages show it as an object or
+    as a one-element list; both are read."""
+
+    one_row: ClassVar[bool] = True
+
+    risk_rate: Amount = either("riskRateRatio", "riskRate")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_row(cls, data: Any) -> Any:
+        return single_object(data)
 
 
 class IsolatedRiskRate(WireModel):
     symbol: str
-    risk_rate: Amount
+    risk_rate: Amount = either("riskRateRatio", "riskRate")
 
 
 class CrossMaxBorrowable(WireModel):
@@ -251,23 +304,64 @@ class IsolatedMaxTransferOut(CrossMaxTransferOut):
     symbol: str
 
 
+class IsolatedPairAmounts(WireModel):
+    """v2 isolated max-borrowable / max-transfer-out: one amount per side of the pair."""
+
+    symbol: str
+    base_coin: str
+    quote_coin: str
+    base_amount: Amount = either("baseCoinMaxBorrowAmount", "baseCoinMaxTransferOutAmount")
+    quote_amount: Amount = either("quoteCoinMaxBorrowAmount", "quoteCoinMaxTransferOutAmount")
+
+    def amount_of(self, coin: str) -> Decimal | None:
+        if coin.upper() == self.base_coin.upper():
+            return self.base_amount
+        if coin.upper() == self.quote_coin.upper():
+            return self.quote_amount
+        return None
+
+
 class CrossFlashRepayResult(WireModel):
-    id: str
+    """v1 ``id``, v2 ``repayId`` (an object or a one-element list, as the v2 pages differ)."""
+
+    one_row: ClassVar[bool] = True
+
+    id: str = either("id", "repayId")
     coin: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_row(cls, data: Any) -> Any:
+        return single_object(data)
 
 
 class IsolatedFlashRepayResult(WireModel):
-    id: str
+    """v1 ``{id, symbol, code}``, v2 ``{repayId, symbol, result: success|failure}``."""
+
+    id: str = either("id", "repayId")
     symbol: str
-    code: str | None = None
+    code: str | None = either_opt("code", "result")
+
+
+#: Flash repay states: v1 documents BEGIN, REPAYING, FINISH; v2 shows only FINISH (others
+#: unconfirmed). Anything else is refused as malformed rather than guessed at.
+FLASH_REPAY_STATES = frozenset({"BEGIN", "REPAYING", "FINISH"})
 
 
 class FlashRepayStatus(WireModel):
-    """``status`` is ``BEGIN``, ``REPAYING`` or ``FINISH`` (kept as text: tolerate others)."""
+    """``status`` is ``BEGIN``, ``REPAYING`` or ``FINISH`` (v1 ``id``, v2 ``repayId``)."""
 
-    id: str
+    id: str = either("id", "repayId")
     status: str
+
+    @field_validator("status")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value.upper() not in FLASH_REPAY_STATES:
+            known = ", ".join(sorted(FLASH_REPAY_STATES))
+            raise ValueError(f"unknown flash repay status {value!r} (known: {known})")
+        return value.upper()
 
     @property
     def finished(self) -> bool:
-        return self.status.upper() == "FINISH"
+        return self.status == "FINISH"

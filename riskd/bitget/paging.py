@@ -1,12 +1,14 @@
 """Walking the list endpoints page by page.
 
-Bitget's lists page backwards by id: each page carries ``minId`` and the next request passes
-it back (as ``minId`` for order history, ``lastFillId`` for fills, ``pageId`` for records) to
-get the entries with smaller ids. :func:`iter_pages` stops on an empty page, a page without
-``minId``, a ``minId`` that does not move (which would otherwise loop for ever), or after
-``max_pages``. A page shorter than the page size asked for is *not* taken as the end: the
-exchange may cap the size, and one more request is cheaper than a missed liquidation record.
-"""
+Bitget's lists page backwards by id: each page carries ``minId`` and the next request passes it
+back (as ``minId`` for order history, ``lastFillId`` for fills, ``pageId`` for records) to get
+the entries with smaller ids. API v2 calls the cursor ``idLessThan`` everywhere and wraps the
+page as ``{resultList | orderList | fills, maxId, minId}``; the client maps both onto
+:class:`~riskd.bitget.models.Page` and the same keyword, so this iterator serves both.
+:func:`iter_pages` stops on an empty page, a page without ``minId``, a ``minId`` that does not
+move (which would otherwise loop for ever), or after ``max_pages``. A page shorter than the
+page size asked for is *not* taken as the end: the exchange may cap the size, and one more
+request is cheaper than a missed liquidation record."""
 
 from __future__ import annotations
 

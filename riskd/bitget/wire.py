@@ -10,7 +10,8 @@ before anything is sent) and converted by their declared kind:
 - ``int`` / ``ms``: an integer (or a string of digits), written in decimal;
 - ``list``: a list of strings;
 - ``orders``: a list of :class:`~riskd.bitget.models_orders.OrderRequest` (or mappings with
-  the document's field names).
+  the document's field names), written with the field names of the endpoint's API version;
+- ``objects``: a list of JSON objects of text (v2 batch cancel's ``orderIdList``).
 
 A GET sends them as a query string with the keys in sorted order and every byte outside
 ``A-Z a-z 0-9 - . _ ~`` percent-encoded (UTF-8), so the same parameters always give the same
@@ -33,6 +34,7 @@ from riskd.bitget.errors import RequestParamError
 from riskd.bitget.models_orders import OrderRequest
 
 WireValue = str | list[str] | list[dict[str, str]]
+_ORDER_KEYS_V2 = {"force": "timeInForce", "baseSize": "baseQuantity", "quoteSize": "quoteAmount"}
 
 
 def _where(ep: Endpoint, p: Param) -> str:
@@ -54,6 +56,8 @@ def _integer(ep: Endpoint, p: Param, value: object) -> str:
 
 
 def _order(ep: Endpoint, p: Param, index: int, value: object) -> dict[str, str]:
+    if isinstance(value, Mapping) and ep.api == "v2":
+        value = {_ORDER_KEYS_V2.get(str(k), str(k)): v for k, v in value.items()}
     try:
         order = value if isinstance(value, OrderRequest) else OrderRequest.model_validate(value)
     except ValidationError as exc:
@@ -61,7 +65,23 @@ def _order(ep: Endpoint, p: Param, index: int, value: object) -> dict[str, str]:
             f"{'.'.join(str(x) for x in e['loc']) or 'order'}: {e['msg']}" for e in exc.errors()
         )
         raise RequestParamError(f"{_where(ep, p)}[{index}]: {details}") from None
-    return {k: _text(v) for k, v in order.wire_params().items()}
+    return {k: _text(v) for k, v in order.wire_params(ep.api).items()}
+
+
+def _objects(ep: Endpoint, p: Param, value: object) -> list[dict[str, str]]:
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
+        raise RequestParamError(f"{_where(ep, p)}: expected a list of objects")
+    out: list[dict[str, str]] = []
+    for i, item in enumerate(value):
+        if not isinstance(item, Mapping) or not item:
+            raise RequestParamError(f"{_where(ep, p)}[{i}]: expected a non-empty object")
+        entry: dict[str, str] = {}
+        for k, v in item.items():
+            if isinstance(v, bool) or not isinstance(v, (str, int)):
+                raise RequestParamError(f"{_where(ep, p)}[{i}].{k}: expected text")
+            entry[str(k)] = str(v)
+        out.append(entry)
+    return out
 
 
 def _text(value: object) -> str:
@@ -92,6 +112,8 @@ def convert(ep: Endpoint, p: Param, value: object) -> WireValue:
         if not value:
             raise RequestParamError(f"{_where(ep, p)}: the order list is empty")
         return [_order(ep, p, i, v) for i, v in enumerate(value)]
+    if p.kind == "objects":
+        return _objects(ep, p, value)
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise RequestParamError(f"{_where(ep, p)}: expected text, got {type(value).__name__}")
     return str(value)

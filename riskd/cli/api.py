@@ -3,14 +3,18 @@
 Like ``gh api``: a way to check that a key works, and to look at what the exchange says,
 before trusting the daemon with it::
 
+    riskd api GET /api/v2/margin/crossed/account/risk-rate
     riskd api GET /api/margin/v1/cross/account/riskRate -f coin=USDT
     riskd api POST /isolated/account/queryFlashRepayStatus -f idList='["1","2"]'
 
-PATH may omit the ``/api/margin/v1`` prefix and may carry a query string. ``-f`` values are
-text; a list parameter takes a JSON list (or comma-separated values) and ``orderList`` a JSON
-list of orders. Credentials come from ``RISKD_API_KEY``, ``RISKD_API_SECRET`` (or
-``RISKD_API_RSA_KEY_FILE``) and ``RISKD_API_PASSPHRASE``; the base URL from
-``RISKD_BASE_URL``. Public endpoints need no credentials.
+PATH is a v2 path (``/api/v2/margin/...``, the live API) or a v1 one (``/api/margin/v1/...``,
+decommissioned upstream, still served by the simulator); the client speaks the version of the
+path. PATH may omit the ``/api/v2/margin`` or ``/api/margin/v1`` prefix (tried in that order)
+and may carry a query string. ``-f`` values are text; a list parameter takes a JSON list (or
+comma-separated values) and ``orderList`` a JSON list of orders. Credentials come from
+``RISKD_API_KEY``, ``RISKD_API_SECRET`` (or ``RISKD_API_RSA_KEY_FILE``) and
+``RISKD_API_PASSPHRASE``; the base URL from ``RISKD_BASE_URL``. Public endpoints need no
+credentials.
 
 Exit status: 0 with the JSON on stdout; 1 with ``error <code>: <message>`` on stderr when the
 exchange refuses or cannot be reached; 2 for a bad command line (unknown path or parameter).
@@ -32,7 +36,10 @@ import httpx
 
 from riskd.bitget.client import DEFAULT_BASE_URL, BitgetClient
 from riskd.bitget.credentials import Credentials, CredentialsError
-from riskd.bitget.endpoints import BY_ROUTE, ENDPOINTS, PREFIX, Endpoint
+from riskd.bitget.endpoints import ALL_BY_ROUTE as BY_ROUTE
+from riskd.bitget.endpoints import ALL_ENDPOINTS as ENDPOINTS
+from riskd.bitget.endpoints import PREFIX, Endpoint
+from riskd.bitget.endpoints_v2 import PREFIX_V2
 from riskd.bitget.errors import RequestParamError, RiskdExchangeError
 from riskd.clock import Clock
 
@@ -53,7 +60,7 @@ def resolve_route(method: str, raw_path: str) -> tuple[Endpoint, list[tuple[str,
     fields = parse_qsl(query, keep_blank_values=True)
     path = "/" + path.strip().lstrip("/")
     method = method.upper()
-    candidates = [path] if path.startswith("/api/") else [PREFIX + path, path]
+    candidates = [path] if path.startswith("/api/") else [PREFIX_V2 + path, PREFIX + path, path]
     for candidate in candidates:
         ep = BY_ROUTE.get((method, candidate))
         if ep is not None:
@@ -82,7 +89,7 @@ def parse_fields(ep: Endpoint, pairs: Sequence[tuple[str, str]]) -> dict[str, ob
             raise click.BadParameter(f"{key} is given twice", param_hint="-f")
         kind = kinds.get(key)
         value: object = text
-        if kind in ("list", "orders"):
+        if kind in ("list", "orders", "objects"):
             stripped = text.strip()
             if stripped.startswith(("[", "{")):
                 try:
@@ -123,7 +130,12 @@ async def _call(
     http = httpx.AsyncClient(transport=deps.transport) if deps.transport is not None else None
     try:
         async with BitgetClient(
-            credentials, http=http, base_url=base_url, clock=deps.clock, timeout_s=timeout_s
+            credentials,
+            http=http,
+            base_url=base_url,
+            clock=deps.clock,
+            timeout_s=timeout_s,
+            api=ep.api,
         ) as client:
             return await client.call(ep, params)
     finally:

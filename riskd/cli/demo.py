@@ -72,6 +72,13 @@ def _setup_logging(observer: Observer | None, now: list[float]) -> None:
     help="Market seconds per wall second (default: the scenario's, else 10).",
 )
 @click.option("--no-daemon", is_flag=True, help="Run the same scenario with riskd off.")
+@click.option(
+    "--api",
+    type=click.Choice(["v2", "v1"]),
+    default="v2",
+    show_default=True,
+    help="Bitget API the daemon speaks (v1: the legacy API, switched off upstream).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON only.")
 @click.option(
     "--notify",
@@ -93,6 +100,7 @@ def demo(
     rules_dir: Path | None,
     speed: float | None,
     no_daemon: bool,
+    api: str,
     as_json: bool,
     notify_urls: tuple[str, ...],
     out_dir: Path,
@@ -127,6 +135,7 @@ def demo(
             daemon=not no_daemon,
             notify_urls=(*hints.notify, *notify_urls),
             out_dir=out_dir,
+            api="v1" if api == "v1" else "v2",
         )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None

@@ -41,7 +41,8 @@ class AlertSink(Protocol):
 
 
 class LoggingSink:
-    """Logs every alert (used when no notify route is configured, and in tests)."""
+    """Keeps the latest alerts and logs them at debug level (used when no notify route is
+    configured, and in tests)."""
 
     def __init__(self, keep: int = 1000) -> None:
         #: The latest alerts (tests read them).
@@ -49,11 +50,9 @@ class LoggingSink:
 
     def submit(self, alert: Alert) -> None:
         self.alerts.append(alert)
-        level = {
-            Severity.INFO: logging.INFO,
-            Severity.WARNING: logging.WARNING,
-            Severity.CRITICAL: logging.ERROR,
-        }[alert.severity]
+        # The event behind the alert has its own log line at the right level
+        # (riskd.daemon.subscribers.LogLine): here, only for debugging.
+        level = logging.DEBUG
         parts = [f"[{alert.kind}] {alert.title}"]
         for label, value in (
             ("account", alert.account),

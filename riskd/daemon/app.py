@@ -23,18 +23,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from riskd.clock import Clock
-from riskd.daemon import alerts
+from riskd.daemon import cycle_events
 from riskd.daemon.actions import IN_PROGRESS, UNSETTLED, ActionReport, ActionRunner
 from riskd.daemon.alerts import AlertSink
+from riskd.daemon.events import DaemonEvent, EventBroker, EventKind
 from riskd.daemon.exchange import Exchange
-from riskd.daemon.journal import SUCCEEDED, Journal
+from riskd.daemon.journal import SUCCEEDED, Journal, PauseState
 from riskd.daemon.journal_space import SpaceEvent
 from riskd.daemon.poller import AccountPoller
 from riskd.daemon.reconcile import Reconciler
 from riskd.daemon.settle import Verdict, settle_outstanding
 from riskd.daemon.status import status_rows
-from riskd.notify.alert import EVERY_ROUTE, Alert, AlertKind
-from riskd.ops.logging import log_for
+from riskd.daemon.subscribers import standard_broker
 from riskd.ops.metrics import ALL_ACCOUNTS, Metrics
 from riskd.risk.snapshot import ScopeSnapshot
 from riskd.rules.decisions import ActionRequest, Evaluation
@@ -42,7 +42,6 @@ from riskd.rules.engine import evaluate
 from riskd.rules.model import RuleSet
 from riskd.rules.state import EngineState, StateError, record_outcome, withdraw
 from riskd.settings import Settings
-from riskd.severity import Severity
 
 #: Evaluate–act passes per account and cycle: a ladder's steps follow each other at once
 #: (each on the data re-polled after the step before), not one per tick.
@@ -94,6 +93,7 @@ class Daemon:
         reconciler: Reconciler,
         sink: AlertSink,
         metrics: Metrics | None = None,
+        events: EventBroker | None = None,
     ) -> None:
         self.settings = settings
         self.journal = journal
@@ -108,6 +108,13 @@ class Daemon:
         self.extra_status: dict[str, object] = {}
         #: Intents this process sent that run on at the exchange (flash repays).
         self._following: set[str] = set()
+        #: Every decision and outcome is published here once (journal log, alerts,
+        #: metrics and logs subscribe).
+        self.events = events or standard_broker(
+            lambda: self.journal, lambda: self.sink, lambda: self.metrics
+        )
+        self._pause: PauseState | None = None
+        self._pending: set[asyncio.Task[None]] = set()
 
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -121,13 +128,16 @@ class Daemon:
         await self.journal.set_meta("daemon", {"pid": os.getpid(), "started_at": now})
         self.started_at = now
         what = "restarted after a crash" if self.crashed_before else "started"
-        await self.journal.record(
-            "lifecycle",
-            f"riskd {what}; accounts: "
-            + ", ".join(
-                f"{a.name} ({'dry-run' if a.dry_run else 'LIVE'})" for a in self.accounts.values()
-            ),
-            at=now,
+        await self.events.publish(
+            DaemonEvent(
+                EventKind.LIFECYCLE,
+                now,
+                f"riskd {what}; accounts: "
+                + ", ".join(
+                    f"{a.name} ({'dry-run' if a.dry_run else 'LIVE'})"
+                    for a in self.accounts.values()
+                ),
+            )
         )
         for acc in self.accounts.values():
             saved = await self.journal.load_rule_state(acc.name)
@@ -143,7 +153,9 @@ class Daemon:
 
     async def stop(self, reason: str = "stop requested") -> None:
         now = self.clock.now()
-        await self.journal.record("lifecycle", f"riskd stopping: {reason}", at=now)
+        await self.events.publish(
+            DaemonEvent(EventKind.LIFECYCLE, now, f"riskd stopping: {reason}")
+        )
         await self.journal.set_meta("running", False)
 
     # --- one cycle ------------------------------------------------------------------------
@@ -155,6 +167,10 @@ class Daemon:
         still_open = await self._reconcile()
         await self._settle_rule_states()
         pause = await self.journal.pause_state()
+        if self._pause is not None:
+            for event in cycle_events.pause_changes(self._pause, pause, self.clock.now()):
+                await self.events.publish(event)
+        self._pause = pause
         report = CycleReport(self.clock.now(), {}, {}, [], {}, still_open)
         for acc in self.accounts.values():
             t0 = time.monotonic()
@@ -248,15 +264,8 @@ class Daemon:
                     # the re-polled data at the next pass instead (a reduce that saved the
                     # scope makes the flash repay decided beside it unnecessary).
                     acc.state = withdraw(acc.state, r.id)
-                    await self.journal.record(
-                        "deferred",
-                        f"{r.rule}: {r.describe()} not sent yet: {acted} acted on the scope"
-                        " first; decided again on fresh data",
-                        at=self.clock.now(),
-                        account=acc.name,
-                        scope=r.scope,
-                        rule=r.rule,
-                        data={"action_id": r.id},
+                    await self.events.publish(
+                        cycle_events.deferred(acc.name, r, acted, self.clock.now())
                     )
                     continue
                 report = await self._act(acc, r, paused)
@@ -277,17 +286,7 @@ class Daemon:
             # An open intent's outcome is unknown: the engine keeps waiting for it until
             # reconciliation says (and may have it run again if it never happened).
             acc.state = record_outcome(acc.state, request.id, report.succeeded, self.clock.now())
-        self.sink.submit(
-            alerts.from_report(
-                report,
-                severity=request.severity,
-                incident=request.incident,
-                at=self.clock.now(),
-                snap=snap,
-            )
-        )
-        if self.metrics is not None:
-            self.metrics.action(acc.name, report.kind, report.status)
+        await self.events.publish(cycle_events.action(report, request, snap, self.clock.now()))
         return report
 
     async def _reconcile(self) -> int:
@@ -302,19 +301,9 @@ class Daemon:
             followed = i.intent_id in self._following
             self._following.discard(i.intent_id)
             acc = self.accounts.get(i.account)
-            if s.status == SUCCEEDED and followed:
-                # The normal end of a flash repay this process sent and followed.
-                snap = acc.poller.snapshots.get(i.scope) if acc is not None else None
-                self.sink.submit(alerts.followed_alert(i, s.detail, now, snap))
-                continue
-            what = "was executed" if s.status == SUCCEEDED else f"ended {s.status}"
-            self.sink.submit(
-                alerts.error_alert(
-                    f"{i.kind} on {i.account}/{i.scope} reconciled: {what}",
-                    f"checked with the exchange: {s.detail}; it will not be sent twice",
-                    now,
-                    i.account,
-                )
+            snap = acc.poller.snapshots.get(i.scope) if acc is not None else None
+            await self.events.publish(
+                cycle_events.reconciled(s, followed=followed, snap=snap, now=now)
             )
         return still_open
 
@@ -335,33 +324,7 @@ class Daemon:
             )
             changed = [d for d in done if d.verdict is not Verdict.WAITING]
             for d in changed:
-                account, scope, rule = d.key
-                summary = f"{rule}: awaited {d.kind} {d.verdict}: {d.detail}"
-                level = logging.ERROR if d.verdict is Verdict.RELEASED else logging.INFO
-                log.log(level, "%s/%s: %s", account, scope, summary)
-                await self.journal.record(
-                    "settled",
-                    summary,
-                    at=now,
-                    account=account,
-                    scope=scope,
-                    rule=rule,
-                    intent_id=d.intent_id,
-                    data={
-                        "action_id": d.action_id,
-                        "verdict": str(d.verdict),
-                        "waited_s": round(d.waited_s, 3),
-                    },
-                )
-                if d.verdict is Verdict.RELEASED:
-                    self.sink.submit(
-                        alerts.error_alert(
-                            f"{rule} on {account}/{scope} released after {d.waited_s:.0f}s",
-                            f"its {d.kind} has no known outcome: {d.detail}",
-                            now,
-                            account,
-                        )
-                    )
+                await self.events.publish(cycle_events.settled(d, now))
             if changed:
                 await self.journal.save_rule_state(acc.name, acc.state.to_json(), at=now)
 
@@ -376,28 +339,12 @@ class Daemon:
 
     def _on_disk_space(self, event: SpaceEvent, detail: str) -> None:
         """The disk under the journal filled up, or has room again: said once, loudly, on
-        every alert route (riskd.daemon.journal_space)."""
-        now = self.clock.now()
-        if event is SpaceEvent.FULL:
-            log.critical("journal %s: %s", self.journal.path, detail)
-            title = f"disk full under the journal {self.journal.path}"
-            severity = Severity.CRITICAL
-        else:
-            log.warning("journal %s: %s", self.journal.path, detail)
-            title = f"disk space back under the journal {self.journal.path}"
-            severity = Severity.WARNING
-        self.sink.submit(
-            Alert(
-                kind=AlertKind.ERROR,
-                severity=severity,
-                title=title,
-                at=now,
-                message=detail,
-                tags=frozenset({EVERY_ROUTE}),
-            )
-        )
-        if self.metrics is not None:
-            self.metrics.set_journal_full(event is SpaceEvent.FULL)
+        every alert route. Called inside a journal write: published from a task of its own,
+        which journals it once that write is done."""
+        published = cycle_events.disk(event, detail, self.journal.path, self.clock.now())
+        task = asyncio.get_running_loop().create_task(self.events.publish(published))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
 
     async def _check_stale(self, acc: AccountRuntime, now: float) -> set[str]:
         limit = self.settings.poll.stale_after
@@ -410,70 +357,21 @@ class Daemon:
             if (age is not None and age > limit) or (age is None and since_start > limit):
                 stale.add(scope)
                 if scope not in acc.stale:
-                    self.sink.submit(
-                        alerts.stale_alert(
-                            acc.name, snap, scope, age, limit, now, acc.poller.errors.get(scope)
-                        )
+                    error = acc.poller.errors.get(scope)
+                    await self.events.publish(
+                        cycle_events.stale(acc.name, scope, snap, age, limit, error, now)
                     )
             elif scope in acc.stale:
-                self.sink.submit(alerts.fresh_again_alert(acc.name, scope, now))
+                await self.events.publish(cycle_events.fresh(acc.name, scope, now))
             if self.metrics is not None and snap is not None:
                 self.metrics.set_data_age(acc.name, scope, snap.age(now))
                 self.metrics.set_risk_rate(acc.name, scope, snap.risk_rate)
-        for scope in stale - acc.stale:
-            log.error("%s/%s: data is stale; no action will be taken on it", acc.name, scope)
-            await self.journal.record(
-                "stale",
-                f"data older than {limit:g}s: no action on this scope until it is fresh",
-                at=now,
-                account=acc.name,
-                scope=scope,
-                data={"error": acc.poller.errors.get(scope)},
-            )
-        for scope in acc.stale - stale:
-            await self.journal.record(
-                "fresh", "data is fresh again", at=now, account=acc.name, scope=scope
-            )
         acc.stale = stale
         return stale
 
     async def _journal_decisions(self, acc: AccountRuntime, ev: Evaluation, now: float) -> None:
-        for n in ev.notifications:
-            log_for(account=n.account, scope=n.scope, rule=n.rule).info(
-                "rule notification", kind=str(n.kind), severity=str(n.severity)
-            )
-            await self.journal.record(
-                "notification",
-                n.message or f"{n.rule} {n.kind}",
-                at=now,
-                account=n.account,
-                scope=n.scope,
-                rule=n.rule,
-                data={"kind": str(n.kind), "severity": str(n.severity), "error": n.error},
-            )
-            self.sink.submit(alerts.from_notification(n, dry_run=acc.dry_run))
-        for a in ev.actions:
-            log_for(account=a.account, scope=a.scope, rule=a.rule).info(
-                "rule decided", action=a.describe(), incident=a.incident
-            )
-            await self.journal.record(
-                "decision",
-                f"{a.rule} decided {a.describe()}",
-                at=now,
-                account=a.account,
-                scope=a.scope,
-                rule=a.rule,
-                data={"action_id": a.id, "kind": str(a.kind), "params": dict(a.params)},
-            )
-        for s in ev.skipped:
-            await self.journal.record(
-                "skipped",
-                f"{s.rule} step {s.step} ({s.kind}) skipped: {s.reason}",
-                at=now,
-                account=s.account,
-                scope=s.scope,
-                rule=s.rule,
-            )
+        for event in cycle_events.from_evaluation(ev, now, dry_run=acc.dry_run):
+            await self.events.publish(event)
         if self.metrics is not None:
             for (account, scope, rule), e in ev.state.items():
                 self.metrics.set_rule_state(account, scope, rule, str(e.status))

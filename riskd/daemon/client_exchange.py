@@ -4,18 +4,28 @@ Translates the client's typed answers to the daemon's plain values, and its exce
 to the two things a protective call can end in: :class:`CallRejected` (the exchange answered
 and did nothing — including a rate budget that would not admit the call, and a request the
 client refused to send) and :class:`CallUncertain` (``outcome_unknown``: it may have acted).
+
+Also: 40085 (Unified Trading Account) → :class:`AccountModeError`; an answer in an unexpected
+shape → :class:`MalformedAnswer` (naming endpoint and field); 50060 "Duplicated clientOid"
+→ :class:`CallUncertain` — a request with this intent's id was executed before, so
+reconciliation, not a resend, settles it.
+
+The client's API version (``client.api``) decides only what happens inside: on v2 the
+isolated risk rates of every symbol come in one paged call, an isolated repay carries the
+intent's ``clientOid``, and the risk figure is marked contested (:mod:`riskd.risk.reading`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from riskd.bitget.client import BitgetClient
 from riskd.bitget.errors import (
     ExchangeUnavailableError,
+    MalformedResponseError,
     RateLimitedError,
     RequestParamError,
     RiskdExchangeError,
@@ -24,30 +34,55 @@ from riskd.bitget.models_orders import Order, OrderRequest
 from riskd.bitget.models_records import RepayRecord as WireRepay
 from riskd.budget import BudgetExhausted
 from riskd.daemon.exchange import (
+    AccountModeError,
     AssetRow,
     CallRejected,
     CallUncertain,
     CancelResult,
+    MalformedAnswer,
     Margin,
     OrderInfo,
+    RepayOutcome,
     RepayRecord,
     Side,
     SymbolInfo,
     TierInfo,
 )
-from riskd.risk.snapshot import USDT
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+#: Told the text of a malformed answer to a read reconciliation relies on.
+BadAnswerHook = Callable[[str], Awaitable[None]]
 #: Pages of a record list read during one reconciliation (100 records each).
 MAX_PAGES = 10
 PAGE_SIZE = 100
+
+
+#: "in Unified Account mode, Classic Account API not supported" (ENDPOINTS-v2.md §5, §6).
+UTA_CODE = "40085"
+#: "Duplicated clientOid": an earlier request with this id was executed (§5).
+DUPLICATE_CLIENT_OID = "50060"
+UTA_MESSAGE = (
+    "this account is a Unified Trading Account (Bitget answered 40085 on {endpoint}): "
+    "riskd's classic margin client cannot protect it; it is stopped (UTA support is a "
+    "separate feature), every other account is still protected"
+)
 
 
 async def _guard(call: Awaitable[T]) -> T:
     try:
         return await call
     except RiskdExchangeError as exc:
+        if exc.code == UTA_CODE:
+            where = exc.endpoint or "a classic endpoint"
+            raise AccountModeError(UTA_MESSAGE.format(endpoint=where), code=exc.code) from exc
+        if exc.code == DUPLICATE_CLIENT_OID:
+            raise CallUncertain(
+                f"{exc}; a request with this clientOid was executed before: reconcile",
+                code=exc.code,
+            ) from exc
+        if isinstance(exc, MalformedResponseError) and not exc.outcome_unknown:
+            raise MalformedAnswer(str(exc), code="malformed") from exc
         cls = CallUncertain if exc.outcome_unknown else CallRejected
         transient = isinstance(exc, RateLimitedError | ExchangeUnavailableError)
         raise cls(str(exc), code=exc.code, transient=transient) from exc
@@ -64,8 +99,29 @@ def _order(o: Order) -> OrderInfo:
 class ClientExchange:
     """One account's :class:`BitgetClient` seen as an :class:`Exchange`."""
 
-    def __init__(self, client: BitgetClient) -> None:
+    def __init__(self, client: BitgetClient, *, on_bad_answer: BadAnswerHook | None = None) -> None:
         self.client = client
+        self._on_bad_answer = on_bad_answer
+        self._bad_seen: dict[str, str] = {}
+
+    async def _checked(self, what: str, call: Awaitable[T]) -> T:
+        """A read reconciliation relies on: an answer in an unexpected shape is told to
+        ``on_bad_answer`` once per distinct error (the poll's reads have their own notices),
+        and raised as :class:`MalformedAnswer` — the intent stays open, nothing is resent."""
+        try:
+            result = await _guard(call)
+        except MalformedAnswer as exc:
+            if self._on_bad_answer is not None and self._bad_seen.get(what) != str(exc):
+                self._bad_seen[what] = str(exc)
+                await self._on_bad_answer(str(exc))
+            raise
+        self._bad_seen.pop(what, None)
+        return result
+
+    @property
+    def risk_rate_contested(self) -> bool:
+        """v2's ``riskRateRatio`` direction is contested; v1's ``riskRate`` is documented."""
+        return self.client.api == "v2"
 
     # --- reads ------------------------------------------------------------------------------
     async def assets(self, margin: Margin) -> list[AssetRow]:
@@ -81,15 +137,23 @@ class ClientExchange:
         ]
 
     async def cross_risk_rate(self) -> Decimal:
-        # The endpoint requires a coin although the rate is the whole cross account's.
-        return (await _guard(self.client.cross_risk_rate(coin=USDT))).risk_rate
+        # v1 requires a coin although the rate is the whole cross account's (the client
+        # asks for USDT); v2 takes none.
+        return (await _guard(self.client.cross_risk_rate())).risk_rate
 
     async def isolated_risk_rate(self, symbol: str) -> Decimal:
         rows = await _guard(self.client.isolated_risk_rate(symbol=symbol))
         for r in rows:
             if r.symbol.upper() == symbol:
                 return r.risk_rate
-        raise CallRejected(f"isolated_risk_rate: no row for {symbol}")
+        raise MalformedAnswer(f"isolated_risk_rate: the answer has no row for symbol {symbol}")
+
+    async def isolated_risk_rates(self, symbols: Sequence[str]) -> dict[str, Decimal]:
+        """Every asked symbol's risk figure: one paged call on v2, one per symbol on v1."""
+        if not symbols:
+            return {}
+        rows = await _guard(self.client.isolated_risk_rates(symbols=list(symbols)))
+        return {sym: r.risk_rate for sym, r in rows.items()}
 
     async def symbols(self) -> list[SymbolInfo]:
         return [
@@ -163,7 +227,9 @@ class ClientExchange:
             if margin == "cross"
             else self.client.isolated_order_history
         )
-        page = await _guard(method(symbol=symbol, start_time=start_ms, client_oid=client_oid))
+        page = await self._checked(
+            "order_history", method(symbol=symbol, start_time=start_ms, client_oid=client_oid)
+        )
         return [_order(o) for o in page.items]
 
     async def repays(
@@ -188,7 +254,7 @@ class ClientExchange:
                 coin=coin,
                 page_size=PAGE_SIZE,
             )
-        return await _guard(_collect(it, lambda r: _repay(r, symbol)))
+        return await self._checked("repays", _collect(it, lambda r: _repay(r, symbol)))
 
     async def flash_repay_status(self, margin: Margin, flash_id: str) -> str:
         method = (
@@ -196,7 +262,7 @@ class ClientExchange:
             if margin == "cross"
             else self.client.isolated_flash_repay_status
         )
-        rows = await _guard(method(id_list=[flash_id]))
+        rows = await self._checked("flash_repay_status", method(id_list=[flash_id]))
         for r in rows:
             if r.id == flash_id:
                 return r.status
@@ -206,13 +272,35 @@ class ClientExchange:
     async def repay(
         self, margin: Margin, *, coin: str, amount: Decimal, symbol: str | None
     ) -> Decimal | None:
+        return (await self._repay(margin, coin, amount, symbol, None)).remain
+
+    async def repay_once(
+        self,
+        margin: Margin,
+        *,
+        coin: str,
+        amount: Decimal,
+        symbol: str | None,
+        client_oid: str,
+    ) -> RepayOutcome:
+        """Repay with ``client_oid`` where the exchange takes one (v2 isolated; cross repay
+        has no client id in any version); the answer's repay id when it gives one."""
+        return await self._repay(margin, coin, amount, symbol, client_oid)
+
+    async def _repay(
+        self, margin: Margin, coin: str, amount: Decimal, symbol: str | None, oid: str | None
+    ) -> RepayOutcome:
         if margin == "cross":
             r = await _guard(self.client.cross_repay(coin=coin, repay_amount=amount))
-            return r.remain_debt_amount
+            return RepayOutcome(r.remain_debt_amount, r.repay_id)
         if symbol is None:
             raise CallRejected("isolated repay needs a symbol")
-        ir = await _guard(self.client.isolated_repay(symbol=symbol, coin=coin, repay_amount=amount))
-        return ir.remain_debt_amount
+        ir = await _guard(
+            self.client.isolated_repay(
+                symbol=symbol, coin=coin, repay_amount=amount, client_oid=oid
+            )
+        )
+        return RepayOutcome(ir.remain_debt_amount, ir.repay_id)
 
     async def flash_repay(self, margin: Margin, *, coin: str | None, symbol: str | None) -> str:
         if margin == "cross":

@@ -11,14 +11,25 @@ Errors are split by what they mean for a protective call:
 - :class:`CallUncertain`: no usable answer (timeout, connection lost, 5xx): the call may
   have been executed. The intent stays open until reconciliation settles it.
 
-Reads raise the same two classes; for a read both simply mean "no data this time".
+Reads raise the same two classes; for a read both simply mean "no data this time". Two
+refusals say more: :class:`AccountModeError` (the account is a Unified Trading Account, which
+the classic margin API cannot serve: the account is stopped) and :class:`MalformedAnswer` (an
+answer in a shape the document does not describe: no action on that scope, a loud alert).
+
+Which API version is spoken is the implementation's business. Two optional capabilities,
+checked with ``isinstance``, let the daemon use what a version offers without knowing it:
+:class:`BatchRiskRates` (every isolated symbol's risk rate in one call) and
+:class:`IdempotentRepay` (a repay sent with a client id derived from the intent, answering
+with the exchange's repay id). :class:`RiskFigure` says whether the exchange's risk figure
+points a documented way (v1) or must be checked (v2: :mod:`riskd.risk.reading`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 Margin = Literal["cross", "isolated"]
 Side = Literal["buy", "sell"]
@@ -43,6 +54,24 @@ class CallRejected(ExchangeError):
 
 class CallUncertain(ExchangeError):
     """No answer: the call may or may not have been executed."""
+
+
+class AccountModeError(CallRejected):
+    """The account is in a mode riskd's client cannot serve (a Unified Trading Account
+    answers the classic margin API with 40085): stop protecting it, say so once."""
+
+
+class MalformedAnswer(CallRejected):
+    """The exchange answered in a shape the document does not describe; the message names
+    the endpoint and the field. Nothing is decided on it."""
+
+
+@dataclass(frozen=True, slots=True)
+class RepayOutcome:
+    """What a repay answered: the debt left and the exchange's id (when it gave them)."""
+
+    remain: Decimal | None
+    repay_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +138,38 @@ class OrderInfo:
 class CancelResult:
     cancelled: tuple[str, ...]
     failed: tuple[str, ...]
+
+
+@runtime_checkable
+class BatchRiskRates(Protocol):
+    """Reads many isolated symbols' risk figures at once (v2: one paged call for all)."""
+
+    async def isolated_risk_rates(self, symbols: Sequence[str]) -> dict[str, Decimal]:
+        """symbol → risk figure, for the symbols asked for that the exchange listed."""
+        ...
+
+
+@runtime_checkable
+class RiskFigure(Protocol):
+    """Says whether the risk figure's direction is contested (check it before use)."""
+
+    @property
+    def risk_rate_contested(self) -> bool: ...
+
+
+@runtime_checkable
+class IdempotentRepay(Protocol):
+    """A repay that carries ``client_oid`` where the exchange takes one (v2 isolated)."""
+
+    async def repay_once(
+        self,
+        margin: Margin,
+        *,
+        coin: str,
+        amount: Decimal,
+        symbol: str | None,
+        client_oid: str,
+    ) -> RepayOutcome: ...
 
 
 class Exchange(Protocol):

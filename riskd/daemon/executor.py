@@ -14,6 +14,12 @@ is the same for both and lives in :mod:`riskd.daemon.actions`.
 
 ``accepted`` is called as soon as the exchange has taken the call and given an id (flash
 repay id, order id), so the journal holds it before anything else can go wrong.
+
+Client ids: an order carries the plan's ``clientOid``; a repay goes out with the client id
+derived from its intent (:func:`riskd.daemon.plans.client_oid`) where the exchange takes one
+(:class:`~riskd.daemon.exchange.IdempotentRepay`: v2 isolated repay), and its repay id, when
+answered, is the intent's reference — reconciliation then never counts that record for another
+intent.
 """
 
 from __future__ import annotations
@@ -24,9 +30,9 @@ from types import MappingProxyType
 from typing import Protocol
 
 from riskd.amounts import to_wire
-from riskd.daemon.exchange import CallRejected, CallUncertain, Exchange
+from riskd.daemon.exchange import CallRejected, CallUncertain, Exchange, IdempotentRepay
 from riskd.daemon.journal import DRY_RUN, FAILED, SUCCEEDED
-from riskd.daemon.plans import ActionPlan
+from riskd.daemon.plans import ActionPlan, client_oid
 
 #: Called with (exchange id, one-line summary) when the exchange has accepted the call.
 AcceptedHook = Callable[[str, str], Awaitable[None]]
@@ -86,15 +92,29 @@ class LiveExecutor:
 
     async def _repay(self, plan: ActionPlan) -> ExecResult:
         assert plan.coin is not None and plan.amount is not None
-        remain = await self._ex.repay(
-            plan.margin, coin=plan.coin, amount=plan.amount, symbol=plan.symbol
-        )
+        repay_id: str | None = None
+        if isinstance(self._ex, IdempotentRepay):
+            outcome = await self._ex.repay_once(
+                plan.margin,
+                coin=plan.coin,
+                amount=plan.amount,
+                symbol=plan.symbol,
+                client_oid=plan.client_oid or client_oid(plan.intent_id),
+            )
+            remain, repay_id = outcome.remain, outcome.repay_id
+        else:
+            remain = await self._ex.repay(
+                plan.margin, coin=plan.coin, amount=plan.amount, symbol=plan.symbol
+            )
         detail = f"repaid {to_wire(plan.amount)} {plan.coin}"
         data: dict[str, str] = {"repaid": to_wire(plan.amount)}
         if remain is not None:
             detail += f", {to_wire(remain)} {plan.coin} still owed"
             data["remain_debt"] = to_wire(remain)
-        return ExecResult(SUCCEEDED, detail, data=MappingProxyType(data))
+        if repay_id:
+            detail += f" (repay {repay_id})"
+            data["repay_id"] = repay_id
+        return ExecResult(SUCCEEDED, detail, ref=repay_id, data=MappingProxyType(data))
 
     async def _flash(self, plan: ActionPlan, accepted: AcceptedHook) -> ExecResult:
         flash_id = await self._ex.flash_repay(plan.margin, coin=plan.coin, symbol=plan.symbol)

@@ -193,6 +193,9 @@ class Journal:
         be used. A failed open leaves no connection (nor its worker thread) behind."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            # Probed with plain sqlite3 first: when aiosqlite's own connect fails, its worker
+            # thread ends on its own later and may find the event loop already closed.
+            _probe(path)  # quick and once, at start: run in the loop
             db = await aiosqlite.connect(path)
         except (OSError, sqlite3.Error) as exc:
             raise JournalOpenError(path, exc) from exc
@@ -573,6 +576,11 @@ class Journal:
         async with self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:
             row = await cur.fetchone()
         return None if row is None else json.loads(row[0])
+
+
+def _probe(path: Path) -> None:
+    """Open and close ``path`` with sqlite3 (raises what a connect would)."""
+    sqlite3.connect(path).close()
 
 
 _INTENT_COLUMNS = (

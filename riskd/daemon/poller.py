@@ -2,18 +2,26 @@
 
 Calls per poll (ENDPOINTS.md), using the ones that answer for many scopes at once:
 
-- cross: ``cross_assets()`` without ``coin`` (every coin), and ``cross_risk_rate(coin=USDT)``
-  only when the account owes something (no debt → risk rate 0). The cross risk rate endpoint
-  requires a ``coin`` although the rate is the whole cross account's; any coin gives it.
+- cross: ``cross_assets()`` without ``coin`` (every coin), and ``cross_risk_rate()`` only
+  when the account owes something (no debt → risk rate 0).
 - isolated: ``isolated_assets()`` without ``symbol`` (every symbol: this is also discovery),
-  then ``isolated_risk_rate(symbol=)`` for each due symbol that owes something (``symbol`` is
-  required there, so one call per symbol).
+  then the risk figures of the due symbols that owe something — in one call for all of them
+  when the exchange can (:class:`~riskd.daemon.exchange.BatchRiskRates`: v2's paged list),
+  else one ``isolated_risk_rate(symbol)`` each. Calls per cycle stay flat as symbols are added.
 - reference data (``currencies``, tier data per cross coin / isolated symbol) every
   ``poll.reference_ttl`` seconds, and at once for a newly seen coin or symbol.
 
 A scope is also due at once when the index price of a coin it holds or owes has moved
 ``price_move`` (0.5 %) since its last poll: the price feed is local, so a crash is seen
 within one tick, not one interval later.
+
+Each figure is read with :func:`riskd.daemon.snapshots.with_reading`: where its direction is
+contested (:class:`~riskd.daemon.exchange.RiskFigure`), it is checked against riskd's own rate;
+when neither reading agrees the scope gets riskd's figure and a loud notice names both.
+
+An answer in an unexpected shape (:class:`MalformedAnswer`) drops the scope's snapshot until
+a good one comes; a Unified Trading Account (:class:`AccountModeError`) stops the poller for
+good (``stopped``); both notify once (:mod:`riskd.daemon.poll_notices`).
 
 Each scope has its own next-due time: ``fast_interval`` when its risk rate is within
 ``near_margin`` of its warning ratio (or above), ``slow_interval`` when calm (no debt or
@@ -40,7 +48,17 @@ from decimal import Decimal
 
 from riskd.bitget.gate import Priority, current_priority, request_priority
 from riskd.clock import Clock
-from riskd.daemon.exchange import AssetRow, Exchange, ExchangeError, Margin
+from riskd.daemon.exchange import (
+    AccountModeError,
+    AssetRow,
+    BatchRiskRates,
+    Exchange,
+    ExchangeError,
+    MalformedAnswer,
+    Margin,
+    RiskFigure,
+)
+from riskd.daemon.poll_notices import NoticeHook, PollNotices
 from riskd.daemon.prices import PriceSource
 from riskd.daemon.snapshots import (
     Reference,
@@ -105,6 +123,7 @@ class AccountPoller:
         clock: Clock,
         *,
         pacing: Callable[[Mapping[str, int]], float] | None = None,
+        notice: NoticeHook | None = None,
     ) -> None:
         self.account = account
         self._acc = settings
@@ -122,6 +141,12 @@ class AccountPoller:
         self.last_prices: Mapping[str, Decimal] = {}
         #: Scopes whose reads go at Priority.URGENT (see the module docstring).
         self.urgent: set[str] = set()
+        self._notices = PollNotices(account, notice)
+
+    @property
+    def stopped(self) -> str | None:
+        """Why this account is no longer polled (a Unified Trading Account); None: it is."""
+        return self._notices.stopped
 
     def reconfigure(self, settings: AccountSettings, poll: PollSettings) -> None:
         """New settings after a reload; schedules are kept."""
@@ -131,6 +156,8 @@ class AccountPoller:
     # --- scheduling -----------------------------------------------------------------------
     def due(self, now: float) -> set[str]:
         """Scopes due now (``"isolated:*"`` stands for discovery when nothing is known yet)."""
+        if self.stopped is not None:
+            return set()
         out: set[str] = set(self.moved())
         if self._acc.cross and self.next_due.get(CROSS, 0.0) <= now:
             out.add(CROSS)
@@ -159,6 +186,8 @@ class AccountPoller:
         return out
 
     def next_wakeup(self) -> float | None:
+        if self.stopped is not None:
+            return None
         times = list(self.next_due.values())
         if self._acc.isolated or self._acc.discover_isolated:
             times.append(self._isolated_due_at)
@@ -168,7 +197,8 @@ class AccountPoller:
         """Calls one poll of every known scope makes, by endpoint (for the budget's pacing)."""
         iso = [s for s in self.snapshots if s != CROSS]
         owing = [s for s in iso if debt_coins(self.snapshots[s])]
-        calls = {"isolated_assets": 1, "isolated_risk_rate": len(owing)} if iso else {}
+        per_cycle = min(len(owing), 1) if isinstance(self._ex, BatchRiskRates) else len(owing)
+        calls = {"isolated_assets": 1, "isolated_risk_rate": per_cycle} if iso else {}
         if self._acc.cross:
             calls.update({"cross_assets": 1, "cross_risk_rate": 1})
         return calls
@@ -228,6 +258,8 @@ class AccountPoller:
 
     async def repoll(self, scope: str) -> ScopeSnapshot | None:
         """Poll one scope now, whatever its schedule (the verification after an action)."""
+        if self.stopped is not None:
+            raise AccountModeError(self.stopped)
         out = PollOutcome()
         await self._load_prices()
         if scope == CROSS:
@@ -249,21 +281,54 @@ class AccountPoller:
         try:
             rows = await self._ex.assets("cross")
             await self._ensure_tiers("cross", {r.coin for r in rows if r.borrow or r.interest})
-            rate = await self._ex.cross_risk_rate() if has_debt(rows) else Decimal(0)
+            rate = await self._ex.cross_risk_rate() if has_debt(rows) else None
         except ExchangeError as exc:
-            out.errors[CROSS] = str(exc)
-            self.errors[CROSS] = str(exc)
-            self._schedule(CROSS, started, failed=True)
+            await self._failed(CROSS, exc, started, out)
             return
         symbols = {f"{r.coin}{USDT}" for r in rows if r.frozen > 0 and r.coin != USDT}
         orders = await self._count_orders("cross", symbols)
+        if self.stopped is not None:
+            return
         previous = self.snapshots.get(CROSS)
-        self.snapshots[CROSS] = cross_snapshot(
-            self.account, rows, rate, started, self.ref, self.last_prices, orders
+        snap = cross_snapshot(
+            self.account, rows, rate or Decimal(0), started, self.ref, self.last_prices, orders
         )
-        self.errors.pop(CROSS, None)
+        self.snapshots[CROSS] = await self._read(snap, rate, previous)
+        self._ok(CROSS)
         out.polled.add(CROSS)
         self._schedule(CROSS, started, previous=previous)
+
+    # --- what a failed or odd answer means ------------------------------------------------
+    async def _failed(
+        self, scope: str, exc: ExchangeError, started: float, out: PollOutcome
+    ) -> None:
+        out.errors[scope] = str(exc)
+        if isinstance(exc, AccountModeError) or self.stopped is not None:
+            await self._stop(str(exc))  # a no-op once stopped: nothing more is kept
+            return
+        self.errors[scope] = str(exc)
+        if isinstance(exc, MalformedAnswer):
+            # Nothing is decided on a scope whose answer is not understood.
+            self.snapshots.pop(scope, None)
+            await self._notices.bad_answer(scope, str(exc))
+        self._schedule(scope, started, failed=True)
+
+    def _ok(self, scope: str) -> None:
+        self.errors.pop(scope, None)
+        self._notices.good_answer(scope)
+
+    async def _stop(self, why: str) -> None:
+        if await self._notices.stop(why):
+            self.snapshots.clear()
+            self.errors.clear()
+            self.next_due.clear()
+            self.urgent.clear()
+
+    async def _read(
+        self, snap: ScopeSnapshot, reported: Decimal | None, previous: ScopeSnapshot | None
+    ) -> ScopeSnapshot:
+        contested = isinstance(self._ex, RiskFigure) and self._ex.risk_rate_contested
+        return await self._notices.read(snap, reported, previous, contested=contested)
 
     async def _poll_isolated(
         self,
@@ -282,10 +347,11 @@ class AccountPoller:
         try:
             rows = await self._ex.assets("isolated")
         except ExchangeError as exc:
+            if isinstance(exc, AccountModeError):
+                await self._stop(str(exc))
+                return
             for scope in due or {isolated_scope(s) for s in self._acc.isolated}:
-                out.errors[scope] = str(exc)
-                self.errors[scope] = str(exc)
-                self._schedule(scope, started, failed=True)
+                await self._failed(scope, exc, started, out)
             if discover:
                 self._isolated_due_at = started + self._poll.fast_interval
             return
@@ -308,6 +374,7 @@ class AccountPoller:
             self._isolated_due_at = started + self._poll.slow_interval
         symbols = sorted((parse_scope(s)[1] or "" for s in targets), key=self._urgency)
         await self._ensure_tiers("isolated", set(symbols))
+        batch = await self._batch_rates(rows, symbols, base)
         # Most urgent first (never seen, then highest risk rate), a few at a time: the rate
         # budget paces them, and no request waits in its queue longer than it may.
         gate = asyncio.Semaphore(POLL_CONCURRENCY)
@@ -315,12 +382,28 @@ class AccountPoller:
         async def one(symbol: str) -> None:
             async with gate:
                 if base is None:
-                    await self._poll_symbol(symbol, rows, started, out)
+                    await self._poll_symbol(symbol, rows, started, out, batch)
                     return
                 with request_priority(self._priority({isolated_scope(symbol)}, base)):
-                    await self._poll_symbol(symbol, rows, started, out)
+                    await self._poll_symbol(symbol, rows, started, out, batch)
 
         await asyncio.gather(*(one(sym) for sym in symbols))
+
+    async def _batch_rates(
+        self, rows: list[AssetRow], symbols: list[str], base: Priority | None
+    ) -> dict[str, Decimal] | ExchangeError | None:
+        """Every owing symbol's figure in one call, where the exchange can (else None)."""
+        if not isinstance(self._ex, BatchRiskRates):
+            return None
+        owing = [s for s in symbols if has_debt(r for r in rows if r.symbol == s)]
+        if not owing:
+            return {}
+        scopes = {isolated_scope(s) for s in owing}
+        with request_priority(self._priority(scopes, base or current_priority())):
+            try:
+                return await self._ex.isolated_risk_rates(owing)
+            except ExchangeError as exc:
+                return exc
 
     def _urgency(self, symbol: str) -> tuple[int, Decimal, str]:
         snap = self.snapshots.get(isolated_scope(symbol))
@@ -329,27 +412,56 @@ class AccountPoller:
         return (1, -(snap.risk_rate - snap.warning_risk_ratio), symbol)
 
     async def _poll_symbol(
-        self, symbol: str, rows: list[AssetRow], started: float, out: PollOutcome
+        self,
+        symbol: str,
+        rows: list[AssetRow],
+        started: float,
+        out: PollOutcome,
+        batch: dict[str, Decimal] | ExchangeError | None = None,
     ) -> None:
         scope = isolated_scope(symbol)
         mine = [r for r in rows if r.symbol == symbol]
         try:
-            rate = await self._ex.isolated_risk_rate(symbol) if has_debt(mine) else Decimal(0)
+            rate = await self._symbol_rate(symbol, mine, batch)
         except ExchangeError as exc:
-            out.errors[scope] = str(exc)
-            self.errors[scope] = str(exc)
-            self._schedule(scope, started, failed=True)
+            await self._failed(scope, exc, started, out)
             return
         orders = await self._count_orders(
             "isolated", {symbol} if any(r.frozen for r in mine) else set()
         )
+        if self.stopped is not None:
+            return
         previous = self.snapshots.get(scope)
-        self.snapshots[scope] = isolated_snapshot(
-            self.account, symbol, mine, rate, started, self.ref, self.last_prices, orders
+        snap = isolated_snapshot(
+            self.account,
+            symbol,
+            mine,
+            rate or Decimal(0),
+            started,
+            self.ref,
+            self.last_prices,
+            orders,
         )
-        self.errors.pop(scope, None)
+        self.snapshots[scope] = await self._read(snap, rate, previous)
+        self._ok(scope)
         out.polled.add(scope)
         self._schedule(scope, started, previous=previous)
+
+    async def _symbol_rate(
+        self, symbol: str, mine: list[AssetRow], batch: dict[str, Decimal] | ExchangeError | None
+    ) -> Decimal | None:
+        """The exchange's figure for ``symbol`` (None: it owes nothing, none was asked)."""
+        if not has_debt(mine):
+            return None
+        if isinstance(batch, ExchangeError):
+            raise batch
+        if batch is None:
+            return await self._ex.isolated_risk_rate(symbol)
+        if symbol not in batch:
+            raise MalformedAnswer(
+                f"isolated_risk_rate: the list has no row for symbol {symbol}, which owes"
+            )
+        return batch[symbol]
 
     async def _count_orders(self, margin: Margin, symbols: set[str]) -> int:
         """Open orders on ``symbols`` (asked only where a balance is frozen)."""

@@ -8,13 +8,26 @@ they are reported (and alerted) and the running values stay.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from riskd.daemon import alerts
 from riskd.daemon.app import Daemon
+from riskd.daemon.events import DaemonEvent, EventKind
 from riskd.daemon.executor import DryRunExecutor, LiveExecutor
+from riskd.notify.alert import EVERY_ROUTE, Alert, AlertKind
+from riskd.redact import redact
 from riskd.rules import loader
-from riskd.settings import CREDENTIAL_FIELDS, Settings
+from riskd.settings import CREDENTIAL_FIELDS, ConfigError, Settings, load_settings
+from riskd.severity import Severity
+
+log = logging.getLogger(__name__)
+
+
+def _one_line(text: str) -> str:
+    return "; ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
 @dataclass(frozen=True)
@@ -92,3 +105,129 @@ def reload_settings(daemon: Daemon, new: Settings) -> ReloadOutcome:
     keep = {n: getattr(old, n) for n in RESTART_ONLY}
     daemon.settings = new.model_copy(update=keep)
     return ReloadOutcome(True, notes)
+
+
+class Reloader:
+    """SIGHUP: reload, apply, and say what happened. A failed reload is journaled as
+    ``reload_failed`` with its reason and alerted on every route; the next good one says
+    the failure is fixed; an account switched between dry-run and LIVE is announced."""
+
+    def __init__(
+        self, daemon: Daemon, config_path: Path | None, live_override: bool | None
+    ) -> None:
+        self.daemon = daemon
+        self.config_path = config_path
+        self.live_override = live_override
+        #: The last reload failed: the next good one says it is fixed.
+        self.failing = False
+
+    async def reload(self) -> None:
+        """Load the configuration and rules again and apply them, or keep the old ones."""
+        daemon, now = self.daemon, self.daemon.clock.now()
+        try:
+            new = load_settings(self.config_path, live=self.live_override)
+        except ConfigError as exc:
+            reason = _one_line(str(exc))
+            await self._reload_failed(
+                f"reload failed, previous configuration and rules kept: {reason}",
+                {"stage": "config", "reason": reason, "path": str(exc.path or "")},
+                account=None,
+                message=str(exc),
+            )
+            return
+        live_before = {name: not acc.dry_run for name, acc in daemon.accounts.items()}
+        outcome = reload_settings(daemon, new)
+        for note in outcome.notes:
+            log.warning("reload: %s", note)
+        if not outcome.applied:
+            account = outcome.refused_account or "?"
+            await self._reload_failed(
+                f"reload failed: the configuration is valid but the rules of account {account}"
+                f" were refused; previous configuration and rules kept: {outcome.reason}",
+                {
+                    "stage": "rules",
+                    "account": account,
+                    "reason": outcome.reason,
+                    "notes": outcome.notes,
+                },
+                account=account,
+                message=outcome.reason,
+            )
+            return
+        kept = [n for n in outcome.notes if "restart" in n]
+        summary = "configuration and rules reloaded"
+        if kept:
+            summary += "; kept until a restart: " + "; ".join(kept)
+        if self.failing:
+            summary += " (the earlier failed reload is fixed)"
+        cleared, self.failing = self.failing, False
+        await daemon.events.publish(
+            DaemonEvent(
+                EventKind.RELOAD,
+                now,
+                summary,
+                data={"notes": outcome.notes},
+                alert=Alert(
+                    kind=AlertKind.RELOAD,
+                    severity=Severity.WARNING if cleared or kept else Severity.INFO,
+                    title="configuration reloaded" + (": all clear" if cleared else ""),
+                    at=now,
+                    message=summary,
+                    tags=frozenset({EVERY_ROUTE}),
+                ),
+            )
+        )
+        for name, acc in daemon.accounts.items():
+            live = not acc.dry_run
+            if name in live_before and live != live_before[name]:
+                text = (
+                    f"account {name} is now LIVE: protective actions will be sent"
+                    if live
+                    else f"account {name} is now dry-run: nothing will be sent"
+                )
+                await daemon.events.publish(
+                    DaemonEvent(
+                        EventKind.MODE,
+                        now,
+                        text,
+                        severity=Severity.CRITICAL if live else Severity.WARNING,
+                        account=name,
+                        data={"live": live},
+                        alert=Alert(
+                            kind=AlertKind.LIVE,
+                            severity=Severity.CRITICAL if live else Severity.WARNING,
+                            title=text,
+                            at=now,
+                            account=name,
+                            tags=frozenset({EVERY_ROUTE}),
+                        ),
+                    )
+                )
+
+    async def _reload_failed(
+        self, summary: str, data: Mapping[str, object], *, account: str | None, message: str
+    ) -> None:
+        """A refused reload: journaled as reload_failed with its reason, alerted on every
+        route; the previous configuration and rules stay."""
+        self.failing = True
+        now = self.daemon.clock.now()
+        await self.daemon.events.publish(
+            DaemonEvent(
+                EventKind.RELOAD_FAILED,
+                now,
+                summary,
+                severity=Severity.CRITICAL,
+                account=account,
+                data=data,
+                alert=Alert(
+                    kind=AlertKind.RELOAD,
+                    severity=Severity.CRITICAL,
+                    title="configuration not reloaded (previous one kept)",
+                    at=now,
+                    account=account,
+                    message=redact(message),
+                    tags=frozenset({EVERY_ROUTE}),
+                ),
+                failure=True,
+            )
+        )

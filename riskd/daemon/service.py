@@ -15,7 +15,7 @@
   start reports a crash and reconciles.
 - Every exit path (an error at start, a stop during start, a normal stop) stops the ops
   server, the notifier, the price feed and the clients and closes the journal.
-- SIGHUP: reload config and rules atomically (:func:`riskd.daemon.reload.reload_settings`);
+- SIGHUP: reload config and rules atomically (:class:`riskd.daemon.reload.Reloader`);
   bad files keep the old set, raise an alert and are journaled as ``reload_failed`` with the
   reason (and the account whose rules were refused); only a full success is ``reload``.
 """
@@ -42,7 +42,7 @@ from riskd.daemon import alerts
 from riskd.daemon.alerts import AlertSink, JournalRecorder, LoggingSink
 from riskd.daemon.app import Daemon
 from riskd.daemon.prices import PriceSource
-from riskd.daemon.reload import reload_settings
+from riskd.daemon.reload import Reloader
 from riskd.daemon.wiring import Built, build_daemon
 from riskd.notify.alert import Alert
 from riskd.notify.notifier import Notifier
@@ -50,7 +50,7 @@ from riskd.ops.health import HealthState
 from riskd.ops.metrics import Metrics
 from riskd.ops.sdnotify import SystemdNotifier
 from riskd.ops.server import DEFAULT_MAX_TICK_AGE, OpsServer, start_ops_server
-from riskd.settings import ConfigError, Settings, load_settings
+from riskd.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +78,6 @@ def health_limit(settings: Settings, systemd: SystemdNotifier) -> float:
     if watchdog is not None:
         return watchdog
     return max(DEFAULT_MAX_TICK_AGE, 2 * settings.poll.fast_interval)
-
-
-def _one_line(text: str) -> str:
-    return "; ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
 class Service:
@@ -119,6 +115,7 @@ class Service:
         self.ops: OpsServer | None = None
         self._cycle: asyncio.Task[None] | None = None
         self._reloads: set[asyncio.Task[None]] = set()
+        self._reloader = Reloader(self.daemon, config_path, live_override)
         self._daemon_started = False
         self._signals_installed = False
         self._seen_429: dict[str, int] = {}
@@ -230,61 +227,11 @@ class Service:
         journal ``reload_failed`` with the reason. Only a full success journals ``reload``."""
         self.systemd.reloading("reloading configuration and rules")
         try:
-            await self._reload()
+            await self._reloader.reload()
         except Exception:
             log.exception("reload: could not finish (previous configuration kept if unapplied)")
         finally:
             self.systemd.ready("watching")
-
-    async def _reload(self) -> None:
-        journal, now = self.daemon.journal, self.clock.now()
-        try:
-            new = load_settings(self.config_path, live=self.live_override)
-        except ConfigError as exc:
-            reason = _one_line(str(exc))
-            log.error("reload refused, previous configuration kept: %s", reason)
-            self.daemon.sink.submit(
-                alerts.error_alert(
-                    "configuration not reloaded (previous one kept)", str(exc), self.clock.now()
-                )
-            )
-            await journal.record(
-                "reload_failed",
-                f"reload failed, previous configuration and rules kept: {reason}",
-                at=now,
-                data={"stage": "config", "reason": reason, "path": str(exc.path or "")},
-            )
-            return
-        outcome = reload_settings(self.daemon, new)
-        for note in outcome.notes:
-            log.warning("reload: %s", note)
-        if not outcome.applied:
-            account = outcome.refused_account or "?"
-            log.error(
-                "reload refused: rules of %s do not load; previous configuration and rules "
-                "kept: %s",
-                account,
-                outcome.reason,
-            )
-            await journal.record(
-                "reload_failed",
-                f"reload failed: the configuration is valid but the rules of account {account}"
-                f" were refused; previous configuration and rules kept: {outcome.reason}",
-                at=now,
-                account=account,
-                data={
-                    "stage": "rules",
-                    "account": account,
-                    "reason": outcome.reason,
-                    "notes": outcome.notes,
-                },
-            )
-            return
-        kept = [n for n in outcome.notes if "restart" in n]
-        summary = "configuration and rules reloaded"
-        if kept:
-            summary += "; kept until a restart: " + "; ".join(kept)
-        await journal.record("reload", summary, at=now, data={"notes": outcome.notes})
 
     # --- run --------------------------------------------------------------------------------
     async def run(self) -> int:

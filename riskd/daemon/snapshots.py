@@ -4,16 +4,22 @@ The poller gathers, per account: the cross assets (one call for every coin), the
 assets (one call for every symbol), the exchange's risk rate per scope that has debt, and
 slowly changing reference data (symbols with their warning and liquidation ratios and order
 rules, tier data). These functions put them together; they read no clock and do no I/O.
+
+:func:`with_reading` settles which way the exchange's risk figure points
+(:func:`riskd.risk.reading.read_risk_rate`) against riskd's own figure from the snapshot's
+balances, prices and tiers, and keeps both in the snapshot for ``riskd status``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import MappingProxyType
 
 from riskd.daemon.exchange import AssetRow, SymbolInfo, TierInfo
+from riskd.risk import math as riskmath
+from riskd.risk.reading import DIRECT, INVERSE, RiskReading, read_risk_rate
 from riskd.risk.snapshot import (
     CROSS,
     USDT,
@@ -192,3 +198,51 @@ def isolated_snapshot(
         quote_coin=quote,
         trade_rules=ref.trade_rules((symbol,)),
     )
+
+
+def own_risk_rate(snap: ScopeSnapshot) -> Decimal | None:
+    """riskd's risk rate for ``snap`` (:func:`riskd.risk.math.value`), or ``None`` when a
+    price of a held coin or the maintenance margin rate of an owed coin is not known. Coins
+    owed nothing need no rate (their weight is 0)."""
+    held = [b for b in snap.balances.values() if b.total_amount != 0 or b.liability != 0]
+    prices: dict[str, Decimal] = {}
+    mmr: dict[str, Decimal] = {}
+    for b in held:
+        if b.coin != USDT:
+            price = snap.prices_usdt.get(b.coin)
+            if price is None:
+                return None
+            prices[b.coin] = price
+        rate = snap.maintain_margin_rate.get(b.coin)
+        if rate is None and b.liability > 0:
+            return None
+        mmr[b.coin] = rate if rate is not None else Decimal(0)
+    return riskmath.value(held, prices, mmr).risk_rate
+
+
+def with_reading(
+    snap: ScopeSnapshot,
+    *,
+    reported: Decimal | None,
+    contested: bool,
+    previous: ScopeSnapshot | None,
+) -> tuple[ScopeSnapshot, RiskReading]:
+    """``snap`` with the risk rate the rules see, the reported and own figures beside it."""
+    owes = any(b.liability > 0 for b in snap.balances.values())
+    before = previous.risk_reading if previous is not None else None
+    reading = read_risk_rate(
+        reported,
+        own_risk_rate(snap),
+        owes=owes,
+        contested=contested,
+        previous=DIRECT if before == DIRECT else INVERSE if before == INVERSE else None,
+    )
+    new = replace(
+        snap,
+        risk_rate=reading.risk_rate,
+        reported_risk_rate=reported,
+        local_risk_rate=reading.local,
+        risk_reading=reading.reading,
+        reading_checked=reading.checked,
+    )
+    return new, reading

@@ -1,17 +1,21 @@
 """``riskd status``: the rows the running daemon writes each cycle, and how they are shown.
 
-Per account and scope: risk rate, warning and liquidation ratios, data age, whether the data
-is stale (and the last poll error), firing rules, the last action and its status, live or
-dry-run, paused. Per daemon: pid, start, last cycle, budget use and notifier health — all in
-the journal database, so the command works while the daemon runs.
-"""
+Per account and scope: risk rate (with the exchange's reported figure, riskd's own figure and
+how the reported one was read — :mod:`riskd.risk.reading`), warning and liquidation ratios,
+data age, whether the data is stale (and the last poll error), firing rules, the last action
+and its status, live or dry-run, paused. An account stopped because it is a Unified Trading
+Account has one row, scope ``account``, saying so. Per daemon: pid, start, last cycle, budget
+use and notifier health — all in the journal database, so the command works while the daemon
+runs."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from riskd.amounts import fmt8
 from riskd.rules.state import Status
 
 if TYPE_CHECKING:
@@ -22,6 +26,8 @@ async def status_rows(
     daemon: Daemon, acc: AccountRuntime, now: float
 ) -> list[tuple[str, str, Mapping[str, object]]]:
     rows: list[tuple[str, str, Mapping[str, object]]] = []
+    if acc.poller.stopped is not None:
+        rows.append((acc.name, "account", {"stopped": acc.poller.stopped, "live": not acc.dry_run}))
     scopes = set(acc.poller.snapshots) | set(acc.poller.errors)
     for scope in sorted(scopes):
         snap = acc.poller.snapshots.get(scope)
@@ -38,6 +44,10 @@ async def status_rows(
         last = await daemon.journal.last_intent(acc.name, scope)
         row: dict[str, object] = {
             "risk_rate": str(snap.risk_rate) if snap else None,
+            "reported_risk_rate": _text(snap.reported_risk_rate) if snap else None,
+            "local_risk_rate": _text(snap.local_risk_rate) if snap else None,
+            "risk_reading": snap.risk_reading if snap else None,
+            "reading_checked": snap.reading_checked if snap else None,
             "warning_risk_ratio": str(snap.warning_risk_ratio) if snap else None,
             "liquidation_risk_ratio": str(snap.liquidation_risk_ratio) if snap else None,
             "observed_at": snap.observed_at if snap else None,
@@ -61,6 +71,30 @@ async def status_rows(
         }
         rows.append((acc.name, scope, row))
     return rows
+
+
+def _text(value: Decimal | None) -> str | None:
+    """8 decimals, like the exchange's figures (riskd's own is computed to 28 digits)."""
+    if value is None:
+        return None
+    return str(value) if not value.is_finite() else fmt8(value)
+
+
+def _reading_text(d: Mapping[str, Any]) -> str:
+    """`` [Bitget 2.5 read as assets/liabilities; own 0.4]`` — empty when there is no figure."""
+    reported, own, how = (
+        d.get("reported_risk_rate"),
+        d.get("local_risk_rate"),
+        d.get("risk_reading"),
+    )
+    if reported is None and own is None:
+        return ""
+    parts = []
+    if reported is not None:
+        checked = "" if d.get("reading_checked") else ", unchecked"
+        parts.append(f"Bitget {reported} read as {how}{checked}")
+    parts.append(f"own {own if own is not None else 'unknown'}")
+    return " [" + "; ".join(parts) + "]"
 
 
 def render_status(
@@ -96,12 +130,18 @@ def render_status(
             mode = "LIVE" if d.get("live") else "dry-run"
             p = " — ACTIONS PAUSED" if paused.get(account) else ""
             lines.append(f"\n{account} ({mode}){p}")
+        if d.get("stopped"):
+            lines.append(f"  STOPPED: {d['stopped']}")
+            continue
         rate = d.get("risk_rate") or "?"
         warn, liq = d.get("warning_risk_ratio") or "?", d.get("liquidation_risk_ratio") or "?"
         age = d.get("data_age_s")
         age_text = "no data" if age is None else f"data {float(age) + now - at:.0f}s old"
         stale = " STALE" if d.get("stale") else ""
-        lines.append(f"  {scope:<22} riskRate {rate} (warn {warn}, liq {liq}); {age_text}{stale}")
+        lines.append(
+            f"  {scope:<22} riskRate {rate}{_reading_text(d)} (warn {warn}, liq {liq});"
+            f" {age_text}{stale}"
+        )
         if d.get("error"):
             lines.append(f"    last error: {d['error']}")
         if d.get("firing"):

@@ -8,6 +8,11 @@ over the simulator's ASGI app, a ManualClock, a price source, an alert sink). Wi
 price source given, ``[prices] enabled`` builds a :class:`BitgetIndexPriceFeed`
 (``Built.feed``; :meth:`Built.start_feed` starts it), otherwise :class:`NoPrices`.
 
+Each account's client speaks the account's API version (``api``, default ``v2``); nothing
+past the client knows which. The poller's notices (risk figures that disagree, an answer in
+an unexpected shape, a Unified Trading Account) become critical alerts and journal entries
+(:func:`notice_hook`).
+
 The clients retry a failed read twice (:data:`READ_RETRY`), quickly: the poller polls a scope
 whose read failed again at the fast interval, on the next cycle, so a longer retry inside
 one read would only hold the cycle up.
@@ -32,13 +37,17 @@ from riskd.daemon.client_exchange import ClientExchange
 from riskd.daemon.exchange import Exchange
 from riskd.daemon.executor import DryRunExecutor, Executor, LiveExecutor
 from riskd.daemon.journal import Journal
+from riskd.daemon.poll_notices import Notice, NoticeHook
 from riskd.daemon.poller import AccountPoller
 from riskd.daemon.prices import BitgetIndexPriceFeed, NoPrices, PriceSource
 from riskd.daemon.reconcile import Reconciler
+from riskd.notify.alert import Alert, AlertKind
 from riskd.ops.metrics import Metrics
+from riskd.redact import redact
 from riskd.rules import loader
 from riskd.rules.model import RuleSet
 from riskd.settings import ConfigError, Settings
+from riskd.severity import Severity
 
 #: The daemon's reads retry twice, after at most 0.5 s each (plus any 429 pause of the budget).
 READ_RETRY = RetryPolicy(max_attempts=3, base_delay_s=0.25, max_delay_s=0.5)
@@ -86,6 +95,50 @@ def rules_or_error(settings: Settings, name: str) -> RuleSet:
     return result.ruleset
 
 
+def notice_hook(journal: Journal, sink: AlertSink, clock: Clock) -> NoticeHook:
+    """The poller's notices as critical alerts (one incident per kind and scope) and
+    journal entries of the same kind."""
+
+    async def notice(n: Notice) -> None:
+        at = clock.now()
+        message = redact(n.message)
+        await journal.record(
+            n.kind, f"{n.title}: {message}", at=at, account=n.account, scope=n.scope
+        )
+        sink.submit(
+            Alert(
+                kind=AlertKind.ERROR,
+                severity=Severity.CRITICAL,
+                title=n.title,
+                at=at,
+                account=n.account,
+                scope=n.scope,
+                incident=f"{n.kind}:{n.account}:{n.scope or '*'}",
+                message=message,
+            )
+        )
+
+    return notice
+
+
+def _bad_answer_hook(notice: NoticeHook, account: str) -> Callable[[str], Awaitable[None]]:
+    """An unexpected answer met while settling an intent: the same loud notice as a poll's."""
+
+    async def hook(text: str) -> None:
+        await notice(
+            Notice(
+                "bad_answer",
+                account,
+                None,
+                f"unexpected answer from Bitget for {account}",
+                f"{text}; the intent it would settle stays open and its scope takes no new"
+                " action until a good answer comes",
+            )
+        )
+
+    return hook
+
+
 def _pacing(gate: AccountGate, fast: float) -> Callable[[Mapping[str, int]], float]:
     def pace(calls: Mapping[str, int]) -> float:
         return gate.suggest_interval(fast, calls) if calls else 0.0
@@ -128,6 +181,8 @@ async def build_daemon(
     clients: dict[str, BitgetClient] = {}
     exchanges: dict[str, Exchange] = {}
     runtimes: dict[str, AccountRuntime] = {}
+    alert_sink: AlertSink = sink if sink is not None else LoggingSink()
+    notice = notice_hook(journal, alert_sink, clock)
     reconciler = Reconciler(
         journal,
         lambda account: exchanges[account],
@@ -145,9 +200,10 @@ async def build_daemon(
             sync_clock=sync_clock,
             timeout_s=settings.poll.request_timeout,
             retry=READ_RETRY,
+            api=acc.api,
         )
         clients[name] = client
-        exchange = ClientExchange(client)
+        exchange = ClientExchange(client, on_bad_answer=_bad_answer_hook(notice, name))
         exchanges[name] = exchange
         poller = AccountPoller(
             name,
@@ -157,6 +213,7 @@ async def build_daemon(
             price_source,
             clock,
             pacing=_pacing(gate, settings.poll.fast_interval),
+            notice=notice,
         )
         executor: Executor
         if settings.account_live(name):
@@ -190,7 +247,7 @@ async def build_daemon(
         clock=clock,
         accounts=runtimes,
         reconciler=reconciler,
-        sink=sink if sink is not None else LoggingSink(),
+        sink=alert_sink,
         metrics=metrics,
     )
     return Built(daemon, budget, clients, feed)

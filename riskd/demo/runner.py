@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 import httpx
 from pydantic import SecretStr
@@ -87,6 +88,8 @@ class DemoOptions:
     duration_s: float | None = None
     poll: PollSettings = field(default_factory=PollSettings)
     seed: int = 0
+    #: Bitget API version the daemon speaks to the simulator (v1: legacy, ``--api v1``).
+    api: Literal["v1", "v2"] = "v2"
 
     def __post_init__(self) -> None:
         if self.speed <= 0:
@@ -272,7 +275,9 @@ async def run_demo(
         if opts.daemon:
             assert opts.rules_dir is not None
             journal = _journal_path(opts, Path(tmp.name) if tmp is not None else None)
-            settings = demo_settings(keys, opts.rules_dir, journal, SIM_BASE_URL, opts.poll)
+            settings = demo_settings(
+                keys, opts.rules_dir, journal, SIM_BASE_URL, opts.poll, opts.api
+            )
             prices = SimPriceSource(sim.index_price, lambda: sim.exchange.market.symbols, clock)
             built = await build_daemon(settings, clock=clock, http=http, prices=prices, sink=sink)
             notifier = _notifier(opts, clock, console)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
@@ -43,8 +44,10 @@ def demo_settings(
     journal_path: Path,
     base_url: str,
     poll: PollSettings,
+    api: Literal["v1", "v2"] = "v2",
 ) -> Settings:
-    """Live settings for every simulated account (cross and every isolated symbol held)."""
+    """Live settings for every simulated account (cross and every isolated symbol held),
+    speaking ``api`` (v2 by default; v1 is the legacy API the simulator still serves)."""
     accounts = {
         name: AccountSettings(
             api_key=k.api_key,
@@ -52,6 +55,7 @@ def demo_settings(
             api_passphrase=k.passphrase,
             cross=True,
             discover_isolated=True,
+            api=api,
         )
         for name, k in keys.items()
     }

@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Literal
 
 from riskd.demo.summary import DemoSummary, dec
 from riskd.sim.scenario import Scenario
@@ -271,8 +272,9 @@ async def run_checked(
     *,
     speed: float | None = None,
     out_dir: Path | None = None,
+    api: Literal["v1", "v2"] = "v2",
 ) -> SuiteResult:
-    """Run ``scenario`` with the daemon and check its ``[expect]`` table."""
+    """Run ``scenario`` with the daemon (speaking ``api``) and check its ``[expect]`` table."""
     from riskd.demo.calibrate import slowdown
     from riskd.demo.runner import DemoOptions, run_demo
 
@@ -287,6 +289,8 @@ async def run_checked(
         speed=speed,
         notify_urls=hints.notify,
         out_dir=out_dir,
+        api=api,
     )
     summary = await run_demo(opts)
-    return SuiteResult(scenario.name, summary, tuple(check_expect(scenario, summary)))
+    label = scenario.name if api == "v2" else f"{scenario.name} (API {api})"
+    return SuiteResult(label, summary, tuple(check_expect(scenario, summary)))

@@ -27,6 +27,11 @@ class AlertKind(StrEnum):
     ERROR = "error"  # something riskd could not do (rule unhealthy, action failed, bad reload)
     LIFECYCLE = "lifecycle"  # started, stopping, restarted after a crash
     TEST = "test"  # riskd notify-test
+    LIQUIDATED = "liquidated"  # the exchange liquidated a scope
+    PAUSED = "paused"  # actions paused (globally or for an account)
+    RESUMED = "resumed"  # actions resumed
+    LIVE = "live"  # an account switched between dry-run and LIVE
+    RELOAD = "reload"  # configuration and rules reloaded, or a reload refused
 
 
 @dataclass(frozen=True, slots=True)

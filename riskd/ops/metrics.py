@@ -154,6 +154,12 @@ class Metrics:
             "POSIX time of the last successful scheduler tick.",
             registry=reg,
         )
+        self.liquidations = Counter(
+            "riskd_liquidations",
+            "Liquidations of a scope by the exchange that riskd detected.",
+            ["account", "scope"],
+            registry=reg,
+        )
         self.journal_full = Gauge(
             "riskd_journal_disk_full",
             "1 while the disk under the journal is full (only essential entries are written).",
@@ -211,6 +217,10 @@ class Metrics:
         an action status (succeeded, failed, not_executed, unknown, dry_run, blocked, skipped,
         stale, paused, awaiting_reconciliation, open)."""
         self.actions.labels(self._label(account), self._label(kind), self._label(outcome)).inc()
+
+    def liquidation(self, account: str, scope: str) -> None:
+        """Count one liquidation riskd detected (records or account state)."""
+        self.liquidations.labels(self._label(account), self._label(scope)).inc()
 
     def notification_failed(self, route: str) -> None:
         """Count a failed delivery; ``route`` is the route's name, never its URL."""

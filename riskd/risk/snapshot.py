@@ -104,6 +104,14 @@ class ScopeSnapshot:
     #: Order rules per symbol (isolated: the scope's symbol; cross: ``<COIN>USDT`` of the
     #: coins it holds or owes), when the exchange's reference data is known.
     trade_rules: Mapping[str, SymbolTradeRule] = field(default_factory=lambda: _NO_RULES)
+    #: The exchange's own figure as sent (v2 ``riskRateRatio``; ``None``: not asked, no debt).
+    reported_risk_rate: Decimal | None = None
+    #: riskd's figure from balances, prices and tiers (``None``: could not be computed).
+    local_risk_rate: Decimal | None = None
+    #: How ``risk_rate`` was read (:data:`riskd.risk.reading.Reading`); ``None``: not decided.
+    risk_reading: str | None = None
+    #: ``risk_reading`` was confirmed against ``local_risk_rate`` at this poll.
+    reading_checked: bool = False
 
     @property
     def kind(self) -> ScopeKind:

@@ -13,6 +13,7 @@ import pytest
 from riskd.bitget.client import BitgetClient, RetryPolicy
 from riskd.bitget.credentials import Credentials
 from riskd.bitget.endpoints import SERVER_TIME_PATH
+from riskd.bitget.endpoints_v2 import SERVER_TIME_PATH_V2
 from riskd.clock import ManualClock
 
 API_KEY = "key-for-tests-0001"
@@ -38,7 +39,8 @@ def fail(code: str, msg: str = "refused", status: int = 400, **headers: str) -> 
 class FakeExchange:
     """Answers scripted per path (a list is consumed in order; the last answer repeats).
 
-    The server-time endpoint answers ``clock.now_ms() + server_offset_ms`` unless scripted.
+    The server-time endpoints (v1 and v2) answer ``clock.now_ms() + server_offset_ms`` unless
+    scripted.
     """
 
     ok = staticmethod(ok)
@@ -60,6 +62,8 @@ class FakeExchange:
         if answers is None:
             if path == SERVER_TIME_PATH:
                 return ok(self.clock.now_ms() + self.server_offset_ms)
+            if path == SERVER_TIME_PATH_V2:
+                return ok({"serverTime": str(self.clock.now_ms() + self.server_offset_ms)})
             return fail("40404", "Request URL NOT FOUND")
         answer = answers.pop(0) if len(answers) > 1 else answers[0]
         return answer(request) if callable(answer) else answer

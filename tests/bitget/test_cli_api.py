@@ -31,6 +31,8 @@ class Fake:
     def handler(self, request: httpx.Request) -> httpx.Response:
         if request.url.path == SERVER_TIME_PATH:
             return _ok(self.clock.now_ms())
+        if request.url.path == "/api/v2/public/time":
+            return _ok({"serverTime": str(self.clock.now_ms())})
         self.requests.append(request)
         assert self.answer is not None
         return self.answer
@@ -150,3 +152,34 @@ def test_secrets_do_not_appear_in_output() -> None:
     assert result.exit_code == 1
     for secret in ("cli-secret-456", "cli-pass-789"):
         assert secret not in result.stdout and secret not in result.stderr
+
+
+def test_v2_path_prints_risk_rate_ratio() -> None:
+    """`riskd api GET /api/v2/margin/crossed/account/risk-rate` prints riskRateRatio (v2 time)."""
+    seen: list[httpx.Request] = []
+    clock = ManualClock()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path == "/api/v2/public/time":
+            return _ok({"serverTime": str(clock.now_ms())})
+        return _ok({"riskRateRatio": "0.31"})
+
+    deps = ApiDeps(transport=httpx.MockTransport(handler), clock=clock)
+    result = CliRunner().invoke(
+        api, ["GET", "/api/v2/margin/crossed/account/risk-rate"], obj=deps, env=ENV
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"riskRateRatio": "0.31"}
+    assert [r.url.path for r in seen] == [
+        "/api/v2/public/time",
+        "/api/v2/margin/crossed/account/risk-rate",
+    ]
+
+
+def test_short_path_tries_v2_first() -> None:
+    """A path without prefix is looked up in v2 first (the live API)."""
+    fake = Fake(_ok({"riskRateRatio": "0"}))
+    result = _run(fake, "GET", "crossed/account/risk-rate")
+    assert result.exit_code == 0, result.output
+    assert fake.requests[0].url.path == "/api/v2/margin/crossed/account/risk-rate"

@@ -9,8 +9,10 @@ import pytest
 
 from riskd.daemon.journal import Event
 from riskd.daemon.service import Service
+from riskd.notify.alert import EVERY_ROUTE, AlertKind
 from riskd.ops.metrics import Metrics
 from riskd.ops.sdnotify import SystemdNotifier
+from riskd.severity import Severity
 
 from .harness import REPO_RULES, World, make_world
 
@@ -120,5 +122,45 @@ async def test_only_an_applied_reload_is_journaled_as_reloaded(tmp_path: Path) -
         assert [e.kind for e in events] == ["reload", "reload"]
         assert events[0].summary == "configuration and rules reloaded"
         assert "kept until a restart: base_url changed" in events[1].summary
+    finally:
+        await world.close()
+
+
+@pytest.mark.usefixtures("clean_env")
+async def test_safety_changes_of_a_reload_are_alerted_on_every_route(tmp_path: Path) -> None:
+    """A refused reload, its all-clear and a switch to LIVE each reach people: RELOAD
+    (critical, then all clear) and LIVE alerts, tagged for every route."""
+    world = await make_world(tmp_path, live=False)
+    try:
+        config = tmp_path / "riskd.toml"
+        bad = tmp_path / "bad-rules"
+        bad.mkdir()
+        (bad / "x.toml").write_text('[[rule]]\nname = "x"\nwhen = "riskRat > 1"\n')
+        _write_config(world, config, rules_dir=bad)
+        service = _service(world, config)
+        await service.reload()
+        _write_config(world, config, rules_dir=REPO_RULES)
+        await service.reload()
+        seen = [
+            (a.kind, a.severity, a.title)
+            for a in world.sink.alerts
+            if a.kind in (AlertKind.RELOAD, AlertKind.LIVE)
+        ]
+        assert seen == [
+            (AlertKind.RELOAD, Severity.CRITICAL, "configuration not reloaded (previous one kept)"),
+            (AlertKind.RELOAD, Severity.WARNING, "configuration reloaded: all clear"),
+            (
+                AlertKind.LIVE,
+                Severity.CRITICAL,
+                "account alice is now LIVE: protective actions will be sent",
+            ),
+        ]
+        assert all(
+            EVERY_ROUTE in a.tags
+            for a in world.sink.alerts
+            if a.kind in (AlertKind.RELOAD, AlertKind.LIVE)
+        )
+        modes = await world.daemon.journal.events(kinds=["mode"])
+        assert [e.account for e in modes] == ["alice"]
     finally:
         await world.close()

@@ -35,3 +35,11 @@ async def test_scenario_meets_its_expectations(name: str, tmp_path: Path) -> Non
     result = await run_checked(scenario, find_rules_dir(None, cwd=REPO), out_dir=tmp_path)
     assert result.checks, f"{name} has no [expect] table"
     assert result.ok, result.report()
+
+
+@pytest.mark.slow
+async def test_default_scenario_on_the_legacy_v1_api(tmp_path: Path) -> None:
+    """The default scenario also meets its expectations with the daemon speaking API v1."""
+    scenario = load_scenario("default")
+    result = await run_checked(scenario, find_rules_dir(None, cwd=REPO), out_dir=tmp_path, api="v1")
+    assert result.checks and result.ok, result.report()
