@@ -1,15 +1,27 @@
-"""``riskd sim``: run the simulated Bitget margin exchange."""
+"""``riskd sim``: run the simulated Bitget margin exchange (``serve``) and start a crash in a
+running one (``crash``)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 import click
+import httpx
 
 from riskd.clock import Clock, ScaledClock, WallClock
 from riskd.ops.logging import configure_logging
-from riskd.sim.scenario import ScenarioError, load_scenario, scenario_names
+from riskd.sim.scenario import (
+    Scenario,
+    ScenarioError,
+    calm_scenario,
+    family_scenario_names,
+    load_scenario,
+    scenario_names,
+)
 from riskd.sim.serve import DEFAULT_HOST, DEFAULT_PORT, run_server
 from riskd.sim.simulator import SimKeys, Simulator
 
@@ -26,11 +38,13 @@ class Prepared:
     created: tuple[str, ...]
 
 
-def prepare(scenario: str, speed: float | None, env: dict[str, str]) -> Prepared:
+def prepare(scenario: str | None, speed: float | None, env: dict[str, str]) -> Prepared:
     """Build the simulator and its accounts: the first uses the RISKD_API_* credentials when
-    all three are set, otherwise new keys; further scenario accounts always get new keys."""
+    all three are set, otherwise new keys; further scenario accounts always get new keys.
+    Without a scenario: the calm one (the default accounts, prices held)."""
     clock: Clock = ScaledClock(speed=speed) if speed else WallClock()
-    sim = Simulator(clock=clock, scenario=load_scenario(scenario))
+    chosen: Scenario = calm_scenario() if scenario is None else load_scenario(scenario)
+    sim = Simulator(clock=clock, scenario=chosen)
     names = [a.name for a in sim.scenario.accounts] or ["main"]
     given = (env.get(ENV_KEY), env.get(ENV_SECRET), env.get(ENV_PASSPHRASE))
     accounts: dict[str, SimKeys] = {}
@@ -55,7 +69,12 @@ def banner(prepared: Prepared, host: str, port: int) -> str:
         f"  REST  {base}/api/margin/v1/...   control {base}/_sim/state?account=NAME",
         f"  WS    ws://{host}:{port}/spot/v1/stream   clock: {s.clock!r}",
         f"  known scenarios: {', '.join(scenario_names())}",
+        f"  loss families (issue 15): {', '.join(family_scenario_names())}",
     ]
+    if not s.scenario.paths:
+        lines.append(
+            f"  prices hold until asked: riskd sim crash --url {base} [--drop 30% --over 60s]"
+        )
     for name, keys in prepared.accounts.items():
         if name in prepared.created:
             lines += [
@@ -79,9 +98,9 @@ def sim() -> None:
 @sim.command()
 @click.option(
     "--scenario",
-    default="default",
-    show_default=True,
-    help="Scenario name (from scenarios/) or path to a scenario TOML file.",
+    default=None,
+    help="Scenario name (from scenarios/) or path to a scenario TOML file. Without it prices "
+    "hold (the default scenario's accounts, no crash) until `riskd sim crash` asks for one.",
 )
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
 @click.option(
@@ -96,8 +115,13 @@ def sim() -> None:
     default=None,
     help="Run market time this many times faster than the wall clock (default: real time).",
 )
-def serve(scenario: str, port: int, host: str, speed: float | None) -> None:
-    """Serve the simulated exchange over HTTP (and WebSocket /spot/v1/stream)."""
+def serve(scenario: str | None, port: int, host: str, speed: float | None) -> None:
+    """Serve the simulated exchange over HTTP (and WebSocket /spot/v1/stream).
+
+    Without --scenario prices hold: the accounts of the default scenario are funded and
+    leveraged, and nothing moves until `riskd sim crash` starts a crash. A named scenario
+    follows its own price paths from the start.
+    """
     try:
         prepared = prepare(scenario, speed, dict(os.environ))
     except ScenarioError as exc:
@@ -105,3 +129,148 @@ def serve(scenario: str, port: int, host: str, speed: float | None) -> None:
     click.echo(banner(prepared, host, port))
     configure_logging()
     run_server(prepared.sim, host, port)
+
+
+# ---------------------------------------------------------------------------- crash
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
+_UNIT_S = {None: 1.0, "s": 1.0, "ms": 0.001, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+def parse_percent(text: str, option: str) -> Decimal:
+    """``"30%"`` → 0.30, ``"0.3"`` → 0.3; must be within (0, 1) for a drop."""
+    raw = text.strip()
+    try:
+        value = Decimal(raw[:-1]) / 100 if raw.endswith("%") else Decimal(raw)
+    except InvalidOperation:
+        raise click.BadParameter(
+            f"{text!r} is not a percentage (e.g. 30%)", param_hint=option
+        ) from None
+    if not value.is_finite() or value <= 0:
+        raise click.BadParameter(f"{text!r} must be above 0", param_hint=option)
+    return value
+
+
+def parse_duration(text: str, option: str = "--over") -> float:
+    """``"60s"``, ``"2m"``, ``"90"`` (seconds) → seconds."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise click.BadParameter(f"{text!r} is not a duration (e.g. 60s, 2m)", param_hint=option)
+    return float(Decimal(match.group(1))) * _UNIT_S[match.group(2)]
+
+
+def crash_body(
+    scenario: str | None,
+    drop: str | None,
+    rise: str | None,
+    over: str,
+    symbols: tuple[str, ...],
+    as_written: bool,
+) -> dict[str, object]:
+    """The ``POST /_sim/crash`` body the options ask for (default: a 30 % drop over 60 s)."""
+    if sum(x is not None for x in (scenario, drop, rise)) > 1:
+        raise click.UsageError("give at most one of --scenario, --drop and --rise")
+    if scenario is not None:
+        body: dict[str, object] = {"scenario": scenario, "as_written": as_written}
+        if symbols:
+            body["symbols"] = list(symbols)
+        return body
+    if rise is not None:
+        change = parse_percent(rise, "--rise")
+    else:
+        change = -parse_percent(drop or "30%", "--drop")
+        if change <= -1:
+            raise click.BadParameter(f"{drop!r} must be below 100%", param_hint="--drop")
+    return {
+        "change": str(change),
+        "over_s": parse_duration(over),
+        "symbols": list(symbols),
+    }
+
+
+async def request_crash(client: httpx.AsyncClient, body: dict[str, object]) -> dict[str, object]:
+    """POST the crash to a simulator; a refusal raises :class:`click.ClickException`."""
+    try:
+        resp = await client.post("/_sim/crash", json=body)
+    except httpx.HTTPError as exc:
+        raise click.ClickException(
+            f"cannot reach the simulator at {client.base_url}: {exc}"
+        ) from None
+    try:
+        payload = resp.json()
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        raise click.ClickException(
+            f"{client.base_url} answered HTTP {resp.status_code} without JSON: is it `riskd sim "
+            "serve`?"
+        )
+    if resp.status_code != 200 or payload.get("ok") is not True:
+        raise click.ClickException(f"the simulator refused the crash: {payload.get('error')}")
+    return payload
+
+
+def describe(payload: dict[str, object]) -> str:
+    symbols = payload.get("symbols")
+    seconds = payload.get("seconds")
+    names = ", ".join(str(s) for s in symbols) if isinstance(symbols, list) else "?"
+    line = f"crash started ({payload.get('source')}): {names}"
+    if isinstance(seconds, (int, float)):
+        line += f", over {seconds:g} s of market time"
+    skipped = payload.get("skipped")
+    if isinstance(skipped, list) and skipped:
+        line += f" (not in this market: {', '.join(str(s) for s in skipped)})"
+    return line
+
+
+@sim.command()
+@click.option(
+    "--url",
+    default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}",
+    show_default=True,
+    help="The running `riskd sim serve`.",
+)
+@click.option(
+    "--scenario",
+    default=None,
+    help="Start the price paths of this scenario (name or TOML path) now; leading holds are "
+    "skipped unless --as-written.",
+)
+@click.option("--drop", default=None, help="Fall by this much, e.g. 30% (the default: 30%).")
+@click.option("--rise", default=None, help="Rise by this much instead, e.g. 20% (squeezes shorts).")
+@click.option("--over", default="60s", show_default=True, help="Duration of the move (0 = a gap).")
+@click.option(
+    "--symbol",
+    "symbols",
+    multiple=True,
+    help="Only this symbol (repeatable; default: every symbol of the market).",
+)
+@click.option("--as-written", is_flag=True, help="Keep a scenario's leading hold segments.")
+@click.pass_context
+def crash(
+    ctx: click.Context,
+    url: str,
+    scenario: str | None,
+    drop: str | None,
+    rise: str | None,
+    over: str,
+    symbols: tuple[str, ...],
+    as_written: bool,
+) -> None:
+    """Start a crash now in a running simulator (POST /_sim/crash).
+
+    Without options every symbol falls 30 % over 60 s of market time; --scenario starts a
+    scenario's price paths instead (from the current prices).
+    """
+    over_given = ctx.get_parameter_source("over") is not click.core.ParameterSource.DEFAULT
+    if scenario is not None and over_given:
+        raise click.UsageError("--over sets the length of --drop / --rise; a scenario has its own")
+    if scenario is None and as_written:
+        raise click.UsageError("--as-written applies to --scenario only")
+    body = crash_body(scenario, drop, rise, over, symbols, as_written)
+    transport = ctx.find_object(httpx.AsyncBaseTransport)
+
+    async def run() -> dict[str, object]:
+        async with httpx.AsyncClient(base_url=url, transport=transport, timeout=10) as client:
+            return await request_crash(client, body)
+
+    click.echo(describe(asyncio.run(run())))

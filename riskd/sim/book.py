@@ -98,6 +98,9 @@ class Order:
     fill_total: Decimal = ZERO
     frozen_coin: str | None = None
     frozen_amount: Decimal = ZERO
+    #: Market second at which an accepted taker order fills (a scenario's settlement delay);
+    #: ``None`` once it has (or for resting limit orders).
+    settle_s: float | None = None
 
     @property
     def is_open(self) -> bool:
@@ -136,6 +139,17 @@ class FlashRepay:
 
 
 @dataclass
+class PendingRepay:
+    """A repay accepted with a settlement delay: its amount is frozen until ``due_s``."""
+
+    id: int
+    scope: str
+    coin: str
+    amount: Decimal
+    due_s: float
+
+
+@dataclass
 class Account:
     """One user (one API key) with its cross and isolated accounts."""
 
@@ -146,6 +160,7 @@ class Account:
     orders: list[Order] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
     flash_repays: list[FlashRepay] = field(default_factory=list)
+    pending_repays: list[PendingRepay] = field(default_factory=list)
     #: A Unified Trading Account: the classic margin API answers 40085 for it.
     unified: bool = False
     #: v2 ``clientOid`` of borrows and isolated repays → the loan / repay id it created.

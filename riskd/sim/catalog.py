@@ -6,18 +6,24 @@ carry figures close to the document's examples; any other ``XYZUSDT`` named by a
 generic figures derived from its start price.
 
 Tier data is one tier per coin (cross) and per symbol (isolated), as the document shows:
-cross leverage 3 with maintenance margin rate 0.10; isolated leverage 10 with 0.05.
+cross leverage 3 with maintenance margin rate 0.10; isolated leverage 10 with 0.05. A
+scenario's ``[tiers]`` table replaces these figures per coin and per symbol
+(:func:`with_tiers`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from riskd.amounts import quantize_down
 from riskd.sim.errors import SimError
+
+if TYPE_CHECKING:
+    from riskd.sim.scenario_types import Tiers
 
 USDT = "USDT"
 
@@ -130,6 +136,8 @@ def _generic_symbol(symbol: str, base: str, price: Decimal) -> SymbolSpec:
         quantize_down(Decimal(20000) / price),
         Decimal(20000),
         min_trade_amount=Decimal("0.0001"),
+        # about a million USDT per order at the start price (10,000 coins at the least)
+        max_trade_amount=max(Decimal(10000), quantize_down(Decimal(1_000_000) / price, 0)),
         price_scale=price_scale,
         quantity_scale=4,
     )
@@ -170,3 +178,39 @@ def build_catalog(markets: Mapping[str, Decimal]) -> Catalog:
         coins[base] = _KNOWN_COINS.get(base) or _generic_coin(base, price)
         symbols[symbol] = _KNOWN_SYMBOLS.get(symbol) or _generic_symbol(symbol, base, price)
     return Catalog(MappingProxyType(coins), MappingProxyType(symbols))
+
+
+def with_tiers(catalog: Catalog, tiers: Tiers) -> Catalog:
+    """``catalog`` with the tier figures a scenario's ``[tiers]`` table replaces."""
+    coins = dict(catalog.coins)
+    for coin, tier in tiers.cross.items():
+        spec = coins[coin]
+        coins[coin] = replace(
+            spec,
+            cross_mmr=tier.mmr if tier.mmr is not None else spec.cross_mmr,
+            cross_leverage=tier.leverage if tier.leverage is not None else spec.cross_leverage,
+            cross_max_borrowable=(
+                tier.max_borrowable
+                if tier.max_borrowable is not None
+                else spec.cross_max_borrowable
+            ),
+        )
+    symbols = dict(catalog.symbols)
+    for symbol, stier in tiers.isolated.items():
+        sspec = symbols[symbol]
+        symbols[symbol] = replace(
+            sspec,
+            mmr=stier.mmr if stier.mmr is not None else sspec.mmr,
+            leverage=stier.leverage if stier.leverage is not None else sspec.leverage,
+            base_max_borrowable=(
+                stier.base_max_borrowable
+                if stier.base_max_borrowable is not None
+                else sspec.base_max_borrowable
+            ),
+            quote_max_borrowable=(
+                stier.quote_max_borrowable
+                if stier.quote_max_borrowable is not None
+                else sspec.quote_max_borrowable
+            ),
+        )
+    return replace(catalog, coins=MappingProxyType(coins), symbols=MappingProxyType(symbols))

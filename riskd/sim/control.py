@@ -9,6 +9,10 @@ In process as :class:`Control` (``sim.control``); over HTTP under ``/_sim/`` (JS
 - ``POST /_sim/price`` ``{"symbol": "BTCUSDT", "price": "20000"}`` (``"price": null`` releases)
 - ``POST /_sim/faults`` ``{FaultSpec fields}`` → ``{"id": n}``; ``DELETE /_sim/faults`` clears
 - ``POST /_sim/rate-limits`` ``{"enabled": false}``
+- ``POST /_sim/crash`` ``{"scenario": "default"}`` or ``{"change": "-0.3", "over_s": 60}``
+  (:mod:`riskd.sim.crash`): new price paths from now → ``{symbols, startsAtMs, endsAtMs, …}``
+- ``POST /_sim/feed`` ``{"stop_s": 30, "symbols": ["BTCUSDT"]}``: the index feed stops for
+  that long from now (the market moves on); ``DELETE /_sim/feed`` ends every feed stop
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from starlette.requests import Request
@@ -24,11 +29,35 @@ from starlette.routing import BaseRoute, Route
 
 from riskd.amounts import fmt8
 from riskd.clock import ManualClock
+from riskd.sim.crash import CrashRequest, crash_from_mapping, plan_crash
 from riskd.sim.errors import SimError
 from riskd.sim.exchange import Exchange
 from riskd.sim.faults import Faults, FaultSpec, fault_from_mapping
+from riskd.sim.market import FeedStop
 from riskd.sim.ratelimit import RateLimiter
 from riskd.sim.state import AccountState, SimStats, account_state
+
+
+@dataclass(frozen=True, slots=True)
+class CrashStarted:
+    """A crash on request: which symbols move from when to when (market time)."""
+
+    symbols: tuple[str, ...]
+    skipped: tuple[str, ...]
+    starts_at_s: float
+    ends_at_s: float
+    source: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "ok": True,
+            "symbols": list(self.symbols),
+            "skipped": list(self.skipped),
+            "startsAtMs": round(self.starts_at_s * 1000),
+            "endsAtMs": round(self.ends_at_s * 1000),
+            "seconds": self.ends_at_s - self.starts_at_s,
+            "source": self.source,
+        }
 
 
 class Control:
@@ -77,6 +106,37 @@ class Control:
             self._ex.market.release_price(symbol)
             self._ex.catch_up_now()
 
+    def crash(self, request: CrashRequest) -> CrashStarted:
+        """Start ``request``'s price paths now (see :mod:`riskd.sim.crash`); a bad request or
+        scenario raises ``ValueError`` naming what is wrong."""
+        with self._lock:
+            plan = plan_crash(request, self._ex.market.symbols)
+            now = self._ex.now()
+            ends = self._ex.start_paths(plan.paths)
+            return CrashStarted(tuple(plan.paths), plan.skipped, now, ends, plan.source)
+
+    def stop_feed(self, seconds: float, symbols: tuple[str, ...] = ()) -> FeedStop:
+        """The index feed of ``symbols`` (none = all) stops for ``seconds`` from now."""
+        if not seconds > 0:
+            raise ValueError(f"stop_s: {seconds:g} must be > 0 seconds")
+        with self._lock:
+            unknown = [s for s in symbols if s not in self._ex.market.symbols]
+            if unknown:
+                raise ValueError(f"symbols: {', '.join(unknown)} not in this market")
+            self._ex.catch_up()
+            start = self._ex.elapsed()
+            stop = FeedStop(start, start + seconds, symbols)
+            self._ex.market.feed_stops.append(stop)
+            return stop
+
+    def resume_feed(self) -> None:
+        """End every feed stop (scenario ones included) from now on."""
+        with self._lock:
+            self._ex.catch_up()
+            now = self._ex.elapsed()
+            stops = self._ex.market.feed_stops
+            stops[:] = [s for s in stops if s.end_s <= now]
+
     def inject_fault(self, spec: FaultSpec) -> int:
         with self._lock:
             return self._faults.add(spec)
@@ -117,7 +177,7 @@ def _bad(text: str, status: int = 400) -> JSONResponse:
 
 async def _json(request: Request) -> dict[str, object]:
     try:
-        value = json.loads(await request.body() or b"{}")
+        value = json.loads(await request.body() or b"{}", parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise ValueError(f"body is not JSON: {exc}") from None
     if not isinstance(value, dict):
@@ -191,7 +251,36 @@ def control_routes(control: Control) -> list[BaseRoute]:
         control.set_rate_limits(bool(body.get("enabled", True)))
         return JSONResponse({"ok": True})
 
+    async def crash(request: Request) -> JSONResponse:
+        try:
+            started = control.crash(crash_from_mapping(await _json(request)))
+        except (ValueError, SimError) as exc:
+            return _bad(str(exc))
+        return JSONResponse(started.to_json())
+
+    async def feed(request: Request) -> JSONResponse:
+        if request.method == "DELETE":
+            control.resume_feed()
+            return JSONResponse({"ok": True})
+        try:
+            body = await _json(request)
+            unknown = sorted(set(body) - {"stop_s", "symbols"})
+            if unknown:
+                raise ValueError(f"unknown field(s) {unknown} (allowed: stop_s, symbols)")
+            seconds = float(Decimal(str(body["stop_s"])))
+            symbols = body.get("symbols", [])
+            if not isinstance(symbols, list) or not all(isinstance(x, str) for x in symbols):
+                raise ValueError(f"symbols: expected a list of symbols, got {symbols!r}")
+            stop = control.stop_feed(seconds, tuple(symbols))
+        except KeyError:
+            return _bad("stop_s: missing (seconds the feed stops for)")
+        except (ValueError, InvalidOperation) as exc:
+            return _bad(f"{type(exc).__name__}: {exc}")
+        return JSONResponse({"ok": True, "startS": stop.start_s, "endS": stop.end_s})
+
     return [
+        Route("/_sim/crash", crash, methods=["POST"]),
+        Route("/_sim/feed", feed, methods=["POST", "DELETE"]),
         Route("/_sim/state", state, methods=["GET"]),
         Route("/_sim/stats", stats, methods=["GET"]),
         Route("/_sim/prices", prices, methods=["GET"]),

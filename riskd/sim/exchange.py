@@ -3,28 +3,33 @@ and the catch-up that runs the time-driven processes up to "now" of the market c
 
 Catch-up runs on every request and on ``control.advance``: it walks market time from the last
 catch-up to now in steps of ``tick_s`` (at most ``MAX_STEPS`` steps; coarser when the gap is
-longer), and at each step charges due interest, moves flash repays along, fills crossed limit
-orders and liquidates scopes at the liquidation ratio. When no price moves and nothing is
-pending it takes a single step.
+longer), and at each step charges due interest, moves flash repays along, settles delayed
+repays and orders, fills crossed limit orders and liquidates scopes at the liquidation ratio.
+When no price moves and nothing is pending it takes a single step.
+
+The scenario sets the catalog's tiers (``[tiers]``), the feed stops (``[[feed_stops]]``), the
+settlement delays (``[settlement]``) and what each account it names starts with (funding,
+positions, open orders).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_DOWN, Decimal
 
 from riskd.clock import Clock
 from riskd.sim.book import Account
-from riskd.sim.catalog import Catalog, build_catalog
+from riskd.sim.catalog import Catalog, build_catalog, with_tiers
 from riskd.sim.errors import SimError
 from riskd.sim.flashrepay import FlashRepayer
 from riskd.sim.ledger import Ledger
 from riskd.sim.liquidation import Liquidator
-from riskd.sim.market import Market
+from riskd.sim.market import Market, Segment
 from riskd.sim.orders import OrderRequest, Trading
 from riskd.sim.records import IdSource, RecordStore
-from riskd.sim.scenario import Funding, PositionSpec, Scenario
+from riskd.sim.scenario import Funding, OrderSpec, PositionSpec, Scenario
+from riskd.sim.settlement import RepaySettler
 
 MAX_STEPS = 2000
 
@@ -38,7 +43,7 @@ class Exchange:
         self.clock = clock
         self.scenario = scenario
         self.tick_s = tick_s
-        self.catalog: Catalog = build_catalog(scenario.markets)
+        self.catalog: Catalog = with_tiers(build_catalog(scenario.markets), scenario.tiers)
         self.start_s = clock.now()
         self.market = Market(
             self.catalog,
@@ -46,12 +51,15 @@ class Exchange:
             scenario.paths,
             self.start_s,
             seed=scenario.seed * 1_000_003 + seed,
+            feed_stops=scenario.feed_stops,
         )
         self.ids = IdSource()
         self.ledger = Ledger(self.catalog, self.market)
-        self.trading = Trading(self.ledger, self.ids)
+        settle = scenario.settlement
+        self.trading = Trading(self.ledger, self.ids, settle.order_s)
         self.liquidator = Liquidator(self.trading)
-        self.flash = FlashRepayer(self.trading, self.ids)
+        self.flash = FlashRepayer(self.trading, self.ids, settle.flash_repay_s)
+        self.repays = RepaySettler(self.ledger, self.ids, settle.repay_s)
         self.accounts: dict[str, Account] = {}
         self._uids = iter(range(8_100_000_001, 9_000_000_000))
         self.last_s = self.start_s
@@ -70,7 +78,7 @@ class Exchange:
         if now <= last:
             return
         fine = self._anything_pending() and (
-            self.market.moves_between(last, now) or self._flash_pending()
+            self.market.moves_between(last, now) or self._settling()
         )
         steps = min(MAX_STEPS, max(1, math.ceil((now - last) / self.tick_s))) if fine else 1
         for i in range(1, steps + 1):
@@ -84,17 +92,24 @@ class Exchange:
 
     def _anything_pending(self) -> bool:
         return any(
-            a.open_orders() or self.flash.pending(a) or self.ledger.scopes_with_debt(a)
+            a.open_orders()
+            or self.flash.pending(a)
+            or self.repays.pending(a)
+            or self.ledger.scopes_with_debt(a)
             for a in self.accounts.values()
         )
 
-    def _flash_pending(self) -> bool:
-        return any(self.flash.pending(a) for a in self.accounts.values())
+    def _settling(self) -> bool:
+        return any(
+            self.flash.pending(a) or self.repays.pending(a) or self.trading.settling(a)
+            for a in self.accounts.values()
+        )
 
     def _step(self, t: float) -> None:
         for account in self.accounts.values():
             self.ledger.accrue(account, t)
             self.flash.advance(account, t)
+            self.repays.advance(account, t)
             self.trading.match(account, t)
             self.liquidator.check(account, t)
 
@@ -126,6 +141,8 @@ class Exchange:
             if setup is not None:
                 for position in setup.positions:
                     self.open_position(account, position)
+                for order in setup.orders:
+                    self.open_order(account, order)
         except (SimError, ValueError) as exc:
             del self.accounts[name]
             raise ValueError(f"cannot set up account {name!r}: {exc}") from None
@@ -149,6 +166,28 @@ class Exchange:
             req = OrderRequest(spec.symbol, "sell", "market", "normal", "gtc", base_quantity=qty)
         self.trading.place(account, book, req, now)
 
+    def open_order(self, account: Account, spec: OrderSpec) -> None:
+        """Place a resting limit order of the scenario's set-up (its cost is frozen)."""
+        req = OrderRequest(spec.symbol, spec.side, "limit", "normal", "gtc", spec.price, spec.size)
+        self.trading.place(account, account.scope(spec.scope), req, self.now())
+
+    # ------------------------------------------------------------------ crash on request
+    def start_paths(self, paths: Mapping[str, Sequence[Segment]]) -> float:
+        """From now on, each named symbol follows its new path from its current price; returns
+        the market second at which the last of them ends."""
+        self.catch_up()
+        now = self.now()
+        for symbol in paths:
+            self.catalog.symbol(symbol)
+        for symbol, segments in paths.items():
+            self.market.start_path(symbol, segments, now)
+        self.catch_up_now()
+        return max((self.market.path_end_s(s) for s in paths), default=now)
+
     # ------------------------------------------------------------------ queries
     def prices(self) -> Mapping[str, Decimal]:
         return self.market.prices(self.now())
+
+    def feed(self) -> dict[str, tuple[Decimal, float, bool]]:
+        """What the index feed publishes now: symbol → (price, its market time, live)."""
+        return self.market.feed(self.now())

@@ -1,7 +1,9 @@
 """Flash repay: asynchronous, ``BEGIN`` → ``REPAYING`` → ``FINISH`` over market time.
 
-A flash repay is accepted at once with an id (status ``BEGIN``); after ``REPAYING_AFTER_S``
-(1 s) it is ``REPAYING``; after ``FINISH_AFTER_S`` (2 s) it sells the scope's other assets
+A flash repay is accepted at once with an id (status ``BEGIN``); after half of its settlement
+time (``REPAYING_AFTER_S``, 1 s by default) it is ``REPAYING``; after all of it
+(``FINISH_AFTER_S``, 2 s by default; a scenario's ``settlement.flash_repay_s``) it sells the
+scope's other assets
 (``systemRepay-sell`` / ``systemRepay-buy`` orders) to cover the debt, repays it (repay type
 ``autoRepay``, the document's type for repays the system makes) and is ``FINISH``.
 Cross repays one coin or, without a coin, every debt; isolated repays every debt of a symbol.
@@ -23,10 +25,14 @@ FINISH_AFTER_S = 2.0
 class FlashRepayer:
     """Starts flash repays and moves them along as market time passes."""
 
-    def __init__(self, trading: Trading, ids: IdSource) -> None:
+    def __init__(
+        self, trading: Trading, ids: IdSource, finish_after_s: float = FINISH_AFTER_S
+    ) -> None:
         self.trading = trading
         self.ids = ids
         self.count = 0
+        self.finish_after_s = finish_after_s
+        self.repaying_after_s = finish_after_s * REPAYING_AFTER_S / FINISH_AFTER_S
 
     def start(self, account: Account, scope: str, coin: str | None, now_s: float) -> FlashRepay:
         account.scope(scope)
@@ -42,9 +48,9 @@ class FlashRepayer:
         for repay in account.flash_repays:
             if repay.status == "FINISH":
                 continue
-            if repay.status == "BEGIN" and now_s >= repay.created_s + REPAYING_AFTER_S:
+            if repay.status == "BEGIN" and now_s >= repay.created_s + self.repaying_after_s:
                 repay.status = "REPAYING"
-            if repay.status == "REPAYING" and now_s >= repay.created_s + FINISH_AFTER_S:
+            if repay.status == "REPAYING" and now_s >= repay.created_s + self.finish_after_s:
                 self._execute(account, repay, now_s)
                 repay.status = "FINISH"
 

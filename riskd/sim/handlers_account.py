@@ -64,13 +64,13 @@ def repay(ctx: Ctx) -> object:
     book = ctx.book()
     coin = ctx.params.req("coin")
     amount = _amount(ctx, "repayAmount")
-    paid, remain = ctx.ex.ledger.repay(ctx.account, book, coin, amount, ctx.now_s)
+    done = ctx.ex.repays.repay(ctx.account, book, coin, amount, ctx.now_s)
     return {
-        "remainDebtAmount": fmt8(remain),
+        "remainDebtAmount": fmt8(done.remaining),
         "clientOid": None,
         **_symbol_of(book),
         "coin": coin,
-        "repayAmount": fmt8(paid),
+        "repayAmount": fmt8(done.amount),
     }
 
 

@@ -107,15 +107,14 @@ def repay(ctx: Ctx) -> object:
     coin = ctx.params.req("coin")
     amount = _amount(ctx, "repayAmount")
     oid = _client_oid(ctx)
-    paid, remain = ctx.ex.ledger.repay(ctx.account, book, coin, amount, ctx.now_s)
-    record = ctx.account.records.all("repay")[-1]
-    _remember(ctx.account, oid, record.id)
+    done = ctx.ex.repays.repay(ctx.account, book, coin, amount, ctx.now_s)
+    _remember(ctx.account, oid, done.repay_id)
     return {
         **_symbol_of(book),
         "coin": coin,
-        "repayId": str(record.id),
-        "remainDebtAmount": fmt8(remain),
-        "repayAmount": fmt8(paid),
+        "repayId": str(done.repay_id),
+        "remainDebtAmount": fmt8(done.remaining),
+        "repayAmount": fmt8(done.amount),
     }
 
 

@@ -190,6 +190,18 @@ class Ledger:
         self.fin(account, book, coin, "borrow", amount, now_s)
         return amount
 
+    @staticmethod
+    def check_repay(bal: Balance, coin: str, amount: Decimal) -> None:
+        """The document's refusals of a user's repay."""
+        if amount <= 0:
+            raise SimError("50040")
+        if bal.liability <= 0:
+            raise SimError("50011", detail=f"there is no {coin} debt to repay")
+        if amount > bal.available:
+            raise SimError("50041")
+        if amount < bal.interest:
+            raise SimError("50042", detail=f"interest is {fmt8(bal.interest)} {coin}")
+
     def repay(
         self,
         account: Account,
@@ -199,6 +211,7 @@ class Ledger:
         now_s: float,
         repay_type: str = "manualRepay",
         strict: bool = True,
+        record_id: int | None = None,
     ) -> tuple[Decimal, Decimal]:
         """Repay up to ``amount`` (interest first); returns (repaid, remaining debt).
 
@@ -208,14 +221,7 @@ class Ledger:
         self.check_coin(book, coin)
         bal = book.balance(coin, ms(now_s))
         if strict:
-            if amount <= 0:
-                raise SimError("50040")
-            if bal.liability <= 0:
-                raise SimError("50011", detail=f"there is no {coin} debt to repay")
-            if amount > bal.available:
-                raise SimError("50041")
-            if amount < bal.interest:
-                raise SimError("50042", detail=f"interest is {fmt8(bal.interest)} {coin}")
+            self.check_repay(bal, coin, amount)
         amount = min(amount, bal.available, bal.liability)
         if amount <= 0:
             return ZERO, bal.liability
@@ -236,7 +242,7 @@ class Ledger:
             interest=fmt8(interest_part),
             amount=fmt8(principal),
         )
-        account.records.add("repay", book.scope, coin, ms(now_s), repay_type, fields)
+        account.records.add("repay", book.scope, coin, ms(now_s), repay_type, fields, record_id)
         self.fin(account, book, coin, "repay", -paid, now_s)
         return paid, bal.liability
 

@@ -11,14 +11,19 @@ previous one ended on. After the last segment the price holds.
   ``p ← p × (1 + drift + volatility × z)`` with ``z`` standard normal.
 
 Prices are Decimals with 8 decimals. A price pinned with :meth:`Market.set_price` replaces the
-path of its symbol from then on.
+path of its symbol from then on; :meth:`Market.start_path` starts a new path for a symbol from
+its current price at a given instant (a crash on request).
+
+The *feed* (what the index-price WebSocket channels publish) follows the true price except
+during a :class:`FeedStop`: then it keeps the last price from before the stop, with that
+moment's timestamp, while the market (liquidations, fills, valuations) moves on.
 """
 
 from __future__ import annotations
 
 import bisect
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Literal
@@ -54,6 +59,26 @@ class Segment:
         if self.change is not None:
             return q8(start * (1 + self.change))
         return start
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStop:
+    """The index feed of ``symbols`` (none = every symbol) stops during scenario seconds
+    ``[start_s, end_s)``."""
+
+    start_s: float
+    end_s: float
+    symbols: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.start_s < 0 or self.end_s <= self.start_s:
+            raise ValueError(
+                f"a feed stop needs 0 <= start_s < end_s, got {self.start_s}..{self.end_s}"
+            )
+
+    def covers(self, symbol: str, elapsed_s: float) -> bool:
+        in_window = self.start_s <= elapsed_s < self.end_s
+        return in_window and (not self.symbols or symbol in self.symbols)
 
 
 class PricePath:
@@ -143,14 +168,20 @@ class Market:
         paths: Mapping[str, Sequence[Segment]],
         start_s: float,
         seed: int,
+        feed_stops: Iterable[FeedStop] = (),
     ) -> None:
         self.catalog = catalog
         self.start_s = start_s
+        self.seed = seed
         self._paths = {
             sym: PricePath(price, paths.get(sym, ()), seed, sym)
             for sym, price in start_prices.items()
         }
+        #: Market second at which each symbol's current path started.
+        self._origin = dict.fromkeys(self._paths, start_s)
         self._pinned: dict[str, Decimal] = {}
+        self._restarts = 0
+        self.feed_stops: list[FeedStop] = list(feed_stops)
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -166,7 +197,7 @@ class Market:
         path = self._paths.get(symbol)
         if path is None:
             raise SimError("50024", detail=symbol)
-        return path.price_at(self.elapsed(now_s))
+        return path.price_at(now_s - self._origin[symbol])
 
     def coin_price(self, coin: str, now_s: float) -> Decimal:
         """USDT value of one unit of ``coin``."""
@@ -192,9 +223,47 @@ class Market:
         """Let ``symbol`` follow its scenario path again."""
         self._pinned.pop(symbol, None)
 
+    def start_path(self, symbol: str, segments: Sequence[Segment], now_s: float) -> None:
+        """From ``now_s`` on, ``symbol`` follows ``segments`` from its current price (a pinned
+        price is released: the new path starts from it)."""
+        if symbol not in self._paths:
+            raise SimError("50024", detail=symbol)
+        price = self.price(symbol, now_s)
+        self._restarts += 1
+        seed = self.seed * 1_000 + self._restarts
+        self._paths[symbol] = PricePath(price, segments, seed, symbol)
+        self._origin[symbol] = now_s
+        self._pinned.pop(symbol, None)
+
+    def path_end_s(self, symbol: str) -> float:
+        """Market second at which ``symbol``'s current path ends (its price holds after)."""
+        return self._origin[symbol] + self._paths[symbol].end_s
+
     def moves_between(self, t0_s: float, t1_s: float) -> bool:
-        a, b = self.elapsed(t0_s), self.elapsed(t1_s)
         return any(
-            sym not in self._pinned and path.moves_between(a, b)
+            sym not in self._pinned
+            and path.moves_between(t0_s - self._origin[sym], t1_s - self._origin[sym])
             for sym, path in self._paths.items()
         )
+
+    # ------------------------------------------------------------------ the published feed
+    def feed_time(self, symbol: str, now_s: float) -> float:
+        """The market second whose price the feed shows for ``symbol`` at ``now_s``."""
+        t = now_s
+        moved = True
+        while moved:
+            moved = False
+            for stop in self.feed_stops:
+                start = self.start_s + stop.start_s
+                if start < t and stop.covers(symbol, self.elapsed(t)):
+                    t, moved = start, True
+        return t
+
+    def feed(self, now_s: float) -> dict[str, tuple[Decimal, float, bool]]:
+        """symbol → (published price, its market time, live): ``live`` is False while the
+        symbol's feed is stopped."""
+        out = {}
+        for sym in self._paths:
+            t = self.feed_time(sym, now_s)
+            out[sym] = (self.price(sym, t), t, t == now_s)
+        return out

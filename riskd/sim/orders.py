@@ -11,6 +11,10 @@
 - ``autoLoan`` borrows the shortfall of the spent coin at placement (loan type ``autoLoan``);
   ``autoRepay`` uses the received coin to repay that coin's debt after the fill (repay type
   ``autoRepay``); ``autoLoanAndRepay`` does both; ``normal`` needs the balance.
+- With a settlement delay (a scenario's ``settlement.order_s``), an order that would fill on
+  placement (market, or a crossing limit) is accepted as ``new`` with its cost frozen and
+  fills ``order_s`` later at the index price of that moment (a limit order only if the index
+  still crosses it; otherwise it rests).
 - System trades (liquidation, flash repay) are market orders with the sides
   ``liquidation-sell`` / ``liquidation-buy`` / ``systemRepay-sell`` / ``systemRepay-buy``.
 """
@@ -63,9 +67,11 @@ class OrderRequest:
 class Trading:
     """Places, cancels and fills orders of every account."""
 
-    def __init__(self, ledger: Ledger, ids: IdSource) -> None:
+    def __init__(self, ledger: Ledger, ids: IdSource, settle_s: float = 0.0) -> None:
         self.ledger = ledger
         self.ids = ids
+        #: Market seconds between accepting a taker order and its fill.
+        self.settle_s = settle_s
 
     # ------------------------------------------------------------------ validation
     def validate(self, account: Account, req: OrderRequest, now_s: float) -> SymbolSpec:
@@ -150,10 +156,13 @@ class Trading:
             account.orders.append(order)
             return order
         spend_coin = spec.quote if req.side == "buy" else spec.base
-        need = self._cost(order, index if crosses else None)
+        delayed = crosses and self.settle_s > 0
+        need = self._cost(order, index if crosses and not delayed else None)
         self._fund(account, book, spend_coin, need, req.loan_type, now_s)
         account.orders.append(order)
-        if crosses:
+        if delayed:
+            order.settle_s = now_s + self.settle_s
+        if crosses and not delayed:
             self._execute(account, book, order, index, now_s)
         else:
             bal = book.balance(spend_coin, ms(now_s))
@@ -271,6 +280,11 @@ class Trading:
             order.frozen_amount = ZERO
         order.status = "cancelled"
 
+    @staticmethod
+    def settling(account: Account) -> bool:
+        """True while an accepted order waits for its settlement."""
+        return any(o.settle_s is not None for o in account.open_orders())
+
     def cancel_scope(self, account: Account, book: ScopeBook, now_s: float) -> int:
         orders = account.open_orders(book.scope)
         for order in orders:
@@ -281,6 +295,13 @@ class Trading:
         """Fill every resting limit order the index price now crosses, at its limit price."""
         for order in account.open_orders():
             price = self.ledger.market.price(order.symbol, now_s)
+            if order.settle_s is not None:
+                if now_s < order.settle_s:
+                    continue
+                order.settle_s = None
+                if order.price is None or self._crosses(order, price):
+                    self._execute(account, account.scope(order.scope), order, price, now_s)
+                continue
             if order.price is not None and self._crosses(order, price):
                 self._execute(account, account.scope(order.scope), order, order.price, now_s)
 

@@ -8,6 +8,7 @@ with an id *below* the given one, and each page reports its ``maxId`` and ``minI
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -128,9 +129,17 @@ class RecordStore:
         ctime_ms: int,
         type_: str | None,
         fields: Mapping[str, str | None],
+        record_id: int | None = None,
     ) -> Record:
-        rec = Record(self._ids.next(), kind, scope, coin, ctime_ms, type_, dict(fields))
-        self._lists[kind].append(rec)
+        """Add a record; ``record_id`` (an id handed out earlier, e.g. when a delayed repay was
+        accepted) keeps the list in increasing id order."""
+        rid = self._ids.next() if record_id is None else record_id
+        rec = Record(rid, kind, scope, coin, ctime_ms, type_, dict(fields))
+        items = self._lists[kind]
+        if items and items[-1].id > rid:
+            items.insert(bisect.bisect([r.id for r in items], rid), rec)
+        else:
+            items.append(rec)
         return rec
 
     def all(self, kind: RecordKind) -> Sequence[Record]:

@@ -6,6 +6,7 @@
     sim.control.advance(60)                     # ManualClock only
     sim.control.set_price("BTCUSDT", Decimal("20000"))
     sim.control.inject_fault(FaultSpec(error_rate=0.5, endpoints=("cross_assets",)))
+    sim.control.crash(CrashRequest(change=Decimal("-0.3"), over_s=60))   # a crash from now
     sim.control.state("alice").scope("cross").risk_rate
 
 Two clocks: the *protocol* clock (server time, the 30 s timestamp window) is the wall clock

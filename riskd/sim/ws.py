@@ -2,7 +2,9 @@
 instId ``default``), text ``ping`` → ``pong``, and ``login`` (HMAC over
 ``timestamp(seconds) + "GET" + "/user/verify"``). Private channels are not simulated: after a
 login they answer ``30001 Channel does not exist``; before it ``30004 User needs to log in``.
-Snapshots of every symbol are pushed on subscribe and then every ``PUSH_INTERVAL_S`` (wall).
+Snapshots of every symbol are pushed on subscribe and then every ``PUSH_INTERVAL_S`` (wall);
+while a symbol's feed is stopped (a scenario's ``[[feed_stops]]``) its row is left out of the
+periodic pushes (the subscribe snapshot shows its last price and that price's timestamp).
 """
 
 from __future__ import annotations
@@ -37,10 +39,12 @@ class _Session:
         self.subscribed = False
         self.logged_in = False
 
-    def snapshot(self) -> str:
+    def snapshot(self, live_only: bool = False) -> str | None:
+        """Every symbol's published index price (``timestamp`` = when that price was set);
+        ``live_only`` leaves out symbols whose feed is stopped (``None`` if that is all)."""
         with self.sim.lock:
-            now_ms = str(round(self.sim.clock.now() * 1000))
-            prices = self.sim.exchange.prices()
+            self.sim.exchange.catch_up()
+            feed = self.sim.exchange.feed()
             catalog = self.sim.exchange.catalog
         data = [
             {
@@ -49,18 +53,22 @@ class _Session:
                 "key": sym,
                 "quoteCoin": catalog.symbol(sym).quote,
                 "symbol": sym,
-                "timestamp": now_ms,
-                "version": now_ms,
+                "timestamp": str(round(t * 1000)),
+                "version": str(round(t * 1000)),
             }
-            for sym, price in prices.items()
+            for sym, (price, t, live) in feed.items()
+            if live or not live_only
         ]
+        if not data:
+            return None
         return json.dumps({"action": "snapshot", "arg": INDEX_ARG, "data": data})
 
     async def push(self) -> None:
         while True:
             await asyncio.sleep(PUSH_INTERVAL_S)
-            if self.subscribed:
-                await self.ws.send_text(self.snapshot())
+            text = self.snapshot(live_only=True) if self.subscribed else None
+            if text is not None:
+                await self.ws.send_text(text)
 
     async def handle(self, text: str) -> bool:
         """Answer one message; ``False`` closes the connection."""
@@ -118,8 +126,9 @@ class _Session:
                 return
             self.subscribed = op == "subscribe"
             await self.ws.send_text(json.dumps({"event": op, "arg": INDEX_ARG}))
-            if self.subscribed:
-                await self.ws.send_text(self.snapshot())
+            text = self.snapshot() if self.subscribed else None
+            if text is not None:
+                await self.ws.send_text(text)
             return
         if channel in PRIVATE_CHANNELS and not self.logged_in:
             await self.ws.send_text(_error("30004"))

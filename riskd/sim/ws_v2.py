@@ -3,7 +3,8 @@
 - Text ``ping`` → ``pong``. Errors are ``{"event": "error", "code": <int>, "msg": …}``.
 - Public URL: channel ``index-price`` (instType ``MARGIN``, instId ``default``): every symbol's
   ``{symbol, baseCoin, quoteCoin, indexPrice, ts}``; a snapshot on subscribe, then one every
-  push interval.
+  push interval. While a symbol's feed is stopped (``[[feed_stops]]``, ``/_sim/feed``) its row
+  is left out of the pushes; ``ts`` is when the published price was set.
 - Private URL: ``login`` with ``{apiKey, passphrase, timestamp (seconds), sign}``, sign over
   ``timestamp + "GET" + "/user/verify"``; ack ``{"event": "login", "code": 0}``; a failed login
   answers its 3001x code and closes. Then ``account-crossed`` / ``account-isolated`` (coin
@@ -77,18 +78,20 @@ class _SessionV2:
                 return self._account_rows(self.account, channel == "account-isolated")
             return self._order_rows(self.account, channel == "orders-isolated", arg)
 
-    def _index_rows(self) -> Rows:
+    def _index_rows(self, live_only: bool = False) -> Rows:
+        """Published index prices (``ts`` = when each was set); ``live_only`` leaves out the
+        symbols whose feed is stopped."""
         catalog = self.sim.exchange.catalog
-        now = str(self._now_ms())
         return [
             {
                 "symbol": sym,
                 "baseCoin": catalog.symbol(sym).base,
                 "quoteCoin": catalog.symbol(sym).quote,
                 "indexPrice": fmt8(price),
-                "ts": now,
+                "ts": str(round(t * 1000)),
             }
-            for sym, price in self.sim.exchange.prices().items()
+            for sym, (price, t, live) in self.sim.exchange.feed().items()
+            if live or not live_only
         ]
 
     def _account_rows(self, account: Account, isolated: bool) -> Rows:
@@ -143,9 +146,12 @@ class _SessionV2:
         """The next push for one subscription (``None`` when nothing changed)."""
         arg, seen = self.subs[key]
         channel = arg.get("channel")
-        rows = self.rows(arg)
         if channel in PUBLIC_CHANNELS:
-            return self.message(arg, "snapshot", rows)
+            with self.sim.lock:
+                self.sim.exchange.catch_up()
+                live = self._index_rows(live_only=True)
+            return self.message(arg, "snapshot", live) if live else None
+        rows = self.rows(arg)
         changed = []
         for row in rows:
             rk, fp = self._row_key(channel, row), self._fingerprint(row)
