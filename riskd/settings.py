@@ -197,6 +197,9 @@ class PollSettings(_Frozen):
     reference_ttl: Duration = 300.0
     #: Give up waiting for a flash repay to reach FINISH after this long.
     flash_repay_timeout: Duration = 10.0
+    #: The account's liquidation history is read this often (and at once while a scope is
+    #: at or above its warning ratio, or when a debt vanished without an action of riskd).
+    liquidation_check: Duration = 30.0
     #: Give up on one HTTP request after this long. A request that hangs in a crash blinds
     #: the daemon for its whole timeout; a lost answer to a POST is reconciled, never resent.
     request_timeout: Duration = 2.0

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from riskd.bitget.errors import RiskdExchangeError
 from riskd.clock import Clock
 from riskd.daemon import cycle_events
 from riskd.daemon.actions import IN_PROGRESS, UNSETTLED, ActionReport, ActionRunner
@@ -30,6 +31,7 @@ from riskd.daemon.events import DaemonEvent, EventBroker, EventKind
 from riskd.daemon.exchange import Exchange
 from riskd.daemon.journal import SUCCEEDED, Journal, PauseState
 from riskd.daemon.journal_space import SpaceEvent
+from riskd.daemon.liquidations import LiquidationWatch
 from riskd.daemon.poller import AccountPoller
 from riskd.daemon.reconcile import Reconciler
 from riskd.daemon.settle import Verdict, settle_outstanding
@@ -46,6 +48,9 @@ from riskd.settings import Settings
 #: Evaluate–act passes per account and cycle: a ladder's steps follow each other at once
 #: (each on the data re-polled after the step before), not one per tick.
 MAX_PASSES = 6
+#: How long after a liquidation a rule's fall on that scope is reported as its end, not as
+#: "resolved".
+LIQUIDATED_MEMORY_S = 120.0
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +67,10 @@ class AccountRuntime:
     rules_dir: Path
     state: EngineState = field(default_factory=EngineState)
     stale: set[str] = field(default_factory=set)
+    #: Reads the account's liquidations (None: not watched).
+    liquidations: LiquidationWatch | None = None
+    #: Scopes liquidated lately → when noticed (a rule's fall is then not "resolved").
+    liquidated: dict[str, float] = field(default_factory=dict)
 
     @property
     def dry_run(self) -> bool:
@@ -139,7 +148,14 @@ class Daemon:
                 ),
             )
         )
+        known = await self.journal.events(kinds=[EventKind.LIQUIDATED], since=now - 7 * 86400)
         for acc in self.accounts.values():
+            if acc.liquidations is not None:
+                acc.liquidations.remember(
+                    str(e.data["liq_id"])
+                    for e in known
+                    if e.account == acc.name and e.data.get("liq_id")
+                )
             saved = await self.journal.load_rule_state(acc.name)
             if saved:
                 try:
@@ -174,6 +190,7 @@ class Daemon:
         report = CycleReport(self.clock.now(), {}, {}, [], {}, still_open)
         for acc in self.accounts.values():
             t0 = time.monotonic()
+            before = dict(acc.poller.snapshots)
             outcome = await acc.poller.poll(force=force_poll)
             report.polled[acc.name] = outcome.polled
             if self.metrics is not None:
@@ -181,6 +198,7 @@ class Daemon:
                 for gone in outcome.removed:
                     self.metrics.forget_scope(acc.name, gone)
             now = self.clock.now()
+            await self._check_liquidations(acc, before, outcome.removed, now)
             report.stale[acc.name] = await self._check_stale(acc, now)
             evaluation = evaluate(acc.rules, acc.poller.snapshots, now, acc.state)
             acc.state = evaluation.state
@@ -219,6 +237,9 @@ class Daemon:
                     await self.journal.save_rule_state(
                         acc.name, acc.state.to_json(), at=self.clock.now()
                     )
+            # Routine reads of the liquidation history come after acting, never before.
+            now = self.clock.now()
+            await self._read_liquidations(acc, acc.poller.snapshots, set(), now, scheduled=True)
             if self.metrics is not None:
                 self.metrics.set_paused(acc.name, pause.paused(acc.name))
         if self.metrics is not None:
@@ -369,8 +390,50 @@ class Daemon:
         acc.stale = stale
         return stale
 
+    async def _check_liquidations(
+        self,
+        acc: AccountRuntime,
+        before: dict[str, ScopeSnapshot],
+        removed: set[str],
+        now: float,
+    ) -> None:
+        """Announce the account's new liquidations (records, cross-checked with the account
+        state); an exchange error is logged and the records are read again next cycle."""
+        for scope, at in list(acc.liquidated.items()):
+            if now - at > LIQUIDATED_MEMORY_S:
+                del acc.liquidated[scope]
+        await self._read_liquidations(acc, before, removed, now, scheduled=False)
+
+    async def _read_liquidations(
+        self,
+        acc: AccountRuntime,
+        before: dict[str, ScopeSnapshot],
+        removed: set[str],
+        now: float,
+        *,
+        scheduled: bool,
+    ) -> None:
+        watch = acc.liquidations
+        if watch is None or (scheduled and not watch.due(now, acc.poller.snapshots)):
+            return
+        since = max(min((s.observed_at for s in before.values()), default=now), now - 600) - 60
+        intents = [
+            r for r in await self.journal.intents(since=since) if r.intent.account == acc.name
+        ]
+        try:
+            found = await watch.check(
+                now, before, acc.poller.snapshots, removed, intents, scheduled=scheduled
+            )
+        except RiskdExchangeError as exc:
+            log.warning("%s: liquidation history not read: %s", acc.name, exc)
+            return
+        for liq in found:
+            acc.liquidated[liq.scope] = now
+            await self.events.publish(cycle_events.liquidated(liq, now))
+
     async def _journal_decisions(self, acc: AccountRuntime, ev: Evaluation, now: float) -> None:
-        for event in cycle_events.from_evaluation(ev, now, dry_run=acc.dry_run):
+        ended = frozenset(acc.liquidated)
+        for event in cycle_events.from_evaluation(ev, now, dry_run=acc.dry_run, liquidated=ended):
             await self.events.publish(event)
         if self.metrics is not None:
             for (account, scope, rule), e in ev.state.items():

@@ -6,6 +6,7 @@ people are told) that :class:`~riskd.daemon.app.Daemon` publishes once.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 from riskd.daemon import alerts
@@ -21,11 +22,12 @@ from riskd.daemon.actions import (
 from riskd.daemon.events import DaemonEvent, EventKind
 from riskd.daemon.journal import DRY_RUN, FAILED, NOT_EXECUTED, SUCCEEDED, PauseState
 from riskd.daemon.journal_space import SpaceEvent
+from riskd.daemon.liquidations import Liquidation
 from riskd.daemon.reconcile import Settled
 from riskd.daemon.settle import Settlement, Verdict
 from riskd.notify.alert import EVERY_ROUTE, Alert, AlertKind
 from riskd.risk.snapshot import ScopeSnapshot
-from riskd.rules.decisions import ActionRequest, Evaluation
+from riskd.rules.decisions import ActionRequest, Evaluation, NotificationKind
 from riskd.severity import Severity
 
 _REFUSED_KIND = {
@@ -38,10 +40,27 @@ _REFUSED_KIND = {
 _FAILED = (FAILED, NOT_EXECUTED)
 
 
-def from_evaluation(ev: Evaluation, now: float, *, dry_run: bool) -> list[DaemonEvent]:
-    """The rules engine's notifications, decisions and skipped steps."""
+def from_evaluation(
+    ev: Evaluation, now: float, *, dry_run: bool, liquidated: Collection[str] = ()
+) -> list[DaemonEvent]:
+    """The rules engine's notifications, decisions and skipped steps. A rule's fall on a
+    scope just ``liquidated`` is its end by liquidation, never announced as resolved."""
     out: list[DaemonEvent] = []
     for n in ev.notifications:
+        if n.kind is NotificationKind.RESOLVED and n.scope in liquidated:
+            out.append(
+                DaemonEvent(
+                    EventKind.NOTIFICATION,
+                    now,
+                    f"{n.rule} ended for {n.scope} by a liquidation (not resolved)",
+                    severity=n.severity,
+                    account=n.account,
+                    scope=n.scope,
+                    rule=n.rule,
+                    data={"kind": "ended_by_liquidation", "severity": str(n.severity)},
+                )
+            )
+            continue
         out.append(
             DaemonEvent(
                 EventKind.NOTIFICATION,
@@ -246,6 +265,41 @@ def disk(event: SpaceEvent, detail: str, journal: Path, now: float) -> DaemonEve
     )
 
 
+def liquidated(liq: Liquidation, now: float) -> DaemonEvent:
+    """A liquidation by the exchange: critical, on every route."""
+    text = liq.describe()
+    return DaemonEvent(
+        EventKind.LIQUIDATED,
+        now,
+        text,
+        severity=Severity.CRITICAL,
+        account=liq.account,
+        scope=liq.scope,
+        data={
+            "liq_id": liq.liq_id,
+            "source": liq.source,
+            "liquidated_at": liq.at,
+            "fee": liq.fee,
+            "total_debt": liq.total_debt,
+            "total_assets": liq.total_assets,
+            "price": liq.price,
+            "price_coin": liq.price_coin,
+        },
+        alert=Alert(
+            kind=AlertKind.LIQUIDATED,
+            severity=Severity.CRITICAL,
+            title=f"LIQUIDATED: {liq.account}/{liq.scope}",
+            at=now,
+            account=liq.account,
+            scope=liq.scope,
+            risk_rate=liq.risk,
+            message=text,
+            tags=frozenset({EVERY_ROUTE}),
+        ),
+        failure=True,
+    )
+
+
 def pause_changes(before: PauseState, after: PauseState, now: float) -> list[DaemonEvent]:
     """Pauses and resumes since the last cycle (the command journaled them already)."""
     out: list[DaemonEvent] = []
@@ -292,6 +346,7 @@ __all__ = [
     "disk",
     "fresh",
     "from_evaluation",
+    "liquidated",
     "pause_changes",
     "reconciled",
     "settled",

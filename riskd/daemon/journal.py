@@ -23,29 +23,38 @@ import json
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any
 
 import aiosqlite
 
 from riskd.daemon.journal_space import JournalFull, SpaceGuard, is_disk_full
+from riskd.daemon.journal_types import (
+    ACCEPTED,
+    ALL_ACCOUNTS,
+    DRY_RUN,
+    ESSENTIAL_EVENTS,
+    FAILED,
+    NOT_EXECUTED,
+    OPEN_STATUSES,
+    PENDING,
+    SPENDING_STATUSES,
+    SUCCEEDED,
+    UNKNOWN,
+    Event,
+    Intent,
+    IntentRecord,
+    IntentStatus,
+    JournalOpenError,
+    PauseState,
+    dumps,
+)
 from riskd.redact import redact
 
 log = logging.getLogger(__name__)
 
-PENDING: Final = "pending"
-ACCEPTED: Final = "accepted"
-SUCCEEDED: Final = "succeeded"
-FAILED: Final = "failed"
-NOT_EXECUTED: Final = "not_executed"
-DRY_RUN: Final = "dry_run"
-UNKNOWN: Final = "unknown"
-OPEN_STATUSES: Final = (PENDING, ACCEPTED)
-#: Statuses whose amount counts toward the daily caps (the money may have moved).
-SPENDING_STATUSES: Final = (PENDING, ACCEPTED, SUCCEEDED, UNKNOWN)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -79,100 +88,6 @@ CREATE TABLE IF NOT EXISTS status (account TEXT, scope TEXT, at REAL, data TEXT,
                                    PRIMARY KEY (account, scope));
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
-
-ALL_ACCOUNTS = "*"
-#: Events still journaled while the disk is full (with intents, outcomes, rule state and
-#: pause control); the rest are skipped until space is back.
-ESSENTIAL_EVENTS: Final = frozenset(
-    {"lifecycle", "settled", "following", "uncertain", "reload", "reload_failed", "disk"}
-)
-
-
-def _default(value: object) -> object:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, Mapping):
-        return dict(value)
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    return str(value)
-
-
-def dumps(value: object) -> str:
-    """JSON with Decimals as strings, passed through redact."""
-    return redact(json.dumps(value, default=_default, sort_keys=True, separators=(",", ":")))
-
-
-@dataclass(frozen=True, slots=True)
-class Intent:
-    """A protective action about to be sent (or, in dry-run, described)."""
-
-    intent_id: str
-    at: float
-    account: str
-    scope: str
-    kind: str
-    rule: str
-    action_id: str
-    params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    coin: str | None = None
-    amount: Decimal | None = None
-    value_usdt: Decimal | None = None
-    dry_run: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class IntentRecord:
-    intent: Intent
-    status: str
-    ref: str | None
-    outcome: Mapping[str, Any]
-    finished_at: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    seq: int
-    at: float
-    kind: str
-    account: str | None
-    scope: str | None
-    rule: str | None
-    intent_id: str | None
-    summary: str
-    data: Mapping[str, Any]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "at": self.at,
-            "kind": self.kind,
-            "account": self.account,
-            "scope": self.scope,
-            "rule": self.rule,
-            "intent_id": self.intent_id,
-            "summary": self.summary,
-            "data": dict(self.data),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class PauseState:
-    global_paused: bool
-    accounts: frozenset[str]
-
-    def paused(self, account: str) -> bool:
-        return self.global_paused or account in self.accounts
-
-
-class JournalOpenError(Exception):
-    """The journal database cannot be opened or created; ``cause`` says why (an OSError or an
-    sqlite3 error with ``sqlite_errorname``). :mod:`riskd.preflight` turns it into one line."""
-
-    def __init__(self, path: Path, cause: OSError | sqlite3.Error) -> None:
-        super().__init__(f"journal {path}: {cause}")
-        self.path = path
-        self.cause = cause
 
 
 class Journal:
@@ -606,3 +521,26 @@ def _to_record(row: tuple[Any, ...]) -> IntentRecord:
     )
     outcome = json.loads(row[14]) if row[14] else {}
     return IntentRecord(intent, row[12], row[13], MappingProxyType(outcome), row[15])
+
+
+__all__ = [
+    "ACCEPTED",
+    "ALL_ACCOUNTS",
+    "DRY_RUN",
+    "ESSENTIAL_EVENTS",
+    "FAILED",
+    "NOT_EXECUTED",
+    "OPEN_STATUSES",
+    "PENDING",
+    "SPENDING_STATUSES",
+    "SUCCEEDED",
+    "UNKNOWN",
+    "Event",
+    "Intent",
+    "IntentRecord",
+    "IntentStatus",
+    "Journal",
+    "JournalOpenError",
+    "PauseState",
+    "dumps",
+]

@@ -37,6 +37,7 @@ from riskd.daemon.client_exchange import ClientExchange
 from riskd.daemon.exchange import Exchange
 from riskd.daemon.executor import DryRunExecutor, Executor, LiveExecutor
 from riskd.daemon.journal import Journal
+from riskd.daemon.liquidations import ClientLiquidations, LiquidationWatch
 from riskd.daemon.poll_notices import Notice, NoticeHook
 from riskd.daemon.poller import AccountPoller
 from riskd.daemon.prices import BitgetIndexPriceFeed, NoPrices, PriceSource
@@ -240,6 +241,12 @@ async def build_daemon(
             runner=runner,
             rules=rulesets[name],
             rules_dir=settings.account_rules_dir(name),
+            liquidations=LiquidationWatch(
+                name,
+                ClientLiquidations(client),
+                interval=settings.poll.liquidation_check,
+                started_at=clock.now(),
+            ),
         )
     daemon = Daemon(
         settings,
