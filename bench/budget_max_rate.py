@@ -10,7 +10,12 @@ Printed per run: requests, 429s (goal 0), utilisation of the documented limit an
 budget's poll share (goal ≥ 90 %), protective acquire latency. The baseline is the same 50
 symbols polling naively every second with no budget, in the same process.
 
-    .venv/bin/python bench/budget_max_rate.py [--seconds 6]
+Both API versions run, v2 first and v1 beside it: the budget counts each call against its own
+version's limit (``Endpoint.key``: ``v2:isolated_risk_rate`` is not ``isolated_risk_rate``),
+and the strict server keys its windows the same way. v2's ``isolated_assets`` is counted per
+UID where v1's is per IP (ENDPOINTS-v2.md §1b).
+
+    .venv/bin/python bench/budget_max_rate.py [--seconds 4] [--api v2 v1]
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from typing import Any
 
 import httpx
 
-from riskd.bitget.endpoints import BY_ROUTE, LimitScope, endpoint
+from riskd.bitget.endpoints import ALL_BY_ROUTE, Api, LimitScope, endpoint
 from riskd.bitget.gate import (
     OpenGate,
     Priority,
@@ -70,7 +75,7 @@ class StrictExchange:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        ep = BY_ROUTE.get((scope["method"], scope["path"]))
+        ep = ALL_BY_ROUTE.get((scope["method"], scope["path"]))
         if ep is None:
             await _respond(send, 404, {"code": "40404", "msg": "not found"})
             return
@@ -82,7 +87,7 @@ class StrictExchange:
         ]
         now = time.monotonic()
         if self._admit(keys, now):
-            self.ok.setdefault(ep.name, []).append(now)
+            self.ok.setdefault(ep.key, []).append(now)
             await _respond(send, 200, {"code": "00000", "msg": "success", "data": []})
         else:
             self.rejected += 1
@@ -104,6 +109,7 @@ async def _respond(send: Send, status: int, body: dict[str, Any]) -> None:
 @dataclass
 class Run:
     name: str
+    api: Api = "v2"
     requests: int = 0
     http_429: int = 0
     exhausted: int = 0
@@ -111,7 +117,7 @@ class Run:
 
 
 async def _call(http: httpx.AsyncClient, gate: RequestGate, name: str, run: Run) -> None:
-    ep = endpoint(name)
+    ep = endpoint(name, run.api)
     try:
         await gate.acquire(ep, current_priority())
     except BudgetExhausted:
@@ -135,10 +141,10 @@ async def _protective_probe(http: httpx.AsyncClient, gate: RequestGate, run: Run
 
 
 async def run_load(
-    name: str, gate: RequestGate, seconds: float, naive_interval: float | None
+    name: str, gate: RequestGate, seconds: float, naive_interval: float | None, api: Api
 ) -> tuple[Run, StrictExchange, float]:
     app = StrictExchange()
-    run = Run(name)
+    run = Run(name, api)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://exchange") as http:
 
@@ -163,9 +169,9 @@ async def run_load(
 
 def report(run: Run, app: StrictExchange, elapsed: float, share: Share | None) -> None:
     accepted = sum(len(v) for v in app.ok.values())
-    per_s = sum(endpoint(n).limit / endpoint(n).window_s for n in POLLED)
+    per_s = sum(endpoint(n, run.api).limit / endpoint(n, run.api).window_s for n in POLLED)
     line = (
-        f"{run.name:<34} requests {run.requests:5d}  429s {run.http_429:4d}  "
+        f"{run.name:<36} requests {run.requests:5d}  429s {run.http_429:4d}  "
         f"of documented limit {accepted / (per_s * elapsed):6.1%}"
     )
     if share is not None:
@@ -179,29 +185,41 @@ def report(run: Run, app: StrictExchange, elapsed: float, share: Share | None) -
     if run.protective_waits:
         waits = sorted(run.protective_waits)
         print(
-            f"{'':<34} protective re-polls {len(waits)}: wait+call p50 "
+            f"{'':<36} protective re-polls {len(waits)}: wait+call p50 "
             f"{statistics.median(waits) * 1000:.1f} ms, max {waits[-1] * 1000:.1f} ms; "
             f"BudgetExhausted {run.exhausted}"
         )
 
 
-async def main(seconds: float) -> None:
+async def main(seconds: float, apis: list[Api]) -> None:
     print(f"{SYMBOLS} symbols x {POLLED}, {seconds:.0f} s per run, strict in-process exchange")
-    run, app, elapsed = await run_load("baseline: no budget, every 1 s", OpenGate(), seconds, 1.0)
-    report(run, app, elapsed, None)
-    base_429 = run.http_429
-    for margin, reserve in ((0.1, 0.3), (0.1, 0.0), (0.0, 0.0)):
-        cfg = BudgetConfig(safety_margin=margin, reserved_share=reserve, max_wait_poll_s=60.0)
-        budget = RateBudget(WallClock(), cfg, default_account=ACCOUNT)
-        share = budget.share(rules_for(endpoint("isolated_risk_rate"))[0])
-        name = f"budget: margin {margin:.0%}, reserve {reserve:.0%}"
-        run, app, elapsed = await run_load(name, budget, seconds, None)
-        report(run, app, elapsed, share)
-        ratio = "n/a" if base_429 == 0 else f"{run.http_429 / base_429:.3f}"
-        print(f"{'':<34} 429s vs baseline: {run.http_429}/{base_429} = {ratio}")
+    summary: list[str] = []
+    for api in apis:
+        print(f"API {api}:")
+        name = f"baseline {api}: no budget, every 1 s"
+        run, app, elapsed = await run_load(name, OpenGate(), seconds, 1.0, api)
+        report(run, app, elapsed, None)
+        base_429 = run.http_429
+        for margin, reserve in ((0.1, 0.3), (0.1, 0.0), (0.0, 0.0)):
+            cfg = BudgetConfig(safety_margin=margin, reserved_share=reserve, max_wait_poll_s=60.0)
+            budget = RateBudget(WallClock(), cfg, default_account=ACCOUNT)
+            share = budget.share(rules_for(endpoint("isolated_risk_rate", api))[0])
+            name = f"budget {api}: margin {margin:.0%}, reserve {reserve:.0%}"
+            run, app, elapsed = await run_load(name, budget, seconds, None, api)
+            report(run, app, elapsed, share)
+            ratio = "n/a" if base_429 == 0 else f"{run.http_429 / base_429:.3f}"
+            print(f"{'':<36} 429s vs baseline: {run.http_429}/{base_429} = {ratio}")
+            if (margin, reserve) == (0.1, 0.3):
+                accepted = sum(len(v) for v in app.ok.values())
+                summary.append(
+                    f"{api}: {accepted / elapsed:.1f} accepted calls/s, {run.http_429} 429s"
+                )
+    print("max rate through the default budget (margin 10%, reserve 30%): " + "; ".join(summary))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=6.0)
-    asyncio.run(main(parser.parse_args().seconds))
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--api", nargs="+", choices=("v2", "v1"), default=["v2", "v1"])
+    args = parser.parse_args()
+    asyncio.run(main(args.seconds, args.api))

@@ -229,18 +229,49 @@ class MetricsSettings(_Frozen):
 
 
 class PricesSettings(_Frozen):
-    """USDT index prices from the exchange's WebSocket ``indexPrice`` channel."""
+    """USDT index prices from the exchange's WebSocket (v2 ``index-price``; v1 ``indexPrice``)."""
 
     #: Subscribe to the index price feed (off: no prices, as in ``riskd test`` without rows).
     enabled: bool = True
-    #: WebSocket URL; default derived from ``base_url`` (``https://api.bitget.com`` →
-    #: ``wss://ws.bitget.com/spot/v1/stream``, otherwise http→ws, https→wss plus
-    #: ``/spot/v1/stream``, which ``riskd sim serve`` answers).
+    #: WebSocket URL; default derived from ``base_url`` and the accounts' API (v2 when any
+    #: account speaks v2): ``https://api.bitget.com`` → ``wss://ws.bitget.com/v2/ws/public``
+    #: (v1: ``/spot/v1/stream``), otherwise http→ws, https→wss plus that path, which
+    #: ``riskd sim serve`` answers.
     ws_url: str | None = None
     #: A coin's price received longer ago than this is dropped (never acted on).
     max_age: Duration = 30.0
 
     @field_validator("ws_url")
+    @classmethod
+    def _ws_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("ws://", "wss://")):
+            raise ValueError(f"{value!r} is not a ws:// or wss:// URL")
+        return value
+
+
+class PushSettings(_Frozen):
+    """Push-speed reaction on v2 accounts (riskd.daemon.push): WebSocket pushes make a scope
+    be polled at once instead of at its next poll; REST stays the truth."""
+
+    #: Use the pushes: index prices estimate every scope's risk rate (needs ``[prices]``),
+    #: account and order pushes mark their scope. Off: the poll schedule alone decides.
+    enabled: bool = True
+    #: Log in on the v2 private WebSocket with each v2 account's key and subscribe to its
+    #: account and order channels (a change of balance or order polls its scope at once).
+    account_pushes: bool = True
+    #: Risk-rate lines besides the rules' own ``riskRate`` thresholds: an estimate reaching
+    #: one that the last polled rate was below polls the scope at once.
+    lines: tuple[NonNegDecimal, ...] = ()
+    #: The lowest threshold of an acting rule, less this, is a line too (0: no such line).
+    near: NonNegDecimal = Decimal("0.1")
+    #: An estimate this much above the last polled rate polls the scope at once (0: off).
+    rise: NonNegDecimal = Decimal("0.05")
+    #: An account or order push polls its scope at most once per this.
+    account_min_gap: Duration = 1.0
+    #: The private WebSocket URL; default derived from ``base_url`` (``/v2/ws/private``).
+    private_ws_url: str | None = None
+
+    @field_validator("private_ws_url")
     @classmethod
     def _ws_scheme(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("ws://", "wss://")):
@@ -287,6 +318,7 @@ class Settings(BaseSettings):
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     prices: PricesSettings = Field(default_factory=PricesSettings)
+    push: PushSettings = Field(default_factory=PushSettings)
     #: Notification routes and their behaviour (riskd.notify); ``RISKD_NOTIFY_URLS`` adds a
     #: route named ``env``.
     notify: NotifySettings = Field(default_factory=NotifySettings)
@@ -325,9 +357,13 @@ class Settings(BaseSettings):
         acc = self.accounts[name]
         return self.live if acc.live is None else acc.live
 
-    def price_ws_url(self) -> str:
-        """``prices.ws_url``, or the one derived from ``base_url``."""
-        return self.prices.ws_url or ws_url_for(self.base_url)
+    def price_ws_url(self, api: Literal["v1", "v2"] = "v2") -> str:
+        """``prices.ws_url``, or the one of ``api`` derived from ``base_url``."""
+        return self.prices.ws_url or ws_url_for(self.base_url, api)
+
+    def push_ws_url(self) -> str:
+        """``push.private_ws_url``, or v2's private URL derived from ``base_url``."""
+        return self.push.private_ws_url or ws_url_for(self.base_url, "v2", private=True)
 
     def account_rules_dir(self, name: str) -> Path:
         return self.accounts[name].rules_dir or self.rules_dir

@@ -35,14 +35,20 @@ from limits import RateLimitItemPerSecond
 from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
-from riskd.bitget.endpoints import Endpoint, endpoint
+from riskd.bitget.endpoints import Endpoint
 from riskd.bitget.gate import Priority, RequestGate
 from riskd.budget import accounting
 from riskd.budget.accounting import Share, Ticket, WaitQueue, admits, cycle_load
 from riskd.budget.backoff import BackoffState
 from riskd.budget.config import BudgetConfig
 from riskd.budget.errors import BudgetExhausted
-from riskd.budget.limit_table import LimitKey, LimitRule, check_identity, keys_for
+from riskd.budget.limit_table import (
+    LimitKey,
+    LimitRule,
+    check_identity,
+    endpoint_by_key,
+    keys_for,
+)
 from riskd.budget.status import BudgetStatus, KeyStatus
 from riskd.budget.storage import make_storage, safe_uri
 from riskd.clock import Clock
@@ -238,7 +244,7 @@ class RateBudget:
                 st.backoff = st.backoff.after_429(self._config.backoff, now, retry_after)
                 log.warning(
                     "HTTP 429 on %s (%s): backing off %.2fs, %d consecutive, %d in total",
-                    endpoint.name,
+                    endpoint.key,
                     key.label,
                     st.backoff.remaining(now),
                     st.backoff.streak,
@@ -347,7 +353,7 @@ class RateBudget:
         if worst.retry_at is not None and worst.retry_at > now:
             reason += f", free again in {worst.retry_at - now:.2f}s"
         exc = BudgetExhausted(
-            ep.name, worst.state.key, priority, reason, waited, self._config.max_wait(priority)
+            ep.key, worst.state.key, priority, reason, waited, self._config.max_wait(priority)
         )
         log.warning("%s", exc)
         return exc
@@ -360,9 +366,10 @@ class RateBudget:
         *,
         account: str | None = None,
     ) -> float:
-        """Poll interval for a cycle of ``calls_per_cycle`` (endpoint name → calls) by one
-        account: ``base_interval``, stretched so the cycle fits the poll share of every
-        limit it touches. With several accounts use :meth:`suggest_interval_all`."""
+        """Poll interval for a cycle of ``calls_per_cycle`` (endpoint key → calls: a v1
+        name, or ``v2:<name>`` for v2, see :func:`endpoint_by_key`) by one account:
+        ``base_interval``, stretched so the cycle fits the poll share of every limit it
+        touches. With several accounts use :meth:`suggest_interval_all`."""
         return self.suggest_interval_all(base_interval, {account or self._default: calls_per_cycle})
 
     def suggest_interval_all(
@@ -374,7 +381,7 @@ class RateBudget:
             (key, n)
             for account, calls in calls_by_account.items()
             for name, n in calls.items()
-            for key in self.keys_for(endpoint(name), account)
+            for key in self.keys_for(endpoint_by_key(name), account)
         )
         shares = {key: self.share(key.rule) for key in load}
         return accounting.suggest_interval(base_interval, load, shares)
@@ -382,12 +389,13 @@ class RateBudget:
     async def poll_headroom(
         self, endpoint_names: Iterable[str], *, account: str | None = None
     ) -> float:
-        """Free part (0..1) of the poll share right now, over the limits of the named
-        endpoints: the least free one; 0 while one is backing off."""
+        """Free part (0..1) of the poll share right now, over the limits of the endpoints
+        named by key (as in :meth:`suggest_interval`): the least free one; 0 while one is
+        backing off."""
         now = self._clock.now()
         free = 1.0
         for name in endpoint_names:
-            for key in self.keys_for(endpoint(name), account):
+            for key in self.keys_for(endpoint_by_key(name), account):
                 st = self._state(key)
                 if st.backoff.active(now):
                     return 0.0

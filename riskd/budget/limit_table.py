@@ -1,9 +1,12 @@
 """The rate limits the budget enforces, derived from the endpoint table — never re-declared.
 
-Every endpoint of :mod:`riskd.bitget.endpoints` has its own limit (``limit`` requests per
-``window_s`` seconds) counted per IP or per UID (``scope``). Unsigned public endpoints also
-share one more limit, :data:`PUBLIC_GLOBAL_LIMIT` per :data:`PUBLIC_GLOBAL_WINDOW_S` seconds
-per IP; it is the rule named :data:`PUBLIC_GLOBAL`.
+Every endpoint of :mod:`riskd.bitget.endpoints`, v1 and v2, has its own limit (``limit``
+requests per ``window_s`` seconds) counted per IP or per UID (``scope``). A limit is named by
+the endpoint's :attr:`~riskd.bitget.endpoints.Endpoint.key`, unique across versions
+(``cross_assets`` for v1, ``v2:cross_assets`` for v2): a v2 call counts against the v2 limit,
+never against its v1 counterpart's, which shares its logical ``name``. Unsigned public
+endpoints also share one more limit, :data:`PUBLIC_GLOBAL_LIMIT` per
+:data:`PUBLIC_GLOBAL_WINDOW_S` seconds per IP; it is the rule named :data:`PUBLIC_GLOBAL`.
 
 A :class:`LimitKey` is one rule counted for one identity: the IP group name (default
 ``"local"``) for IP-scoped rules, the account identity (UID or account name, never a secret)
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from riskd.bitget.endpoints import (
-    ENDPOINTS,
+    ALL_ENDPOINTS,
     PUBLIC_GLOBAL_LIMIT,
     PUBLIC_GLOBAL_WINDOW_S,
     Endpoint,
@@ -81,8 +84,8 @@ PUBLIC_GLOBAL_RULE = LimitRule(
 
 
 def endpoint_rule(ep: Endpoint) -> LimitRule:
-    """The endpoint's own limit, read from its table entry."""
-    return LimitRule(ep.name, ep.limit, ep.window_s, ep.scope)
+    """The endpoint's own limit, read from its table entry (named by its version-unique key)."""
+    return LimitRule(ep.key, ep.limit, ep.window_s, ep.scope)
 
 
 def rules_for(ep: Endpoint) -> tuple[LimitRule, ...]:
@@ -91,10 +94,23 @@ def rules_for(ep: Endpoint) -> tuple[LimitRule, ...]:
     return (own, PUBLIC_GLOBAL_RULE) if ep.public else (own,)
 
 
-#: Endpoint name → the rules its calls count against, for the whole table.
+#: Endpoint key (``cross_assets``, ``v2:cross_assets``) → the rules its calls count against,
+#: for both versions of the table.
 LIMIT_TABLE: Mapping[str, tuple[LimitRule, ...]] = MappingProxyType(
-    {ep.name: rules_for(ep) for ep in ENDPOINTS}
+    {ep.key: rules_for(ep) for ep in ALL_ENDPOINTS}
 )
+_BY_KEY: Mapping[str, Endpoint] = MappingProxyType({ep.key: ep for ep in ALL_ENDPOINTS})
+
+
+def endpoint_by_key(key: str) -> Endpoint:
+    """The endpoint whose :attr:`Endpoint.key` is ``key`` (a v1 name is its own key);
+    ``KeyError`` naming it otherwise."""
+    try:
+        return _BY_KEY[key]
+    except KeyError:
+        raise KeyError(
+            f"no endpoint named {key!r} (v1 names are plain, v2 ones start with 'v2:')"
+        ) from None
 
 
 def check_identity(value: str, what: str) -> str:

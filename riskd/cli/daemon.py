@@ -20,10 +20,10 @@ import json
 import sqlite3
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -36,6 +36,9 @@ from riskd.preflight import (
     ops_error,
 )
 from riskd.settings import ConfigError, Settings, load_settings, parse_duration
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 T = TypeVar("T")
 
@@ -140,23 +143,70 @@ async def _serve(settings: Settings, config_path: Path | None, live_override: bo
 @click.command()
 @_config
 @_journal
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def status(config_path: Path | None, journal_path: Path | None, as_json: bool) -> None:
-    """Show risk, rules, actions and budget per account and scope."""
-    from riskd.daemon.status import render_status, status_json
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (schema_version 1).")
+@click.option("--watch", is_flag=True, help="A live view, refreshed every second (Ctrl-C quits).")
+def status(config_path: Path | None, journal_path: Path | None, as_json: bool, watch: bool) -> None:
+    """Show risk per account and scope, then recent actions, then the budget."""
+    from riskd.daemon.status import load_report
+    from riskd.daemon.status_render import render_text
 
+    if as_json and watch:
+        raise click.UsageError("--watch and --json do not go together")
     path = _journal_path(config_path, journal_path)
+    stale_after = _stale_after(config_path, journal_path)
+    if watch:
+        watch_status(path, stale_after)
+        return
 
     async def work(j: Journal) -> str:
-        rows = await j.read_status()
-        meta = await j.get_meta("daemon")
-        pause = await j.pause_state()
-        paused = {"*": pause.global_paused, **{a: True for a in pause.accounts}}
+        report = await load_report(j, time.time(), stale_after=stale_after)
         if as_json:
-            return status_json(rows, meta, paused)
-        return render_status(rows, meta, paused, time.time())
+            return json.dumps(report.to_json(), indent=2, sort_keys=True)
+        return render_text(report)
 
     click.echo(with_journal(path, work, write=False))
+
+
+def _stale_after(config_path: Path | None, journal_path: Path | None) -> float:
+    """How long without a cycle before the daemon counts as not responding: the health
+    limit (30 s, or twice ``poll.fast_interval`` when larger) of the configuration, if any."""
+    from riskd.daemon.status import DEFAULT_STALE_AFTER
+
+    if journal_path is not None and config_path is None:
+        return DEFAULT_STALE_AFTER
+    return max(DEFAULT_STALE_AFTER, 2 * _settings(config_path).poll.fast_interval)
+
+
+def watch_status(
+    path: Path,
+    stale_after: float,
+    *,
+    console: Console | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    iterations: int | None = None,
+) -> None:
+    """``riskd status --watch``: a rich live view of the report, read again every second,
+    until Ctrl-C (or ``iterations`` views, for tests). The journal is closed on every path."""
+    from rich.live import Live
+
+    from riskd.daemon.status import load_report
+    from riskd.daemon.status_render import render_rich
+
+    async def work(j: Journal) -> None:
+        shown = 0
+        with Live(console=console, auto_refresh=False, screen=False) as live:
+            while True:
+                report = await load_report(j, time.time(), stale_after=stale_after)
+                live.update(render_rich(report), refresh=True)
+                shown += 1
+                if iterations is not None and shown >= iterations:
+                    return
+                await sleep(1.0)
+
+    try:
+        with_journal(path, work, write=False)
+    except KeyboardInterrupt:
+        click.echo("stopped watching", err=True)
 
 
 def _since(text: str | None) -> float | None:
@@ -178,11 +228,62 @@ def _since(text: str | None) -> float | None:
     return dt.timestamp()
 
 
+def _query(path: Path, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+    """A read-only query on the journal with the standard library (counts and listings the
+    Journal class does not offer); errors become the journal's start-up errors."""
+    try:
+        db = sqlite3.connect(path)
+        try:
+            return [tuple(r) for r in db.execute(sql, tuple(args)).fetchall()]
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        raise journal_error(path, exc) from None
+
+
+def _count_events(path: Path, since: float | None, kinds: Sequence[str]) -> int:
+    where, args = [], list[object]()
+    if since is not None:
+        where.append("at >= ?")
+        args.append(since)
+    if kinds:
+        where.append(f"kind IN ({','.join('?' * len(kinds))})")
+        args.extend(kinds)
+    # Only "?" placeholders are joined in; the values go as parameters.
+    sql = "SELECT COUNT(*) FROM events" + (" WHERE " + " AND ".join(where) if where else "")  # noqa: S608
+    return int(_query(path, sql, args)[0][0])
+
+
+def _check_kinds(path: Path, kinds: Sequence[str]) -> None:
+    """Every ``--kind`` is an event kind (:class:`EventKind`, or one this journal holds);
+    otherwise a usage error (exit 2) listing the kinds."""
+    from riskd.daemon.events import EventKind
+
+    known = {k.value for k in EventKind}
+    unknown = [k for k in kinds if k not in known]
+    if not unknown:
+        return
+    present = {str(r[0]) for r in _query(path, "SELECT DISTINCT kind FROM events")}
+    unknown = [k for k in unknown if k not in present]
+    if unknown:
+        names = ", ".join(sorted(known | present))
+        raise click.BadParameter(
+            f"unknown event kind {', '.join(map(repr, unknown))}; the kinds are: {names}",
+            param_hint="--kind",
+        )
+
+
 @click.command()
 @_config
 @_journal
 @click.option("--since", default=None, help="Only events since: 30m, 2h, 1d or an ISO time.")
-@click.option("--limit", type=int, default=200, show_default=True, help="At most this many.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="At most this many (the latest).",
+)
 @click.option("--kind", "kinds", multiple=True, help="Only these kinds (intent, outcome…).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def journal(
@@ -197,10 +298,15 @@ def journal(
     path = _journal_path(config_path, journal_path)
     cutoff = _since(since)
 
-    async def work(j: Journal) -> list[Event]:
-        return await j.events(since=cutoff, limit=limit, kinds=kinds)
+    async def work(j: Journal) -> tuple[list[Event], int | None]:
+        _check_kinds(path, kinds)
+        events = await j.events(since=cutoff, limit=limit + 1, kinds=kinds)
+        if len(events) <= limit:
+            return events, None
+        return events[1:], _count_events(path, cutoff, kinds)
 
-    for e in with_journal(path, work, write=False):
+    events, total = with_journal(path, work, write=False)
+    for e in events:
         if as_json:
             click.echo(json.dumps(e.to_json(), sort_keys=True))
             continue
@@ -208,6 +314,28 @@ def journal(
         where = "/".join(x for x in (e.account, e.scope) if x)
         rule = f" [{e.rule}]" if e.rule else ""
         click.echo(f"{when} {e.kind:<12} {where}{rule} {e.summary}")
+    if total is not None:
+        click.echo(
+            f"showing the last {len(events):,} of {total:,} events; --limit or --since for more",
+            err=True,
+        )
+
+
+def _known_accounts(
+    config_path: Path | None, journal_path: Path | None, path: Path, resuming: bool
+) -> tuple[set[str], str]:
+    """The accounts an ``--account`` may name, and where they come from: the configuration's,
+    or with only ``--journal`` those the journal has status or rule state for (a resume also
+    takes an account still paused)."""
+    if journal_path is None or config_path is not None:
+        names, source = set(_settings(config_path).accounts), "the configuration's accounts"
+    else:
+        rows = _query(path, "SELECT account FROM status UNION SELECT account FROM rule_state")
+        names, source = {str(r[0]) for r in rows}, "the accounts this journal knows"
+    if resuming:
+        paused = _query(path, "SELECT account FROM control WHERE paused = 1 AND account != '*'")
+        names |= {str(r[0]) for r in paused}
+    return names, source
 
 
 def _set_pause(
@@ -220,6 +348,13 @@ def _set_pause(
     path = _journal_path(config_path, journal_path)
 
     async def work(j: Journal) -> bool:
+        if account is not None:
+            names, source = _known_accounts(config_path, journal_path, path, not paused)
+            if account not in names:
+                listed = ", ".join(sorted(names)) if names else "none yet (give --config)"
+                raise click.BadParameter(
+                    f"no account {account!r}; {source}: {listed}", param_hint="--account"
+                )
         await j.set_paused(account, paused, at=time.time(), reason=reason)
         return (await j.pause_state()).global_paused
 

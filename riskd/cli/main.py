@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pause": ("riskd.cli.daemon:pause", "Stop taking actions (monitoring and alerts go on)."),
     "resume": ("riskd.cli.daemon:resume", "Take actions again after a pause."),
     "notify-test": ("riskd.cli.notify:notify_test", "Send a test alert through every route."),
+    "silence": ("riskd.cli.silence:silence", "Silence alerts by matchers: add, list, expire."),
     "demo": ("riskd.cli.demo:demo", "A margin account, a crash, and riskd saving it."),
 }
 

@@ -4,7 +4,9 @@ For every action the rules engine decides (``repay``, ``flashRepay``, ``cancelOr
 ``reduce``) :meth:`ActionRunner.run`:
 
 1. refuses it when actions are paused, when the scope's data is stale, or while an earlier
-   intent on the scope has no known outcome (it must be reconciled first);
+   intent on the scope has no known outcome (it must be reconciled first) — except that a
+   flash repay the exchange accepted and is still finishing holds back only another flash
+   repay, not the other kinds of action;
 2. resolves amounts (:func:`riskd.daemon.plans.plan_action`) and applies the caps *before*
    any call — a blocked action is journaled as ``blocked``;
 3. journals the intent (a unique id) durably, then lets the executor act — at
@@ -12,7 +14,10 @@ For every action the rules engine decides (``repay``, ``flashRepay``, ``cancelOr
 4. journals the outcome; an uncertain answer (timeout, 5xx) is reconciled against the
    exchange at once and stays open if even that cannot tell; an accepted flash repay stays
    open (``IN_PROGRESS``) and is followed to ``FINISH`` by reconciliation on the next cycles;
-5. re-polls the scope at once (still PROTECTIVE) and records whether the risk rate improved.
+5. re-polls the scope at once (still PROTECTIVE) and records whether the risk rate improved;
+6. a step with a target (``target_risk_rate`` / ``target_distance``) goes on leg after leg —
+   an order split at a limit, the next coin, a funding sale before a buy-back — each leg its
+   own intent sized on the re-polled scope, while the re-poll shows the leg before done.
 
 The :class:`ActionReport` goes back to the rules engine (``record_outcome``) and to the
 notifier.
@@ -29,10 +34,12 @@ from typing import Protocol
 
 from riskd.bitget.gate import Priority, request_priority
 from riskd.clock import Clock
+from riskd.daemon.action_legs import LegRunner
 from riskd.daemon.caps import DAY_S, apply_caps
 from riskd.daemon.exchange import CallRejected, CallUncertain, ExchangeError
 from riskd.daemon.executor import FOLLOWING, UNCERTAIN, ExecResult, Executor
 from riskd.daemon.journal import (
+    ACCEPTED,
     DRY_RUN,
     FAILED,
     NOT_EXECUTED,
@@ -44,10 +51,11 @@ from riskd.daemon.journal import (
     Journal,
 )
 from riskd.daemon.journal_space import JournalFull
-from riskd.daemon.plans import ActionPlan, Skip, plan_action
+from riskd.daemon.plans import ActionPlan, plan_action
 from riskd.ops.logging import log_for
 from riskd.risk.snapshot import ScopeSnapshot
 from riskd.settings import CapsSettings
+from riskd.sizing import Skip
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +138,7 @@ ReconcileOne = Callable[[IntentRecord], Awaitable[str]]
 PriceGetter = Callable[[], Mapping[str, Decimal]]
 
 
-class ActionRunner:
+class ActionRunner(LegRunner):
     """Runs protective actions for one account."""
 
     def __init__(
@@ -159,6 +167,12 @@ class ActionRunner:
         self._repoll = repoll
         self._reconcile = reconcile
         self._prices = prices
+        #: The scope as re-polled after the last action (``None``: not re-polled).
+        self._after: ScopeSnapshot | None = None
+        #: USDT moved by the earlier legs of the step being run (for max_action_usdt).
+        self._run_spent = Decimal(0)
+        #: The last plan was lowered to a limit (a cap, maxTradeAmount, the free balance).
+        self._limited = False
 
     @property
     def dry_run(self) -> bool:
@@ -218,7 +232,9 @@ class ActionRunner:
         open_here = [
             r
             for r in await self._journal.open_intents()
-            if r.intent.account == self.account and r.intent.scope == req.scope
+            if r.intent.account == self.account
+            and r.intent.scope == req.scope
+            and not _settling_flash(r, req.kind)
         ]
         if open_here:
             return await self._refuse(
@@ -236,6 +252,7 @@ class ActionRunner:
             return await self._refuse(req, SKIPPED, str(exc))
         if isinstance(planned, Skip):
             return await self._refuse(req, SKIPPED, planned.reason)
+        self._run_spent = Decimal(0)
         report = await self._execute(req, planned, snap, prices)
         attempt = 1
         give_up_at = now + self._retry_for
@@ -268,7 +285,8 @@ class ActionRunner:
                 attempt=attempt,
             )
             report = await self._execute(req, replanned, snap, prices)
-        return report
+            planned = replanned
+        return await self._more_legs(req, planned, snap, report)
 
     async def _execute(
         self,
@@ -280,6 +298,7 @@ class ActionRunner:
         now = self._clock.now()
         all_prices = {**snap.prices_usdt, **prices}
         value: Decimal | None = None
+        self._limited = plan.limited
         if plan.legs:
             spent_usdt, spent_coins = await self._journal.spent(self.account, now - DAY_S)
             decision = apply_caps(
@@ -289,6 +308,7 @@ class ActionRunner:
                 spent_usdt=spent_usdt,
                 spent_coins=spent_coins,
                 adjustable=plan.adjustable,
+                run_spent_usdt=self._run_spent,
             )
             if decision.blocked is not None:
                 return await self._refuse(
@@ -309,6 +329,19 @@ class ActionRunner:
                     data={"action_id": req.id, "cap": decision.capped},
                 )
             value = decision.value_usdt
+            self._limited = plan.limited or decision.capped is not None
+        if plan.note:
+            await self._journal.record(
+                "capped",
+                f"{plan.describe()} ({plan.note})",
+                at=now,
+                account=self.account,
+                scope=plan.scope,
+                rule=req.rule,
+                data={"action_id": req.id, "cap": plan.note},
+            )
+        if value is not None:
+            self._run_spent += value
         description = plan.describe()
         intent = Intent(
             intent_id=plan.intent_id,
@@ -356,6 +389,7 @@ class ActionRunner:
             retryable = result.transient and status in (FAILED, NOT_EXECUTED)
             # Nothing was sent in dry-run: a re-poll would show a change riskd did not cause.
             after = None if retryable or self.dry_run else await self._verify(plan.scope)
+            self._after = after
         before = snap.risk_rate
         risk_after = after.risk_rate if after is not None else None
         decision_log.info(
@@ -393,8 +427,9 @@ class ActionRunner:
         now = self._clock.now()
         if result.status == FOLLOWING:
             # Accepted, id journaled; the exchange finishes it seconds later. The intent
-            # stays open: the next cycles ask for its status (reconciliation) and the scope
-            # takes no new action until it is known. Nothing here waits for it.
+            # stays open: the next cycles ask for its status (reconciliation); until it is
+            # known the scope takes no other flash repay (other actions may go ahead: they
+            # cannot repeat it). Nothing here waits for it.
             await self._journal.record(
                 "following",
                 f"{intent.kind}: {result.detail}",
@@ -441,6 +476,12 @@ class ActionRunner:
         except ExchangeError as exc:
             log.warning("re-poll of %s/%s after an action failed: %s", self.account, scope, exc)
             return None
+
+
+def _settling_flash(record: IntentRecord, kind: str) -> bool:
+    """An accepted flash repay that the exchange is still finishing: it does not hold back
+    another kind of action on the scope (which cannot repeat it), only another flash repay."""
+    return record.intent.kind == "flashRepay" and record.status == ACCEPTED and kind != "flashRepay"
 
 
 __all__ = [

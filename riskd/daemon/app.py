@@ -114,6 +114,8 @@ class Daemon:
         self.started_at: float | None = None
         self.last_cycle_at: float | None = None
         self.crashed_before = False
+        #: After a crash: the actions the run that died took (for the restart alert).
+        self.crash_report = ""
         self.extra_status: dict[str, object] = {}
         #: Intents this process sent that run on at the exchange (flash repays).
         self._following: set[str] = set()
@@ -133,6 +135,8 @@ class Daemon:
         space.configure(int(self.settings.journal_reserve), self._on_disk_space)
         space.ensure_reserve()
         self.crashed_before = bool(await self.journal.get_meta("running"))
+        if self.crashed_before:
+            self.crash_report = await self._actions_of_the_run_that_died()
         await self.journal.set_meta("running", True)
         await self.journal.set_meta("daemon", {"pid": os.getpid(), "started_at": now})
         self.started_at = now
@@ -166,6 +170,24 @@ class Daemon:
                 self.metrics.set_live(acc.name, not acc.dry_run)
         await self._reconcile()
         await self._settle_rule_states()
+
+    async def _actions_of_the_run_that_died(self) -> str:
+        """One line per live action of the previous run, its status as journaled (open ones
+        are reconciled next)."""
+        previous = await self.journal.get_meta("daemon")
+        since = previous.get("started_at") if isinstance(previous, dict) else None
+        if not isinstance(since, int | float):
+            return ""
+        done = [r for r in await self.journal.intents(since=float(since)) if not r.intent.dry_run]
+        if not done:
+            return "the run that died took no action"
+        lines = [
+            f"{r.intent.kind} {r.intent.amount or ''} {r.intent.coin or ''} on "
+            f"{r.intent.account}/{r.intent.scope}: {r.status}".replace("  ", " ")
+            for r in done[-10:]
+        ]
+        more = f" (and {len(done) - 10} earlier)" if len(done) > 10 else ""
+        return f"actions of the run that died{more}:\n" + "\n".join(lines)
 
     async def stop(self, reason: str = "stop requested") -> None:
         now = self.clock.now()

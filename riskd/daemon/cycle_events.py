@@ -305,7 +305,7 @@ def pause_changes(before: PauseState, after: PauseState, now: float) -> list[Dae
     out: list[DaemonEvent] = []
 
     def one(account: str | None, paused: bool) -> None:
-        target = "every account" if account is None else f"account {account}"
+        target = "every account" if account is None else "this account"
         kind = EventKind.PAUSED if paused else EventKind.RESUMED
         text = (
             f"actions paused for {target}: riskd watches and alerts but takes no action"

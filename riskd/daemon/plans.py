@@ -17,14 +17,20 @@ The rules engine says *what kind* of action a scope needs (``repay``, ``flashRep
 - ``reduce``: a market order with ``loanType = autoRepay`` that trades the non-debt coin for
   the debt coin: sells base (``baseQuantity``) when the quote coin is owed, buys base
   (``quoteAmount``) when the base coin is owed. Amount = ``params.amount``; or, with a price,
-  what repays ``params.target_risk_rate``'s share of the debt (see :func:`_reduce_units`) or
+  what repays ``params.target_risk_rate``'s share of the debt (see :func:`reduce_units`) or
   else the whole debt, grossed up for the taker fee and 0.5 % slack; capped by the available
   balance and the symbol's largest order, then rounded down to the decimals the symbol
   accepts (``quantityScale`` for a base quantity, ``priceScale`` for a quote amount; 8 when
   unknown). Below the symbol's minimum order it is skipped. Cross needs ``params.symbol``
   (or ``params.coin``).
 
-A :class:`Skip` explains why nothing can be sent (no debt, nothing available...).
+Targets (``target_risk_rate`` and/or ``target_distance``, on repay and reduce) are sized
+again here, on the freshest data, by :mod:`riskd.sizing` (targets, caps, lot sizes and
+minimums live there). A cross ``reduce`` with ``symbol = "*"`` becomes its next leg
+(:mod:`riskd.sizing.legs`): a repay, a sale of the largest coin held, or a buy-back.
+
+A :class:`~riskd.sizing.Skip` explains why nothing can be sent (no debt, nothing
+available...).
 """
 
 from __future__ import annotations
@@ -36,16 +42,16 @@ from types import MappingProxyType
 from typing import Literal
 
 from riskd.amounts import WIRE_DECIMALS, quantize_down, to_wire
-from riskd.risk.math import repay_value_for_target, value
 from riskd.risk.snapshot import USDT, ScopeSnapshot, SymbolTradeRule
+from riskd.sizing import ActionKind, Skip, orders
+from riskd.sizing.legs import legs_params, next_leg
+from riskd.sizing.orders import REDUCE_SLACK
+from riskd.sizing.targets import units_for_targets
 
-ActionKind = Literal["repay", "flashRepay", "cancelOrders", "reduce"]
-PROTECTIVE_KINDS: tuple[ActionKind, ...] = ("repay", "flashRepay", "cancelOrders", "reduce")
+#: ``reduce`` with this symbol (cross): the coins and the legs are chosen here.
+ANY_SYMBOL = "*"
 ZERO = Decimal(0)
 ONE = Decimal(1)
-#: A reduce sends this much more than the computed amount: price moves between the poll and
-#: the fill, rounding, and (when the symbol's fee rate is unknown) a fee of up to ~0.5 %.
-REDUCE_SLACK = Decimal("1.005")
 _NO_RULE = SymbolTradeRule()
 _EMPTY: Mapping[str, Decimal] = MappingProxyType({})
 
@@ -75,6 +81,12 @@ class ActionPlan:
     client_oid: str | None = None
     #: Decimals the exchange accepts for ``amount`` (a lowered amount is rounded down to it).
     decimals: int = WIRE_DECIMALS
+    #: Set when the amount was lowered to a limit of the exchange (``maxTradeAmount``): the
+    #: runner journals it as a cap, and a step with a target sends the rest as another leg.
+    note: str | None = None
+    #: The amount was lowered to a limit (``note``, or all of the free balance): what the
+    #: target still needs may go in another order.
+    limited: bool = False
 
     @property
     def margin(self) -> Literal["cross", "isolated"]:
@@ -123,13 +135,6 @@ class ActionPlan:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Skip:
-    """Nothing can be sent; ``reason`` says why."""
-
-    reason: str
-
-
 def _decimal(params: Mapping[str, object], name: str) -> Decimal | None:
     raw = params.get(name)
     if raw is None:
@@ -173,7 +178,10 @@ def plan_action(
     intent_id: str,
 ) -> ActionPlan | Skip:
     """Resolve one protective action against ``snap``; ValueError for a bad parameter."""
-    base = ActionPlan(intent_id, "repay", snap.account, snap.scope, symbol=snap.symbol)
+    prices = {**snap.prices_usdt, **prices}  # the freshest prices win over the snapshot's
+    base = ActionPlan(intent_id, ActionKind.REPAY, snap.account, snap.scope, symbol=snap.symbol)
+    if kind == "reduce" and params.get("symbol") == ANY_SYMBOL and snap.symbol is None:
+        return plan_reduce_any(base, params, snap, prices)
     if kind == "repay":
         return _plan_repay(base, params, snap, prices)
     if kind == "flashRepay":
@@ -183,6 +191,26 @@ def plan_action(
     if kind == "reduce":
         return _plan_reduce(base, params, snap, prices)
     raise ValueError(f"unknown action kind {kind!r}")
+
+
+def plan_reduce_any(
+    base: ActionPlan,
+    params: Mapping[str, object],
+    snap: ScopeSnapshot,
+    prices: Mapping[str, Decimal],
+) -> ActionPlan | Skip:
+    """``reduce`` with ``symbol = "*"`` in cross: the next leg (:mod:`riskd.sizing.legs`)."""
+    rate, distance = legs_params(params)
+    fresh = orders.priced(snap, prices)
+    rate_met = rate is None or snap.risk_rate <= rate
+    distance_met = distance is None or orders.distance_met(fresh, distance)
+    if rate_met and distance_met:
+        return Skip("the scope already meets its targets: nothing to reduce", met=True)
+    leg = next_leg(fresh, None if rate_met else rate, None if distance_met else distance)
+    if isinstance(leg, Skip):
+        return leg
+    kind, leg_params = leg
+    return plan_action(kind, leg_params, snap, prices, base.intent_id)
 
 
 def _plan_repay(
@@ -200,8 +228,17 @@ def _plan_repay(
         return Skip(f"no {coin} debt to repay")
     amount = _decimal(params, "amount")
     target = _decimal(params, "target")
-    if amount is None and target is not None:
-        amount = _amount_for_target(snap, prices, coin, target)
+    rate, distance = _decimal(params, "target_risk_rate"), _decimal(params, "target_distance")
+    if rate is not None or distance is not None:
+        # Sized again here, on the freshest data, just before it leaves.
+        fresh = orders.priced(snap, prices)
+        if (rate is None or snap.risk_rate <= rate) and (
+            distance is None or orders.distance_met(fresh, distance)
+        ):
+            return Skip(f"{coin} repay: the scope already meets its target", met=True)
+        amount, _ = units_for_targets(fresh, coin, coin, rate=rate, distance=distance)
+    elif amount is None and target is not None:
+        amount = orders.amount_for_target(snap, prices, coin, target)
     if amount is None:
         amount = debt
     amount = quantize_down(min(amount, b.available, debt))
@@ -217,29 +254,12 @@ def _plan_repay(
         return Skip(f"no {coin} available to repay (debt {to_wire(debt)})")
     return replace(
         base,
-        kind="repay",
+        kind=ActionKind.REPAY,
         coin=coin,
         amount=amount,
         legs=MappingProxyType({coin: amount}),
         adjustable=True,
     )
-
-
-def _amount_for_target(
-    snap: ScopeSnapshot, prices: Mapping[str, Decimal], coin: str, target: Decimal
-) -> Decimal | None:
-    mmr = snap.maintain_margin_rate.get(coin)
-    price = Decimal(1) if coin == USDT else prices.get(coin)
-    if mmr is None or not price:
-        return None
-    try:
-        v = value(snap.balances.values(), {**prices, USDT: Decimal(1)}, snap.maintain_margin_rate)
-    except KeyError:
-        return None
-    usdt = repay_value_for_target(v, target, mmr)
-    if not usdt.is_finite():
-        return None
-    return usdt / price
 
 
 def _plan_flash(
@@ -255,7 +275,7 @@ def _plan_flash(
         return Skip("no debt to flash repay" + (f" in {coin}" if coin else ""))
     if snap.kind == "isolated":
         coin = None
-    return replace(base, kind="flashRepay", coin=coin, legs=MappingProxyType(legs))
+    return replace(base, kind=ActionKind.FLASH_REPAY, coin=coin, legs=MappingProxyType(legs))
 
 
 def _plan_cancel(
@@ -278,7 +298,7 @@ def _plan_cancel(
                 )
     if not symbols:
         return Skip("no symbol with open orders (no frozen balance); set params.symbols")
-    return replace(base, kind="cancelOrders", symbols=symbols)
+    return replace(base, kind=ActionKind.CANCEL_ORDERS, symbols=symbols)
 
 
 def _cross_cancel_symbols(snap: ScopeSnapshot) -> tuple[str, ...]:
@@ -308,7 +328,7 @@ def _plan_reduce(
         return Skip("reduce on the cross account needs params.symbol (e.g. 'BTCUSDT')")
     base_coin, quote_coin = _split_symbol(snap, symbol)
     qb, bb = snap.balance(quote_coin), snap.balance(base_coin)
-    price = _price_in_quote(base_coin, quote_coin, prices)
+    price = orders.price_in_quote(base_coin, quote_coin, prices)
     rule = snap.trade_rules.get(symbol, _NO_RULE)
     side = params.get("side")
     if side not in ("buy", "sell"):
@@ -317,38 +337,56 @@ def _plan_reduce(
     sell = side == "sell"
     amount = _decimal(params, "amount")
     target = _decimal(params, "target_risk_rate")
-    if amount is not None and target is not None:
-        raise ValueError("reduce takes params.amount or params.target_risk_rate, not both")
+    distance = _decimal(params, "target_distance")
+    if amount is not None and (target is not None or distance is not None):
+        raise ValueError("reduce takes params.amount or a target, not both")
     if amount is None:
-        units = _reduce_units(snap, prices, quote_coin if sell else base_coin, target, _fee(rule))
+        units = orders.reduce_units(
+            snap,
+            prices,
+            quote_coin if sell else base_coin,
+            target,
+            orders.fee(rule),
+            distance=distance,
+            funding=base_coin if sell else quote_coin,
+        )
         if isinstance(units, Skip):
             return units
         if not price:
             return Skip(f"reduce needs params.amount or a {base_coin} price")
-        gross = REDUCE_SLACK / (ONE - _fee(rule))
+        gross = REDUCE_SLACK / (ONE - orders.fee(rule))
         amount = units / price * gross if sell else units * price * gross
     coin, spend = (base_coin, bb) if sell else (quote_coin, qb)
     if spend.available <= 0:
         return Skip(f"no {coin} available to {side} on {symbol}")
+    limited = amount >= spend.available
     amount = min(amount, spend.available)
+    note = None
     if rule.max_trade_amount is not None and rule.max_trade_amount > 0:
-        if sell:
-            amount = min(amount, rule.max_trade_amount)
-        elif price:
-            amount = min(amount, rule.max_trade_amount * price)
-    decimals = _decimals(rule.quantity_scale if sell else rule.price_scale)
+        largest = (
+            rule.max_trade_amount if sell else (rule.max_trade_amount * price if price else None)
+        )
+        if largest is not None and amount > largest:
+            note = (
+                f"split: {to_wire(amount)} {coin} is over {symbol}'s maxTradeAmount"
+                f" {to_wire(rule.max_trade_amount)} {base_coin}; the rest goes in the next order"
+            )
+            amount, limited = largest, True
+    decimals = orders.decimals(rule.quantity_scale if sell else rule.price_scale)
     raw, amount = amount, quantize_down(amount, decimals)
     if amount <= 0:
         return Skip(
             f"{side} of {to_wire(raw)} {coin} on {symbol} rounds to 0 at the {decimals}"
             " decimals the exchange accepts"
         )
-    too_small = _below_minimum(rule, symbol, sell, amount, price, base_coin, quote_coin, prices)
+    too_small = orders.below_minimum(
+        rule, symbol, sell, amount, price, base_coin, quote_coin, prices
+    )
     if too_small is not None:
         return too_small
     return replace(
         base,
-        kind="reduce",
+        kind=ActionKind.REDUCE,
         symbol=symbol,
         coin=coin,
         amount=amount,
@@ -357,103 +395,20 @@ def _plan_reduce(
         adjustable=True,
         client_oid=client_oid(base.intent_id),
         decimals=decimals,
+        note=note,
+        limited=limited,
     )
 
 
-def _reduce_units(
-    snap: ScopeSnapshot,
-    prices: Mapping[str, Decimal],
-    debt_coin: str,
-    target: Decimal | None,
-    fee: Decimal,
-) -> Decimal | Skip:
-    """How much of ``debt_coin``'s debt (in that coin) the reduce should repay.
-
-    An autoRepay trade repays debt with the proceeds of selling an asset of the same value:
-    assets and debt fall alike, equity does not change (but for the fee), and the risk rate
-    falls in proportion to the debt. When ``debt_coin`` is the scope's only debt, repaying
-    ``x`` of a debt ``D`` scales the exchange's own rate by ``(D − x) / D``, so
-    ``x = D × (1 − target / riskRate)``. With several debts, the valuation of the risk model
-    (:func:`riskd.risk.math.repay_value_for_target`) sizes it when prices and tier rates are
-    known; otherwise (and without a target) the whole debt.
-
-    The fee of a trade repaying ``x`` costs ``x × fee / (1 − fee)`` of equity, which raises
-    the rate back by ``target`` times that over the equity: with the coin's maintenance
-    margin rate ``m`` known, ``x`` is scaled by ``m / (m − target × fee / (1 − fee))``
-    (about 1 % for a 0.1 % fee at 10x). Capped at the debt.
-    """
-    debt = snap.balance(debt_coin).liability
-    if debt <= 0:
-        return Skip(f"no {debt_coin} debt for reduce to repay")
-    if target is None:
-        return debt
-    if target < 0:
-        raise ValueError(f"parameter target_risk_rate: {target} is negative")
-    if snap.risk_rate <= target:
-        return Skip(f"riskRate {snap.risk_rate} already at or below target {target}")
-    debts = [c for c, b in snap.balances.items() if b.liability > 0]
-    if debts == [debt_coin]:
-        units: Decimal | None = debt * (ONE - target / snap.risk_rate)
-    else:
-        units = _amount_for_target(snap, prices, debt_coin, target)
-    if units is None:
-        return debt
-    mmr = snap.maintain_margin_rate.get(debt_coin)
-    if mmr is not None and mmr > 0 and fee > 0:
-        drag = target * fee / (ONE - fee)
-        units = units * mmr / (mmr - drag) if drag < mmr else debt
-    return min(units, debt)
+def same_trade(a: ActionPlan, b: ActionPlan) -> bool:
+    """The same kind of call on the same symbol, side and coin."""
+    return (a.kind, a.symbol, a.side, a.coin) == (b.kind, b.symbol, b.side, b.coin)
 
 
-def _price_in_quote(base: str, quote: str, prices: Mapping[str, Decimal]) -> Decimal | None:
-    """The base coin's price in the quote coin, from USDT index prices."""
-    pb, pq = _usdt_price(base, prices), _usdt_price(quote, prices)
-    return pb / pq if pb and pq else None
-
-
-def _usdt_price(coin: str, prices: Mapping[str, Decimal]) -> Decimal | None:
-    p = ONE if coin == USDT else prices.get(coin)
-    return p if p is not None and p.is_finite() and p > 0 else None
-
-
-def _fee(rule: SymbolTradeRule) -> Decimal:
-    fee = rule.taker_fee_rate
-    return fee if fee is not None and ZERO <= fee < ONE else ZERO
-
-
-def _decimals(scale: int | None) -> int:
-    """Decimals to round an amount to: the symbol's scale, never more than 8."""
-    return WIRE_DECIMALS if scale is None or scale < 0 else min(scale, WIRE_DECIMALS)
-
-
-def _below_minimum(
-    rule: SymbolTradeRule,
-    symbol: str,
-    sell: bool,
-    amount: Decimal,
-    price: Decimal | None,
-    base_coin: str,
-    quote_coin: str,
-    prices: Mapping[str, Decimal],
-) -> Skip | None:
-    """A Skip when the order is smaller than the symbol's minimum (codes 45111 / 45110)."""
-    qty = amount if sell else (amount / price if price else None)
-    if rule.min_trade_amount is not None and qty is not None and qty < rule.min_trade_amount:
-        return Skip(
-            f"{'sell' if sell else 'buy'} of {to_wire(qty)} {base_coin} on {symbol} is below"
-            f" the minimum order of {to_wire(rule.min_trade_amount)} {base_coin} (the exchange"
-            " refuses it: 45111)"
-        )
-    if rule.min_trade_usdt is None:
-        return None
-    unit = _usdt_price(base_coin if sell else quote_coin, prices)
-    if not unit:
-        return None
-    worth = amount * unit
-    if worth < rule.min_trade_usdt:
-        return Skip(
-            f"{'sell' if sell else 'buy'} on {symbol} worth {to_wire(worth, 2)} USDT is below the"
-            f" minimum order value of {to_wire(rule.min_trade_usdt)} USDT (the exchange refuses"
-            " it: 45110)"
-        )
-    return None
+def took_effect(plan: ActionPlan, before: ScopeSnapshot, after: ScopeSnapshot) -> bool:
+    """The re-poll shows the leg done: what it spends fell by at least half its amount (an
+    order still waiting to fill, or an answer not yet visible, stops the run of legs)."""
+    if plan.coin is None or plan.amount is None:
+        return False
+    spent = before.balance(plan.coin).total_amount - after.balance(plan.coin).total_amount
+    return spent * 2 >= plan.amount

@@ -15,6 +15,10 @@ A scope is also due at once when the index price of a coin it holds or owes has 
 ``price_move`` (0.5 %) since its last poll: the price feed is local, so a crash is seen
 within one tick, not one interval later.
 
+On v2 the push path (:mod:`riskd.daemon.push`) goes further: :meth:`AccountPoller.request_poll`
+makes a scope due at the very next cycle (which the push path starts at once), at URGENT
+priority, when its estimated risk rate crosses a line or the exchange pushed a change.
+
 Each figure is read with :func:`riskd.daemon.snapshots.with_reading`: where its direction is
 contested (:class:`~riskd.daemon.exchange.RiskFigure`), it is checked against riskd's own rate;
 when neither reading agrees the scope gets riskd's figure and a loud notice names both.
@@ -42,7 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -141,6 +145,9 @@ class AccountPoller:
         self.last_prices: Mapping[str, Decimal] = {}
         #: Scopes whose reads go at Priority.URGENT (see the module docstring).
         self.urgent: set[str] = set()
+        #: Scopes to poll at the next cycle whatever their schedule, with the priority asked
+        #: for (:meth:`request_poll`).
+        self.wanted: dict[str, Priority] = {}
         self._notices = PollNotices(account, notice)
 
     @property
@@ -154,11 +161,27 @@ class AccountPoller:
         self._poll = poll
 
     # --- scheduling -----------------------------------------------------------------------
+    def request_poll(self, scopes: Iterable[str], priority: Priority = Priority.URGENT) -> None:
+        """Poll ``scopes`` at the next cycle, whatever their schedule, at ``priority`` or higher
+        (the push path: an estimate crossed a line, or the exchange pushed a change; it asks
+        PROTECTIVE when the estimate is at an acting rule's line, as the read that decides a
+        protective call). An isolated scope not known yet asks for discovery; cross only
+        when it is watched."""
+        for scope in scopes:
+            if scope == CROSS and not self._acc.cross:
+                continue
+            self.wanted[scope] = max(self.wanted.get(scope, Priority.POLL), priority)
+            if priority >= Priority.URGENT:
+                self.urgent.add(scope)
+
     def due(self, now: float) -> set[str]:
         """Scopes due now (``"isolated:*"`` stands for discovery when nothing is known yet)."""
         if self.stopped is not None:
             return set()
         out: set[str] = set(self.moved())
+        for scope in self.wanted:
+            known = scope == CROSS or scope in self.next_due or scope in self.snapshots
+            out.add(scope if known else "isolated:*")
         if self._acc.cross and self.next_due.get(CROSS, 0.0) <= now:
             out.add(CROSS)
         iso = [s for s in self.next_due if s != CROSS]
@@ -231,6 +254,7 @@ class AccountPoller:
         now = self._clock.now()
         await self._load_prices()  # local (the feed's latest), and due() compares them
         due = self.due(float("inf") if force else now)
+        asked, self.wanted = self.wanted, {}  # polled below (asked again later: next cycle)
         out = PollOutcome()
         if not due:
             return out
@@ -239,11 +263,13 @@ class AccountPoller:
         base = current_priority()
         jobs = []
         if CROSS in due:
-            jobs.append(self._with_priority({CROSS}, base, self._poll_cross(out)))
+            cross_base = max(base, asked.get(CROSS, Priority.POLL))
+            jobs.append(self._with_priority({CROSS}, cross_base, self._poll_cross(out)))
         iso_due = {s for s in due if s != CROSS}
         if iso_due:
-            job = self._poll_isolated(iso_due, out, force=force, base=base)
-            jobs.append(self._with_priority(iso_due, base, job))
+            iso_base = max([base, *(p for s, p in asked.items() if s != CROSS)])
+            job = self._poll_isolated(iso_due, out, force=force, base=iso_base)
+            jobs.append(self._with_priority(iso_due, iso_base, job))
         await asyncio.gather(*jobs)
         return out
 

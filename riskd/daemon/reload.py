@@ -47,7 +47,16 @@ def _creds(s: Settings, name: str) -> tuple[object, ...]:
     return tuple(getattr(acc, f) or getattr(s, f) for f in CREDENTIAL_FIELDS)
 
 
-RESTART_ONLY = ("base_url", "journal_path", "budget", "metrics", "notify", "prices")
+RESTART_ONLY = (
+    "base_url",
+    "journal_path",
+    "journal_reserve",
+    "budget",
+    "metrics",
+    "notify",
+    "prices",
+    "push",
+)
 
 
 def apply_settings(daemon: Daemon, new: Settings) -> list[str]:
@@ -196,9 +205,12 @@ class Reloader:
                         alert=Alert(
                             kind=AlertKind.LIVE,
                             severity=Severity.CRITICAL if live else Severity.WARNING,
-                            title=text,
+                            title="now LIVE: protective actions will be sent"
+                            if live
+                            else "now dry-run: nothing will be sent",
                             at=now,
                             account=name,
+                            dry_run=not live,
                             tags=frozenset({EVERY_ROUTE}),
                         ),
                     )

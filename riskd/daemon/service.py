@@ -3,6 +3,9 @@
 - APScheduler 3 (``AsyncIOScheduler``; one job, ``max_instances=1``, ``coalesce=True``)
   ticks every ``poll.fast_interval``; each tick runs :meth:`Daemon.run_cycle`, which polls only
   the scopes that are due, so the scheduler is only the timing shell.
+- The push path (:mod:`riskd.daemon.push`) does not wait for the next tick: when it sets
+  ``Built.push.wake`` (an estimate crossed a line, the exchange pushed a change), a cycle
+  runs at once — after the cycle in flight, if one is — and polls the scopes it asked for.
 - After a healthy tick: ``WATCHDOG=1`` (systemd), the health state and the metrics.
 - ``READY=1`` once the daemon has started (reconciliation done); ``STOPPING=1`` on SIGTERM /
   SIGINT; ``RELOADING=1`` then ``READY=1`` around a SIGHUP reload.
@@ -46,6 +49,8 @@ from riskd.daemon.reload import Reloader
 from riskd.daemon.wiring import Built, build_daemon
 from riskd.notify.alert import Alert
 from riskd.notify.notifier import Notifier
+from riskd.notify.outbox_store import OutboxStore
+from riskd.notify.silence_store import SilenceStore
 from riskd.ops.health import HealthState
 from riskd.ops.metrics import Metrics
 from riskd.ops.sdnotify import SystemdNotifier
@@ -114,6 +119,7 @@ class Service:
         self.stop_signal: str | None = None
         self.ops: OpsServer | None = None
         self._cycle: asyncio.Task[None] | None = None
+        self._waker: asyncio.Task[None] | None = None
         self._reloads: set[asyncio.Task[None]] = set()
         self._reloader = Reloader(self.daemon, config_path, live_override)
         self._daemon_started = False
@@ -129,6 +135,16 @@ class Service:
             return
         self._cycle = asyncio.create_task(self._one_cycle(), name="riskd-cycle")
         await asyncio.wait({self._cycle})
+
+    async def _wake_loop(self, wake: asyncio.Event) -> None:
+        """Run a cycle each time the push path sets ``wake`` (after the one in flight: the
+        scopes it asked for are polled by the next cycle, never skipped)."""
+        while True:
+            await wake.wait()
+            if self._cycle is not None and not self._cycle.done():
+                await asyncio.wait({self._cycle})
+            wake.clear()
+            await self.tick()
 
     async def _one_cycle(self) -> None:
         try:
@@ -282,7 +298,9 @@ class Service:
         self._daemon_started = True
         await self.daemon.start()
         if self.notifier is not None:
-            self.notifier.lifecycle_started(crashed_before=self.daemon.crashed_before)
+            self.notifier.lifecycle_started(
+                crashed_before=self.daemon.crashed_before, detail=self.daemon.crash_report
+            )
         self.scheduler.add_job(
             self.tick,
             "interval",
@@ -300,6 +318,10 @@ class Service:
         )
         log.info("first cycle (%s)", modes)
         await self.tick()  # first cycle at once
+        if self.built.push is not None:
+            self._waker = asyncio.create_task(
+                self._wake_loop(self.built.push.wake), name="riskd-push-wake"
+            )
         self.systemd.ready(f"watching ({modes})")
         log.info("riskd running (%s)", modes)
 
@@ -310,6 +332,9 @@ class Service:
         self.systemd.stopping("stopping")
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if self._waker is not None:
+            self._waker.cancel()
+            await asyncio.wait({self._waker}, timeout=CANCEL_WAIT_S)
         for task in list(self._reloads):
             task.cancel()
         if self._reloads:
@@ -386,6 +411,7 @@ async def create_service(
         settings, clock=clock, http=http, prices=prices, sink=sink, metrics=metrics
     )
     notifier: Notifier | None = None
+    closers = built.closers
     made = False
     try:
         if settings.notify.routes:
@@ -393,16 +419,24 @@ async def create_service(
             if notifier_factory is not None:
                 notifier = notifier_factory(settings, clock, recorder)
             else:
+                # Alerts are written to the journal before delivery (sent after a restart)
+                # and silences live there too (`riskd silence`).
+                outbox = await OutboxStore.open(settings.journal_path)
+                closers.append(("the alert outbox", outbox.close))
+                silences = await SilenceStore.open(settings.journal_path)
+                closers.append(("the silence store", silences.close))
                 notifier = Notifier(
                     settings.notify,
                     clock,
                     recorder=recorder,
                     health_check=scheduler_health(health, clock, limit),
+                    outbox_store=outbox,
+                    silence_store=silences,
                 )
             built.daemon.sink = _Both(notifier, sink)
         made = True
     finally:
-        if not made:  # nothing runs yet, but the journal's connection is open: close it
+        if not made:  # nothing runs yet, but connections are open: close them
             await built.aclose()
     return Service(
         built,

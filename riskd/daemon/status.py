@@ -1,175 +1,327 @@
-"""``riskd status``: the rows the running daemon writes each cycle, and how they are shown.
+"""``riskd status``: the rows the running daemon writes each cycle, and the report read back.
 
-Per account and scope: risk rate (with the exchange's reported figure, riskd's own figure and
-how the reported one was read — :mod:`riskd.risk.reading`), warning and liquidation ratios,
-data age, whether the data is stale (and the last poll error), firing rules, the last action
-and its status, live or dry-run, paused. An account stopped because it is a Unified Trading
-Account has one row, scope ``account``, saying so. Per daemon: pid, start, last cycle, budget
-use and notifier health — all in the journal database, so the command works while the daemon
-runs."""
+The daemon calls :func:`status_rows` once per account and cycle: per scope the risk rate
+(with the exchange's reported figure, riskd's own figure and how the reported one was read —
+:mod:`riskd.risk.reading`), warning and liquidation ratios, the price move that liquidates,
+recent risk samples (the trend), data age, stale data and the last poll error, firing and
+pending rules, the last action, live or dry-run. An account stopped because it is a Unified
+Trading Account has one row, scope ``account``, saying so. The rows are
+:class:`~riskd.daemon.status_model.ScopeRow` values, stored as JSON in the journal.
+
+``riskd status`` reads them back with :func:`load_report` (with the daemon's liveness, recent
+actions, liquidations, budget and notifier) and shows the
+:class:`~riskd.daemon.status_report.StatusReport` (:mod:`riskd.daemon.status_render`: risk
+first, then recent actions, then the budget; ``report.to_json()`` for ``--json``).
+
+This module knows the daemon only through the narrow protocols below (never
+:mod:`riskd.daemon.app`), so the two import in one direction.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import Any, Protocol
 
 from riskd.amounts import fmt8
-from riskd.rules.state import Status
+from riskd.daemon.journal import IntentRecord, Journal
+from riskd.daemon.status_model import ACCOUNT_ROW, LastAction, ScopeRow
+from riskd.daemon.status_report import (
+    AccountStatus,
+    DaemonInfo,
+    DaemonState,
+    Liquidation,
+    NotifierInfo,
+    RecentAction,
+    StatusReport,
+    budget_key,
+)
+from riskd.risk import derived
+from riskd.risk.snapshot import ScopeSnapshot
+from riskd.rules.state import EngineState, Status
 
-if TYPE_CHECKING:
-    from riskd.daemon.app import AccountRuntime, Daemon
+#: The daemon counts as not responding after this long without a completed cycle (the
+#: health endpoint's default limit, docs/operations.md#metrics-and-health).
+DEFAULT_STALE_AFTER = 30.0
+#: What ``riskd status`` looks back on: recent actions and liquidations.
+RECENT_S = 86_400.0
+RECENT_ACTIONS = 20
+
+
+# --- what the daemon gives ------------------------------------------------------------------
+class PollerView(Protocol):
+    """An account's poller, as far as the status rows read it."""
+
+    @property
+    def snapshots(self) -> Mapping[str, ScopeSnapshot]: ...
+    @property
+    def errors(self) -> Mapping[str, str]: ...
+    @property
+    def next_due(self) -> Mapping[str, float]: ...
+    @property
+    def stopped(self) -> str | None: ...
+
+
+class AccountView(Protocol):
+    """One account of the running daemon (:class:`riskd.daemon.app.AccountRuntime`)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def poller(self) -> PollerView: ...
+    @property
+    def state(self) -> EngineState: ...
+    @property
+    def stale(self) -> Collection[str]: ...
+    @property
+    def dry_run(self) -> bool: ...
+
+
+class StatusJournal(Protocol):
+    """The journal reads the rows need: the last intent and the previous rows (trend)."""
+
+    async def last_intent(self, account: str, scope: str) -> IntentRecord | None: ...
+    async def read_status(self) -> list[tuple[str, str, float, dict[str, Any]]]: ...
+
+
+class DaemonView(Protocol):
+    """The running daemon (:class:`riskd.daemon.app.Daemon`)."""
+
+    @property
+    def journal(self) -> StatusJournal: ...
 
 
 async def status_rows(
-    daemon: Daemon, acc: AccountRuntime, now: float
+    daemon: DaemonView, acc: AccountView, now: float
 ) -> list[tuple[str, str, Mapping[str, object]]]:
+    """The status rows of ``acc`` at ``now``, as (account, scope, JSON record)."""
+    previous = {
+        scope: ScopeRow.from_record(account, scope, data).risk_samples
+        for account, scope, _, data in await daemon.journal.read_status()
+        if account == acc.name
+    }
     rows: list[tuple[str, str, Mapping[str, object]]] = []
-    if acc.poller.stopped is not None:
-        rows.append((acc.name, "account", {"stopped": acc.poller.stopped, "live": not acc.dry_run}))
-    scopes = set(acc.poller.snapshots) | set(acc.poller.errors)
-    for scope in sorted(scopes):
-        snap = acc.poller.snapshots.get(scope)
-        firing = sorted(
-            rule
-            for (account, sc, rule), e in acc.state.items()
-            if account == acc.name and sc == scope and e.status == Status.FIRING
-        )
-        pending = sorted(
-            rule
-            for (account, sc, rule), e in acc.state.items()
-            if account == acc.name and sc == scope and e.status == Status.PENDING
-        )
+    poller = acc.poller
+    if poller.stopped is not None:
+        stopped = ScopeRow(acc.name, ACCOUNT_ROW, live=not acc.dry_run, stopped=poller.stopped)
+        rows.append((acc.name, ACCOUNT_ROW, stopped.to_record()))
+    for scope in sorted(set(poller.snapshots) | set(poller.errors)):
+        snap = poller.snapshots.get(scope)
+        states = [
+            (r, e.status) for (a, s, r), e in acc.state.items() if (a, s) == (acc.name, scope)
+        ]
         last = await daemon.journal.last_intent(acc.name, scope)
-        row: dict[str, object] = {
-            "risk_rate": str(snap.risk_rate) if snap else None,
-            "reported_risk_rate": _text(snap.reported_risk_rate) if snap else None,
-            "local_risk_rate": _text(snap.local_risk_rate) if snap else None,
-            "risk_reading": snap.risk_reading if snap else None,
-            "reading_checked": snap.reading_checked if snap else None,
-            "warning_risk_ratio": str(snap.warning_risk_ratio) if snap else None,
-            "liquidation_risk_ratio": str(snap.liquidation_risk_ratio) if snap else None,
-            "observed_at": snap.observed_at if snap else None,
-            "data_age_s": round(snap.age(now), 1) if snap else None,
-            "stale": scope in acc.stale,
-            "error": acc.poller.errors.get(scope),
-            "firing": firing,
-            "pending": pending,
-            "live": not acc.dry_run,
-            "next_poll_at": acc.poller.next_due.get(scope),
-            "last_action": None
-            if last is None
-            else {
-                "at": last.intent.at,
-                "kind": last.intent.kind,
-                "rule": last.intent.rule,
-                "status": last.status,
-                "dry_run": last.intent.dry_run,
-                "params": dict(last.intent.params),
-            },
-        }
-        rows.append((acc.name, scope, row))
+        row = ScopeRow(
+            account=acc.name,
+            scope=scope,
+            live=not acc.dry_run,
+            stale=scope in acc.stale,
+            error=poller.errors.get(scope),
+            firing=tuple(sorted(r for r, st in states if st == Status.FIRING)),
+            pending=tuple(sorted(r for r, st in states if st == Status.PENDING)),
+            next_poll_at=poller.next_due.get(scope),
+            last_action=None if last is None else _last_action(last),
+        )
+        # A poll error keeps the samples so far: the trend picks up again with the data.
+        row = replace(row, risk_samples=previous.get(scope, ()))
+        if snap is not None:
+            row = _with_snapshot(row, snap, now)
+        rows.append((acc.name, scope, row.to_record()))
     return rows
 
 
-def _text(value: Decimal | None) -> str | None:
+def _with_snapshot(row: ScopeRow, snap: ScopeSnapshot, now: float) -> ScopeRow:
+    return replace(
+        row,
+        risk_rate=snap.risk_rate,
+        warning_risk_ratio=snap.warning_risk_ratio,
+        liquidation_risk_ratio=snap.liquidation_risk_ratio,
+        reported_risk_rate=_eight(snap.reported_risk_rate),
+        local_risk_rate=_eight(snap.local_risk_rate),
+        risk_reading=snap.risk_reading,
+        reading_checked=snap.reading_checked,
+        price_move_to_liquidation=_price_move(snap),
+        observed_at=snap.observed_at,
+        data_age_s=round(snap.age(now), 1),
+    ).with_sample(row.risk_samples)
+
+
+def _last_action(last: IntentRecord) -> LastAction:
+    i = last.intent
+    params = MappingProxyType({str(k): str(v) for k, v in i.params.items()})
+    return LastAction(i.at, i.kind, i.rule, str(last.status), i.dry_run, params)
+
+
+def _eight(value: Decimal | None) -> Decimal | None:
     """8 decimals, like the exchange's figures (riskd's own is computed to 28 digits)."""
-    if value is None:
+    if value is None or not value.is_finite():
+        return value
+    return Decimal(fmt8(value))
+
+
+def _price_move(snap: ScopeSnapshot) -> Decimal | None:
+    """The signed price move that liquidates, to 4 decimals; None when unknown or none does."""
+    try:
+        move = derived.distance_to_liquidation(snap)
+    except (derived.MissingData, ArithmeticError):
         return None
-    return str(value) if not value.is_finite() else fmt8(value)
+    return move.quantize(Decimal("1e-4")) if move.is_finite() else None
 
 
-def _reading_text(d: Mapping[str, Any]) -> str:
-    """`` [Bitget 2.5 read as assets/liabilities; own 0.4]`` — empty when there is no figure."""
-    reported, own, how = (
-        d.get("reported_risk_rate"),
-        d.get("local_risk_rate"),
-        d.get("risk_reading"),
+# --- what the CLI reads ---------------------------------------------------------------------
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this host (one of another user's counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def daemon_info(
+    meta: object,
+    running: object,
+    now: float,
+    *,
+    alive: Callable[[int], bool] = pid_alive,
+    stale_after: float = DEFAULT_STALE_AFTER,
+) -> DaemonInfo:
+    """What the journal's ``daemon`` and ``running`` meta say about the daemon at ``now``."""
+    if not isinstance(meta, dict):
+        return DaemonInfo(DaemonState.NEVER_RAN)
+
+    def number(key: str) -> float | None:
+        v = meta.get(key)
+        return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+    raw_pid = meta.get("pid")
+    pid = raw_pid if isinstance(raw_pid, int) and not isinstance(raw_pid, bool) else None
+    started, last = number("started_at"), number("last_cycle_at")
+    base = DaemonInfo(DaemonState.RUNNING, pid, started, last)
+    if running is False:
+        return _info(base, DaemonState.NOT_RUNNING, clean_stop=True)
+    if pid is None or not alive(pid):
+        return _info(base, DaemonState.NOT_RUNNING, clean_stop=False)
+    seen = last if last is not None else started
+    if seen is None or now - seen > stale_after:
+        return _info(base, DaemonState.NOT_RESPONDING)
+    return base
+
+
+def _info(base: DaemonInfo, state: DaemonState, clean_stop: bool | None = None) -> DaemonInfo:
+    return DaemonInfo(state, base.pid, base.started_at, base.last_cycle_at, clean_stop)
+
+
+def build_report(
+    rows: list[tuple[str, str, float, dict[str, Any]]],
+    daemon: DaemonInfo,
+    meta: object,
+    paused: Mapping[str, bool],
+    now: float,
+    *,
+    intents: Sequence[IntentRecord] = (),
+    liquidations: Sequence[Liquidation] = (),
+) -> StatusReport:
+    """The report from what the journal holds (all read by :func:`load_report`)."""
+    by_account: dict[str, list[ScopeRow]] = {}
+    for account, scope, at, data in rows:
+        by_account.setdefault(account, []).append(ScopeRow.from_record(account, scope, data, at))
+    accounts = []
+    for name, scope_rows in by_account.items():
+        stopped = next((r.stopped for r in scope_rows if r.stopped is not None), None)
+        accounts.append(
+            AccountStatus(
+                name=name,
+                live=any(r.live for r in scope_rows),
+                paused=bool(paused.get(name)),
+                scopes=tuple(r for r in scope_rows if r.stopped is None),
+                stopped=stopped,
+            )
+        )
+    extra = meta if isinstance(meta, dict) else {}
+    budget = tuple(k for k in (budget_key(b) for b in extra.get("budget") or ()) if k is not None)
+    recent = tuple(
+        RecentAction(
+            at=r.intent.at,
+            account=r.intent.account,
+            scope=r.intent.scope,
+            kind=r.intent.kind,
+            rule=r.intent.rule,
+            status=str(r.status),
+            dry_run=r.intent.dry_run,
+            coin=r.intent.coin,
+            amount=r.intent.amount,
+            value_usdt=r.intent.value_usdt,
+            finished_at=r.finished_at,
+        )
+        for r in intents[-RECENT_ACTIONS:]
     )
-    if reported is None and own is None:
-        return ""
-    parts = []
-    if reported is not None:
-        checked = "" if d.get("reading_checked") else ", unchecked"
-        parts.append(f"Bitget {reported} read as {how}{checked}")
-    parts.append(f"own {own if own is not None else 'unknown'}")
-    return " [" + "; ".join(parts) + "]"
+    return StatusReport(
+        generated_at=now,
+        daemon=daemon,
+        paused_all=bool(paused.get("*")),
+        accounts=tuple(accounts),
+        recent_actions=recent,
+        liquidations=tuple(liquidations),
+        budget=budget,
+        notifier=NotifierInfo.from_json(extra.get("notifier")),
+    )
+
+
+async def load_report(
+    journal: Journal,
+    now: float,
+    *,
+    alive: Callable[[int], bool] = pid_alive,
+    stale_after: float = DEFAULT_STALE_AFTER,
+) -> StatusReport:
+    """Everything ``riskd status`` shows, read from the journal at ``now``."""
+    meta = await journal.get_meta("daemon")
+    running = await journal.get_meta("running")
+    pause = await journal.pause_state()
+    paused = {"*": pause.global_paused, **{a: True for a in pause.accounts}}
+    events = await journal.events(since=now - RECENT_S, kinds=("liquidated",), limit=10)
+    liquidations = [Liquidation(e.at, e.account, e.scope, e.summary, e.data) for e in events]
+    return build_report(
+        await journal.read_status(),
+        daemon_info(meta, running, now, alive=alive, stale_after=stale_after),
+        meta,
+        paused,
+        now,
+        intents=await journal.intents(since=now - RECENT_S),
+        liquidations=liquidations,
+    )
 
 
 def render_status(
     rows: list[tuple[str, str, float, dict[str, Any]]],
-    meta: Mapping[str, Any] | None,
+    meta: object,
     paused: Mapping[str, bool],
     now: float,
 ) -> str:
-    """Plain text for a terminal."""
-    lines: list[str] = []
-    if meta:
-        cycle_at = meta.get("last_cycle_at")
-        ago = f"{now - cycle_at:.0f}s ago" if isinstance(cycle_at, int | float) else "never"
-        lines.append(f"daemon pid {meta.get('pid')}, last cycle {ago}")
-        budget = meta.get("budget")
-        if isinstance(budget, list) and budget:
-            lines.append("budget:")
-            lines.extend(f"  {b}" for b in budget)
-        notifier = meta.get("notifier")
-        if isinstance(notifier, dict):
-            lines.append(
-                "notifier: "
-                + ", ".join(f"{k} {v}" for k, v in notifier.items() if not isinstance(v, dict))
-            )
-    else:
-        lines.append("no status yet: has `riskd run` started with this journal?")
-    if paused.get("*"):
-        lines.append("ACTIONS PAUSED for every account (riskd resume)")
-    current = None
-    for account, scope, at, d in rows:
-        if account != current:
-            current = account
-            mode = "LIVE" if d.get("live") else "dry-run"
-            p = " — ACTIONS PAUSED" if paused.get(account) else ""
-            lines.append(f"\n{account} ({mode}){p}")
-        if d.get("stopped"):
-            lines.append(f"  STOPPED: {d['stopped']}")
-            continue
-        rate = d.get("risk_rate") or "?"
-        warn, liq = d.get("warning_risk_ratio") or "?", d.get("liquidation_risk_ratio") or "?"
-        age = d.get("data_age_s")
-        age_text = "no data" if age is None else f"data {float(age) + now - at:.0f}s old"
-        stale = " STALE" if d.get("stale") else ""
-        lines.append(
-            f"  {scope:<22} riskRate {rate}{_reading_text(d)} (warn {warn}, liq {liq});"
-            f" {age_text}{stale}"
-        )
-        if d.get("error"):
-            lines.append(f"    last error: {d['error']}")
-        if d.get("firing"):
-            lines.append(f"    firing: {', '.join(d['firing'])}")
-        if d.get("pending"):
-            lines.append(f"    pending: {', '.join(d['pending'])}")
-        last_action = d.get("last_action")
-        if isinstance(last_action, dict):
-            last = last_action
-            dry = " (dry-run)" if last.get("dry_run") else ""
-            params = ", ".join(
-                f"{k}={v}" for k, v in last.get("params", {}).items() if k != "scope"
-            )
-            lines.append(
-                f"    last action: {last.get('kind')} {params} → {last.get('status')}{dry}"
-                f" ({now - float(last.get('at', now)):.0f}s ago, rule {last.get('rule')})"
-            )
-    return "\n".join(lines)
+    """Text of raw journal rows (the former entry point; :func:`load_report` and
+    :mod:`riskd.daemon.status_render` are the current one)."""
+    from riskd.daemon.status_render import render_text
+
+    info = daemon_info(meta, None, now)
+    return render_text(build_report(rows, info, meta, paused, now))
 
 
-def status_json(
-    rows: list[tuple[str, str, float, dict[str, Any]]],
-    meta: Mapping[str, Any] | None,
-    paused: Mapping[str, bool],
-) -> str:
-    accounts: dict[str, dict[str, Any]] = {}
-    for account, scope, at, d in rows:
-        acc = accounts.setdefault(account, {"paused": bool(paused.get(account)), "scopes": {}})
-        acc["scopes"][scope] = {**d, "written_at": at}
-    doc = {"daemon": meta, "paused_all": bool(paused.get("*")), "accounts": accounts}
-    return json.dumps(doc, indent=2, sort_keys=True, default=str)
+__all__ = [
+    "AccountView",
+    "DaemonView",
+    "StatusJournal",
+    "build_report",
+    "daemon_info",
+    "load_report",
+    "pid_alive",
+    "render_status",
+    "status_rows",
+]

@@ -6,7 +6,15 @@ by the account's ``live`` flag (:class:`LiveExecutor` or :class:`DryRunExecutor`
 :class:`ActionRunner`. Fakes enter through the keyword arguments (an ``httpx.AsyncClient``
 over the simulator's ASGI app, a ManualClock, a price source, an alert sink). Without a
 price source given, ``[prices] enabled`` builds a :class:`BitgetIndexPriceFeed`
-(``Built.feed``; :meth:`Built.start_feed` starts it), otherwise :class:`NoPrices`.
+(``Built.feed``; :meth:`Built.start_feed` starts it), otherwise :class:`NoPrices`. The feed
+speaks v2 (``index-price`` on ``/v2/ws/public``) when any account speaks v2, else v1.
+
+The push path (:mod:`riskd.daemon.push`, ``[push] enabled`` and at least one v2 account):
+one :class:`PushReactor` (``Built.push``) watches every v2 account's poller; it listens to
+the feed's prices, and — built with the feed, i.e. when no price source is given — one
+:class:`AccountPushClient` per v2 account (``Built.account_pushes``, ``[push]
+account_pushes``) logs in on the private socket and reports balance and order changes to it.
+The service runs a cycle as soon as ``Built.push.wake`` is set.
 
 Each account's client speaks the account's API version (``api``, default ``v2``); nothing
 past the client knows which. The poller's notices (risk figures that disagree, an answer in
@@ -23,13 +31,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import httpx
 
 from riskd.bitget.client import BitgetClient
 from riskd.bitget.client_core import RetryPolicy
+from riskd.bitget.endpoints import endpoint
 from riskd.budget import AccountGate, BudgetConfig, RateBudget
 from riskd.clock import Clock
+from riskd.daemon.account_push import AccountPushClient, Margin
 from riskd.daemon.actions import ActionRunner
 from riskd.daemon.alerts import AlertSink, LoggingSink
 from riskd.daemon.app import AccountRuntime, Daemon
@@ -41,6 +52,7 @@ from riskd.daemon.liquidations import ClientLiquidations, LiquidationWatch
 from riskd.daemon.poll_notices import Notice, NoticeHook
 from riskd.daemon.poller import AccountPoller
 from riskd.daemon.prices import BitgetIndexPriceFeed, NoPrices, PriceSource
+from riskd.daemon.push import PushReactor
 from riskd.daemon.reconcile import Reconciler
 from riskd.notify.alert import Alert, AlertKind
 from riskd.ops.metrics import Metrics
@@ -65,16 +77,29 @@ class Built:
     clients: dict[str, BitgetClient] = field(default_factory=dict)
     #: The WebSocket index price feed ``riskd run`` starts (None: prices came from elsewhere).
     feed: BitgetIndexPriceFeed | None = None
+    #: The push path (None: ``[push] enabled = false`` or no v2 account).
+    push: PushReactor | None = None
+    #: One private socket per v2 account (built with the feed).
+    account_pushes: list[AccountPushClient] = field(default_factory=list)
+    #: Closed with the rest, before the journal (the notifier's journal stores).
+    closers: list[tuple[str, Callable[[], Awaitable[None]]]] = field(default_factory=list)
 
     async def start_feed(self) -> None:
+        """Start the WebSocket clients: the price feed and the account pushes."""
         if self.feed is not None:
             await self.feed.start()
+        for client in self.account_pushes:
+            await client.start()
 
     async def aclose(self) -> None:
+        for client in self.account_pushes:
+            await client.stop()
         if self.feed is not None:
             await self.feed.stop()
         for c in self.clients.values():
             await c.aclose()
+        for _, close in self.closers:
+            await close()
         await self.daemon.journal.close()
 
 
@@ -140,9 +165,15 @@ def _bad_answer_hook(notice: NoticeHook, account: str) -> Callable[[str], Awaita
     return hook
 
 
-def _pacing(gate: AccountGate, fast: float) -> Callable[[Mapping[str, int]], float]:
+def _pacing(
+    gate: AccountGate, fast: float, api: Literal["v1", "v2"]
+) -> Callable[[Mapping[str, int]], float]:
+    """The poller's pacing: its calls (by endpoint name) counted against the limits of the
+    account's API version (the budget keys them by ``Endpoint.key``)."""
+
     def pace(calls: Mapping[str, int]) -> float:
-        return gate.suggest_interval(fast, calls) if calls else 0.0
+        keyed = {endpoint(name, api).key: n for name, n in calls.items()}
+        return gate.suggest_interval(fast, keyed) if keyed else 0.0
 
     return pace
 
@@ -163,14 +194,16 @@ async def build_daemon(
     """Everything ``riskd run`` runs, not started yet (call ``daemon.start()``)."""
     feed: BitgetIndexPriceFeed | None = None
     price_source: PriceSource
+    v2_accounts = [name for name, acc in settings.accounts.items() if acc.api == "v2"]
+    feed_api: Literal["v1", "v2"] = "v2" if v2_accounts else "v1"
     if prices is not None:
         price_source = prices
     elif settings.prices.enabled:
         try:
-            url = settings.price_ws_url()
+            url = settings.price_ws_url(feed_api)
         except ValueError as exc:
             raise ConfigError(f"prices.ws_url: {exc}; set prices.ws_url") from None
-        feed = BitgetIndexPriceFeed(clock, url=url, max_age=settings.prices.max_age)
+        feed = BitgetIndexPriceFeed(clock, url=url, api=feed_api, max_age=settings.prices.max_age)
         price_source = feed
     else:
         price_source = NoPrices()
@@ -190,6 +223,10 @@ async def build_daemon(
         clock,
         flash_timeout=settings.poll.flash_repay_timeout,
     )
+    push = PushReactor(clock, settings.push) if settings.push.enabled and v2_accounts else None
+    if push is not None and feed is not None:
+        feed.add_listener(push.on_prices)
+    account_pushes: list[AccountPushClient] = []
     for name, acc in settings.accounts.items():
         gate = budget.for_account(name)
         client = BitgetClient(
@@ -213,7 +250,7 @@ async def build_daemon(
             exchange,
             price_source,
             clock,
-            pacing=_pacing(gate, settings.poll.fast_interval),
+            pacing=_pacing(gate, settings.poll.fast_interval, acc.api),
             notice=notice,
         )
         executor: Executor
@@ -234,7 +271,7 @@ async def build_daemon(
             reconcile=reconciler.status_of,
             prices=lambda p=poller: p.last_prices,  # type: ignore[misc]
         )
-        runtimes[name] = AccountRuntime(
+        runtime = runtimes[name] = AccountRuntime(
             name=name,
             exchange=exchange,
             poller=poller,
@@ -248,6 +285,10 @@ async def build_daemon(
                 started_at=clock.now(),
             ),
         )
+        if push is not None and acc.api == "v2":
+            push.watch(name, poller, lambda rt=runtime: rt.rules)  # type: ignore[misc]
+            if feed is not None and settings.push.account_pushes:
+                account_pushes.append(_account_push(settings, name, client, poller, push))
     daemon = Daemon(
         settings,
         journal=journal,
@@ -257,4 +298,29 @@ async def build_daemon(
         sink=alert_sink,
         metrics=metrics,
     )
-    return Built(daemon, budget, clients, feed)
+    return Built(daemon, budget, clients, feed, push, account_pushes)
+
+
+def _account_push(
+    settings: Settings, name: str, client: BitgetClient, poller: AccountPoller, push: PushReactor
+) -> AccountPushClient:
+    return AccountPushClient(
+        name,
+        settings.credentials(name),
+        url=settings.push_ws_url(),
+        timestamp_s=lambda: client.server_clock.now_ms() // 1000,
+        on_push=push.on_account_push,
+        symbols=lambda: order_symbols(poller),
+    )
+
+
+def order_symbols(poller: AccountPoller) -> list[tuple[Margin, str]]:
+    """The symbols whose order pushes matter to ``poller``'s account: ``<COIN>USDT`` of each
+    coin the cross account holds or owes, and each isolated symbol."""
+    out: list[tuple[Margin, str]] = []
+    for scope, snap in poller.snapshots.items():
+        if scope == "cross":
+            out += [("cross", f"{c}USDT") for c in snap.balances if c != "USDT"]
+        elif snap.symbol is not None:
+            out.append(("isolated", snap.symbol))
+    return out

@@ -19,9 +19,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from riskd.daemon.journal import IntentRecord
+from riskd.demo.options import DemoOptions
 from riskd.demo.oracle import ScopeStart, first_crossing, oracle
 from riskd.demo.summary import (
     ActionTaken,
@@ -35,9 +35,6 @@ from riskd.demo.truth import Truth, first_action_at
 from riskd.notify.alert import Alert, AlertKind
 from riskd.notify.status import NotifierStatus
 from riskd.risk import math as riskmath
-
-if TYPE_CHECKING:
-    from riskd.demo.runner import DemoOptions
 
 ZERO = Decimal(0)
 PATH_STEP_S = 0.1

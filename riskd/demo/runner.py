@@ -26,10 +26,8 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
 
 import httpx
 from pydantic import SecretStr
@@ -46,6 +44,8 @@ from riskd.demo.observe import (
     DemoSink,
     ScaledTransport,
 )
+from riskd.demo.options import DEFAULT_SPEED as DEFAULT_SPEED
+from riskd.demo.options import DemoOptions as DemoOptions
 from riskd.demo.results import RunRecord, build_summary
 from riskd.demo.settings import demo_settings
 from riskd.demo.summary import DemoSummary
@@ -57,55 +57,14 @@ from riskd.notify.channel import Outgoing
 from riskd.notify.notifier import Notifier
 from riskd.notify.settings import NotifySettings, RouteSettings
 from riskd.notify.status import NotifierStatus
-from riskd.settings import PollSettings
-from riskd.sim.scenario import Scenario
 from riskd.sim.simulator import SimKeys, Simulator
 from riskd.sim.state import AccountState
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SPEED = 10.0
 #: Longest wait (wall seconds) for the notifier to flush at the end.
 NOTIFY_FLUSH_S = 2.0
 SIM_BASE_URL = "http://sim.riskd.invalid"
-
-
-@dataclass(frozen=True, slots=True)
-class DemoOptions:
-    scenario: Scenario
-    #: Rule files for the daemon; ``None`` with ``daemon=False``.
-    rules_dir: Path | None = None
-    speed: float = DEFAULT_SPEED
-    #: False: the same scenario with riskd off (``--no-daemon``).
-    daemon: bool = True
-    #: Apprise URLs to send alerts to, besides the console.
-    notify_urls: tuple[str, ...] = ()
-    #: Where the plots and the journal go; ``None``: write nothing.
-    out_dir: Path | None = Path("riskd-demo-out")
-    #: Market seconds between two samples of the true state.
-    sample_s: float = 0.5
-    #: Market seconds to run; ``None``: the scenario's ``duration_s``.
-    duration_s: float | None = None
-    poll: PollSettings = field(default_factory=PollSettings)
-    seed: int = 0
-    #: Bitget API version the daemon speaks to the simulator (v1: legacy, ``--api v1``).
-    api: Literal["v1", "v2"] = "v2"
-
-    def __post_init__(self) -> None:
-        if self.speed <= 0:
-            raise ValueError(f"speed must be > 0, got {self.speed}")
-        if self.daemon and self.rules_dir is None:
-            raise ValueError("a rules directory is needed to run the daemon")
-
-    @property
-    def run_s(self) -> float:
-        if self.duration_s is not None:
-            return self.duration_s
-        return self.scenario.duration_s or 60.0
-
-    @property
-    def label(self) -> str:
-        return self.scenario.name + ("" if self.daemon else "-no-daemon")
 
 
 class _Recorder:

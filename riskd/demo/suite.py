@@ -36,7 +36,13 @@ from pathlib import Path
 from typing import Literal
 
 from riskd.demo.summary import DemoSummary, dec
-from riskd.sim.scenario import Scenario
+from riskd.sim.scenario import Scenario, family_scenario_names, scenario_names
+
+
+def suite_names() -> list[str]:
+    """Every scenario the suite runs: the shipped ones and the loss families of issue 15
+    (``scenarios/families/``: each is liquidated without riskd and must not be with it)."""
+    return [*scenario_names(), *family_scenario_names()]
 
 
 class ExpectError(ValueError):
@@ -276,7 +282,8 @@ async def run_checked(
 ) -> SuiteResult:
     """Run ``scenario`` with the daemon (speaking ``api``) and check its ``[expect]`` table."""
     from riskd.demo.calibrate import slowdown
-    from riskd.demo.runner import DemoOptions, run_demo
+    from riskd.demo.options import DemoOptions
+    from riskd.demo.runner import run_demo
 
     hints = demo_hints(scenario)
     if speed is None:

@@ -5,8 +5,9 @@ Definitions (the numbers ``riskd demo`` prints):
 - **liquidated**: the simulator force-liquidated at least one scope during the run.
 - **max_risk_rate**: the highest risk rate of any scope, as the simulator computed it at the
   sampled instants (every ``sample_s`` of market time, and at every action).
-- **lowest_distance**: the smallest price move (fraction, 0.05 = 5 %) that would have
-  liquidated a scope, over every sampled instant; 0 when a scope reached the ratio.
+- **lowest_distance**: the smallest move of one coin's price (fraction, 0.05 = 5 %; the
+  other prices held, each coin on its own path) that would have liquidated a scope, over
+  every sampled instant; 0 when a scope reached the ratio.
 - **actions**: protective calls the simulator executed for riskd (repay, flash repay,
   reduce orders, cancels), read from the simulator's own records.
 - **capital_moved**: USDT value (at the index price of the instant) of the debt riskd's calls

@@ -94,7 +94,7 @@ class Truth:
                 debt = any(b.liability > 0 for b in scope.balances.values())
                 mmr = self.ex.ledger.mmr(book_of[sid])
                 dist = (
-                    riskmath.distance_to_liquidation(
+                    riskmath.lowest_coin_distance(
                         scope.balances.values(), prices, mmr, self.liquidation
                     )
                     if debt

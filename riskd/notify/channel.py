@@ -12,6 +12,7 @@ run in apprise's worker threads, so a send never blocks the event loop; the stru
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -35,6 +36,12 @@ from riskd.redact import redact, register_secret
 from riskd.severity import Severity
 
 _REASON_MAX = 200
+#: Characters kept free under a plugin's limit (apprise adds a newline between title and body).
+_LIMIT_MARGIN = 16
+#: apprise's log line for a refused request ends ``…, error=429.``; Telegram's description
+#: says ``Too Many Requests: retry after 35``.
+_TOO_MANY = re.compile(r"error=429\b|too many requests", re.IGNORECASE)
+_RETRY_AFTER = re.compile(r"retry[ _-]?after\D{0,3}(\d+(?:\.\d+)?)", re.IGNORECASE)
 _EXAMPLES = {
     "tgram": "tgram://BOT_TOKEN/CHAT_ID",
     "mailto": "mailto://user:password@smtp.example.com?to=me@example.com",
@@ -60,6 +67,8 @@ class SendResult:
 
     ok: bool
     detail: str
+    #: The destination asked us to wait (HTTP 429): seconds before the next attempt.
+    retry_after: float | None = None
 
 
 class Channel(Protocol):
@@ -116,6 +125,11 @@ class AppriseChannel:
         if min_interval is not None:
             for plugin in self._apprise:
                 plugin.request_rate_per_sec = min_interval
+        #: Longest message (title + body) every plugin of this URL takes whole: Telegram
+        #: 4096. apprise would send a longer one as is (and Telegram refuse it) unless the URL
+        #: asks it to split or truncate, so riskd cuts it first (templates.fit).
+        limits = [int(getattr(plugin, "body_maxlen", 0) or 0) for plugin in self._apprise]
+        self.max_chars: int | None = min((n for n in limits if n > 0), default=None)
 
     @property
     def label(self) -> str:
@@ -126,6 +140,8 @@ class AppriseChannel:
         return self._redacted
 
     async def send(self, message: Outgoing) -> SendResult:
+        if self.max_chars is not None:
+            message = fit(message, self.max_chars - _LIMIT_MARGIN)
         result = await self._apprise.async_notify(
             body=message.body,
             title=message.title,
@@ -135,7 +151,8 @@ class AppriseChannel:
         )
         if bool(result):
             return SendResult(ok=True, detail="delivered")
-        return SendResult(ok=False, detail=_failure_reason(result))
+        detail = _failure_reason(result)
+        return SendResult(ok=False, detail=detail, retry_after=rate_limited(detail))
 
     def __repr__(self) -> str:
         return f"AppriseChannel({self._label}, {self._redacted})"
@@ -229,6 +246,47 @@ def _failure_reason(result: apprise.AppriseResult) -> str:
     return _short(redact("; ".join(reasons)))
 
 
+def rate_limited(detail: str) -> float | None:
+    """Seconds a rate-limited destination asked us to wait, ``0.0`` when it said 429 without
+    a time (the caller then waits its own default), ``None`` when it was no 429."""
+    if not _TOO_MANY.search(detail):
+        return None
+    m = _RETRY_AFTER.search(detail)
+    return float(m.group(1)) if m else 0.0
+
+
 def _short(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= _REASON_MAX else text[: _REASON_MAX - 1] + "…"
+
+
+_ELLIPSIS = "…"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + _ELLIPSIS
+
+
+def fit(message: Outgoing, limit: int) -> Outgoing:
+    """``message`` within ``limit`` characters (title, a blank line and body), cutting whole
+    lines from the end and saying so: ``… (N more lines)``."""
+    if len(message.title) + 2 + len(message.body) <= limit:
+        return message
+    title = _clip(message.title, max(20, min(len(message.title), limit // 4)))
+    room = limit - len(title) - 2
+    lines = message.body.split("\n")
+    kept: list[str] = []
+    size = 0
+    for index, line in enumerate(lines):
+        marker = f"{_ELLIPSIS} ({len(lines) - index} more lines)"
+        if size + len(line) + 1 + len(marker) > room:
+            if not kept:  # one very long first line: cut it
+                kept.append(_clip(line, max(1, room - len(marker) - 1)))
+                index += 1
+                marker = f"{_ELLIPSIS} ({len(lines) - index} more lines)"
+            if index < len(lines):
+                kept.append(marker)
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return Outgoing(title, "\n".join(kept), message.severity, message.resolved)

@@ -48,7 +48,7 @@ def notify_test_alert(now: float, severity: Severity) -> Alert:
     return Alert(
         kind=AlertKind.TEST,
         severity=severity,
-        title="riskd notification test",
+        title="riskd notification check",
         at=now,
         account="example",
         scope="cross",

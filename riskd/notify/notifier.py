@@ -2,8 +2,9 @@
 
 ::
 
-    notifier = Notifier(settings, clock, recorder=journal, channel_factory=AppriseChannelFactory())
-    await notifier.start()
+    notifier = Notifier(settings, clock, recorder=journal, channel_factory=AppriseChannelFactory(),
+                        outbox_store=outbox, silence_store=silences)
+    await notifier.start()          # re-queues what the last run left undelivered
     notifier.lifecycle_started(crashed_before=False)
     notifier.submit(alert)          # synchronous, O(1), never raises, never touches the network
     notifier.status()               # frozen NotifierStatus
@@ -12,7 +13,12 @@
 One worker task per channel (one apprise URL). Each owns an :class:`Outbox` that decides what
 to send when (grouping, flood control, backoff); the worker only sends and reports. Delivery
 outcomes go to the :class:`DeliveryRecorder` through a bounded queue and a writer task, so a
-slow journal never slows ``submit``. Call every method from the event loop's thread.
+slow journal never slows ``submit``. With an ``outbox_store`` every alert × channel is written
+to the journal's ``alert_outbox`` by a writer task right after ``submit`` (never inside it) and
+re-queued by the next notifier if it was not delivered (:mod:`riskd.notify.persist`). Silences
+come from ``silence_store`` (reloaded every ``silence_refresh`` seconds) or
+:meth:`Notifier.set_silences`; they and the inhibition rules are applied at ``submit`` and again
+when a group is sent. Call every method from the event loop's thread.
 """
 
 from __future__ import annotations
@@ -21,21 +27,29 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
 import httpx
 
 from riskd.clock import Clock
-from riskd.notify.alert import Alert
-from riskd.notify.channel import AppriseChannelFactory, Channel, ChannelFactory, SendResult
+from riskd.notify.alert import Alert, AlertKind
+from riskd.notify.channel import AppriseChannelFactory, ChannelFactory, SendResult
 from riskd.notify.grouping import Deduper
 from riskd.notify.heartbeat import Heartbeat
+from riskd.notify.lanes import Lane, lane_status
 from riskd.notify.lifecycle import started_alert, stopping_alert
-from riskd.notify.outbox import Batch, Outbox
+from riskd.notify.outbox import Batch, Outbox, Removed
+from riskd.notify.persist import (
+    OutboxStoreLike,
+    Persister,
+    SilenceFeed,
+    SilenceSource,
+    load_backlog,
+)
 from riskd.notify.recorder import DeliveryRecord, DeliveryRecorder, MemoryRecorder, Outcome
 from riskd.notify.routing import Router
 from riskd.notify.settings import NotifySettings
-from riskd.notify.status import ChannelStatus, NotifierStatus, RouteStatus
+from riskd.notify.silences import Silence, active_map_update, suppression_reason
+from riskd.notify.status import NotifierStatus
 from riskd.notify.templates import Caps
 from riskd.redact import redact
 
@@ -46,22 +60,6 @@ RECORD_QUEUE_SIZE = 10_000
 #: Extra wall seconds over ``send_timeout`` before a stuck channel call is abandoned.
 _SEND_GRACE = 5.0
 _NO_ROUTE = "-"
-
-
-@dataclass(slots=True, eq=False)
-class _Lane:
-    """One channel, its outbox, its counters and its worker."""
-
-    route: str
-    channel: Channel
-    outbox: Outbox
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    delivered_alerts: int = 0
-    delivered_messages: int = 0
-    failed: int = 0
-    last_ok_at: float | None = None
-    last_error: str | None = None
-    task: asyncio.Task[None] | None = None
 
 
 class Notifier:
@@ -76,6 +74,8 @@ class Notifier:
         *,
         health_check: Callable[[], bool] | None = None,
         http_client: httpx.AsyncClient | None = None,
+        outbox_store: OutboxStoreLike | None = None,
+        silence_store: SilenceSource | None = None,
     ) -> None:
         self._settings = settings
         self._clock = clock
@@ -85,12 +85,17 @@ class Notifier:
         caps = Caps.from_settings(settings)
         self._router = Router(settings)
         self._dedup = Deduper(settings.repeat_interval)
-        self._lanes: dict[str, list[_Lane]] = {
+        self._inhibit = settings.inhibit()
+        self._silences: tuple[Silence, ...] = ()
+        self._silence_store = silence_store
+        self._active: dict[str, Alert] = {}
+        self._persist = Persister(outbox_store)
+        self._lanes: dict[str, list[Lane]] = {
             route.name: [
-                _Lane(
+                Lane(
                     route.name,
                     factory(route.name, i, url, settings.send_timeout),
-                    Outbox(settings, caps, speed=clock.speed),
+                    Outbox(settings, caps, speed=clock.speed, suppress=self._suppressed),
                 )
                 for i, url in enumerate(route.urls)
             ]
@@ -109,6 +114,9 @@ class Notifier:
         self._records: asyncio.Queue[DeliveryRecord] = asyncio.Queue(RECORD_QUEUE_SIZE)
         self._record_task: asyncio.Task[None] | None = None
         self._heartbeat_task: asyncio.Task[None] | None = None
+        self._persist_task: asyncio.Task[None] | None = None
+        self._silence_task: asyncio.Task[None] | None = None
+        self._suppressed_count = 0
         self._running = False
         self._stopped = False
         self._flushing = False
@@ -138,6 +146,19 @@ class Notifier:
                 started_alert(self._clock.now(), crashed_before=crashed_before, detail=detail)
             )
 
+    def set_silences(self, silences: Iterable[Silence]) -> None:
+        """Replace the silences in force (the daemon may call this every cycle)."""
+        self._silences = tuple(silences)
+
+    def _suppressed(self, alert: Alert, now: float) -> str | None:
+        return suppression_reason(
+            alert,
+            silences=self._silences,
+            rules=self._inhibit,
+            active=self._active.values(),
+            now=now,
+        )
+
     def _submit(self, alert: Alert) -> None:
         now = self._clock.now()
         self._submitted += 1
@@ -145,23 +166,44 @@ class Notifier:
             self._dropped += 1
             log.warning("alert %r submitted after the notifier stopped: dropped", alert.title)
             return
+        active_map_update(self._active, alert)
+        reason = self._suppressed(alert, now)
+        if reason is not None:  # before dedup: once the silence ends, the alert is news
+            self._suppressed_count += 1
+            log.info("alert %s %s not sent: %s", alert.kind.label, alert.group_key, reason)
+            self._record(alert.group_key, _NO_ROUTE, "suppressed", reason)
+            return
         if not self._dedup.accept(alert, now):
             self._deduplicated += 1
             return
         routed = self._router.route(alert)
         if not routed.routes:
             self._dropped += 1
-            log.warning("no notify route takes %s alert %r", alert.severity, alert.title)
+            log.error("no notify route takes %s alert %r: dropped", alert.severity, alert.title)
             self._record(alert.group_key, _NO_ROUTE, "dropped", "no route takes this alert")
             return
         for name in routed.routes:
             for lane in self._lanes[name]:
                 self._enqueue(lane, alert, now, is_copy=routed.via_fallback)
 
-    def _enqueue(self, lane: _Lane, alert: Alert, now: float, *, is_copy: bool) -> None:
-        for dropped in lane.outbox.add(alert, now, is_copy=is_copy):
+    def _enqueue(
+        self,
+        lane: Lane,
+        alert: Alert,
+        now: float,
+        *,
+        is_copy: bool,
+        ref: str | None = None,
+        persist: bool = True,
+    ) -> None:
+        if persist and alert.kind is not AlertKind.LIFECYCLE:
+            ref = self._persist.new_ref()
+            self._persist.added(ref, lane.channel.label, alert, now)
+        dropped_alerts = lane.outbox.add(alert, now, is_copy=is_copy, ref=ref)
+        self._settle_removed(lane, now)
+        for dropped in dropped_alerts:
             self._dropped += 1
-            log.warning(
+            log.error(
                 "notify %s queue full: dropped %s alert %r",
                 lane.channel.label,
                 dropped.severity,
@@ -174,6 +216,22 @@ class Notifier:
                 f"queue full ({self._settings.queue_size}); least severe dropped",
             )
         lane.wake.set()
+
+    def _settle_removed(self, lane: Lane, now: float) -> None:
+        """Record and mark in the outbox store what the lane's outbox took out unsent."""
+        removed: list[Removed] = lane.outbox.drain_removed()
+        for item in removed:
+            self._persist.settled([item.ref], item.outcome, now)
+            if item.outcome == "suppressed":
+                self._suppressed_count += 1
+                log.info(
+                    "notify %s: alert %s %s not sent: %s",
+                    lane.channel.label,
+                    item.alert.kind.label,
+                    item.alert.group_key,
+                    item.reason,
+                )
+                self._record(item.alert.group_key, lane.channel.label, "suppressed", item.reason)
 
     def _record(self, key: str, route: str, outcome: Outcome, detail: str) -> None:
         try:
@@ -190,6 +248,15 @@ class Notifier:
         if self._running or self._stopped:
             return
         self._running = True
+        if self._persist.store is not None:
+            await self._requeue(self._persist.store)
+            self._persist_task = asyncio.create_task(self._persist.run(), name="notify:outbox")
+        if self._silence_store is not None:
+            feed = SilenceFeed(
+                self._silence_store, self._clock, self._settings.silence_refresh, self.set_silences
+            )
+            await feed.load()
+            self._silence_task = asyncio.create_task(feed.run(), name="notify:silences")
         for lane in self._all_lanes():
             lane.task = asyncio.create_task(
                 self._run_lane(lane), name=f"notify:{lane.channel.label}"
@@ -201,6 +268,23 @@ class Notifier:
                 self._heartbeat.run(), name="notify:heartbeat"
             )
         log.info("notifier started: routes %s", ", ".join(self._lanes) or "none")
+
+    async def _requeue(self, store: OutboxStoreLike) -> None:
+        """Queue again what an earlier run wrote to the outbox and did not deliver."""
+        now = self._clock.now()
+        lanes = {lane.channel.label: lane for lane in self._all_lanes()}
+        requeued = 0
+        for row in await load_backlog(store, now, self._settings.outbox_max_age):
+            lane = lanes.get(row.route)
+            if lane is None:
+                log.warning("alert outbox: channel %s is gone; alert dropped", row.route)
+                self._persist.settled([row.ref], "dropped", now)
+                continue
+            active_map_update(self._active, row.alert)
+            self._enqueue(lane, row.alert, now, is_copy=False, ref=row.ref, persist=False)
+            requeued += 1
+        if requeued:
+            log.info("alert outbox: %d undelivered alert(s) from the last run queued", requeued)
 
     async def stop(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - the daemon's API
         """Send the clean-stop message, deliver what can be within ``timeout`` wall seconds
@@ -240,8 +324,12 @@ class Notifier:
                     "not delivered before the notifier stopped",
                 )
         await _cancel([self._heartbeat_task] if self._heartbeat_task else [])
+        await _cancel([self._silence_task] if self._silence_task else [])
         if self._heartbeat is not None:
             await self._heartbeat.aclose()
+        if self._persist_task is not None:
+            await self._persist.drain(1.0)
+            await _cancel([self._persist_task])
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._records.join(), timeout=1.0)
         await _cancel([self._record_task] if self._record_task else [])
@@ -251,11 +339,12 @@ class Notifier:
 
     # --- workers --------------------------------------------------------------------------
 
-    async def _run_lane(self, lane: _Lane) -> None:
+    async def _run_lane(self, lane: Lane) -> None:
         while True:
             lane.wake.clear()
             now = self._clock.now()
             step = lane.outbox.next(now, flushing=self._flushing)
+            self._settle_removed(lane, now)
             if isinstance(step, Batch):
                 await self._deliver(lane, step)
             elif step is None:
@@ -267,7 +356,7 @@ class Notifier:
             else:
                 await self._sleep_or_wake(lane, step - now)
 
-    async def _sleep_or_wake(self, lane: _Lane, delay: float) -> None:
+    async def _sleep_or_wake(self, lane: Lane, delay: float) -> None:
         if delay <= 0:
             await asyncio.sleep(0)
             return
@@ -279,7 +368,7 @@ class Notifier:
             sleeper.cancel()
             waker.cancel()
 
-    async def _deliver(self, lane: _Lane, batch: Batch) -> None:
+    async def _deliver(self, lane: Lane, batch: Batch) -> None:
         label = lane.channel.label
         try:
             result = await asyncio.wait_for(
@@ -292,14 +381,16 @@ class Notifier:
         now = self._clock.now()
         if result.ok:
             lane.outbox.ack(batch, now)
+            self._persist.settled(batch.refs, "delivered", now)
             lane.delivered_messages += 1
             lane.delivered_alerts += len(batch.alerts)
             lane.last_ok_at = now
             log.info(
-                "notify %s: delivered %d alert(s)%s",
+                "notify %s: delivered %r (%d alert(s)%s)",
                 label,
+                batch.message.title,
                 len(batch.alerts),
-                " as a digest" if batch.digest else "",
+                ", digest" if batch.digest else "",
             )
             for alert in batch.alerts:
                 self._record(alert.group_key, label, "delivered", result.detail)
@@ -311,6 +402,7 @@ class Notifier:
             fallback_after=self._settings.fallback_after_failures
             if fallback is not None and fallback != lane.route
             else None,
+            retry_after=result.retry_after,
         )
         state = lane.outbox.state(now)
         retry_in = _seconds((state.retry_at or now) - now)
@@ -318,7 +410,7 @@ class Notifier:
         lane.failed += 1
         lane.last_error = detail
         self._last_error = f"{label}: {detail}"
-        log.warning(
+        log.error(
             "notify %s (%s) failed: %s; retry in %s",
             label,
             lane.channel.redacted_url,
@@ -376,53 +468,29 @@ class Notifier:
 
     def status(self) -> NotifierStatus:
         now = self._clock.now()
-        routes: list[RouteStatus] = []
-        queued = retrying = delivered = messages = failed = 0
-        for name, lanes in self._lanes.items():
-            channels: list[ChannelStatus] = []
-            for lane in lanes:
-                state = lane.outbox.state(now)
-                ok = state.consecutive_failures == 0 and not (lane.task and lane.task.done())
-                channels.append(
-                    ChannelStatus(
-                        label=lane.channel.label,
-                        url=lane.channel.redacted_url,
-                        healthy=ok,
-                        queued=state.queued,
-                        delivered=lane.delivered_messages,
-                        failed=lane.failed,
-                        consecutive_failures=state.consecutive_failures,
-                        retry_at=state.retry_at,
-                        last_ok_at=lane.last_ok_at,
-                        last_error=lane.last_error,
-                        sent_in_window=state.sent_in_window,
-                    )
-                )
-                queued += state.queued
-                retrying += state.queued if state.in_backoff else 0
-                delivered += lane.delivered_alerts
-                messages += lane.delivered_messages
-                failed += lane.failed
-            routes.append(RouteStatus(name, all(c.healthy for c in channels), tuple(channels)))
+        lanes = lane_status(self._lanes, now)
         return NotifierStatus(
             running=self._running,
             healthy=self.healthy(),
             submitted=self._submitted,
             deduplicated=self._deduplicated,
-            queued=queued,
-            retrying=retrying,
-            delivered=delivered,
-            messages_delivered=messages,
-            failed=failed,
+            queued=lanes.queued,
+            retrying=lanes.retrying,
+            delivered=lanes.delivered,
+            messages_delivered=lanes.messages,
+            failed=lanes.failed,
             dropped=self._dropped,
             fallback_copies=self._fallback_copies,
             records_lost=self._records_lost,
             last_error=self._last_error,
-            routes=tuple(routes),
+            routes=lanes.routes,
             heartbeat=self._heartbeat.status() if self._heartbeat is not None else None,
+            suppressed=self._suppressed_count,
+            silences=sum(1 for x in self._silences if x.active(now)),
+            outbox_writes_lost=self._persist.lost,
         )
 
-    def _all_lanes(self) -> list[_Lane]:
+    def _all_lanes(self) -> list[Lane]:
         return [lane for lanes in self._lanes.values() for lane in lanes]
 
     def __repr__(self) -> str:

@@ -9,8 +9,9 @@ from typing import Literal, Protocol
 #: delivered: a channel accepted the message carrying the alert;
 #: retrying: an attempt failed, another will follow (detail says why and when);
 #: failed: the alert was still undelivered when the notifier stopped;
-#: dropped: the alert was dropped (queue bound, no route, submitted after stop).
-Outcome = Literal["delivered", "failed", "retrying", "dropped"]
+#: dropped: the alert was dropped (queue bound, no route, submitted after stop);
+#: suppressed: a silence or an inhibition rule kept it from being sent (detail says which).
+Outcome = Literal["delivered", "failed", "retrying", "dropped", "suppressed"]
 
 
 class DeliveryRecorder(Protocol):

@@ -29,6 +29,8 @@ from pydantic import (
 )
 
 from riskd.notify.alert import EVERY_ROUTE
+from riskd.notify.matchers import MatcherError, parse_matchers, valid_label_name
+from riskd.notify.silences import InhibitRule
 from riskd.redact import redact, register_secret
 from riskd.severity import Severity
 
@@ -107,6 +109,64 @@ class RouteSettings(BaseModel):
         return severity in self.severities or bool(self.tags & tags) or EVERY_ROUTE in tags
 
 
+class InhibitRuleSettings(BaseModel):
+    """One inhibition rule, as Alertmanager's ``inhibit_rules``: while an active alert matches
+    ``source_matchers``, alerts matching ``target_matchers`` that agree with it on every label
+    in ``equal`` are not sent (recorded as inhibited)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source_matchers: tuple[str, ...] = Field(min_length=1)
+    target_matchers: tuple[str, ...] = Field(min_length=1)
+    equal: tuple[str, ...] = ()
+
+    @field_validator("source_matchers", "target_matchers")
+    @classmethod
+    def _parse(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        try:
+            parse_matchers(value)
+        except MatcherError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("equal")
+    @classmethod
+    def _names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [name for name in value if not valid_label_name(name)]
+        if bad:
+            raise ValueError(f"not label names: {bad}")
+        return value
+
+    def rule(self) -> InhibitRule:
+        return InhibitRule(
+            parse_matchers(self.source_matchers), parse_matchers(self.target_matchers), self.equal
+        )
+
+
+#: The default inhibition rules (see docs/notifications.md#inhibition).
+DEFAULT_INHIBIT_RULES: tuple[InhibitRuleSettings, ...] = (
+    # An exchange outage or built-in staleness (a STALE alert of no rule) hides the per-rule
+    # stale / cannot-evaluate alerts of the same account.
+    InhibitRuleSettings(
+        source_matchers=("kind=stale", "rule="),
+        target_matchers=("kind=~stale|error", "rule!="),
+        equal=("account",),
+    ),
+    # An account-wide outage (STALE of no rule and no scope) hides the per-scope stale alerts.
+    InhibitRuleSettings(
+        source_matchers=("kind=stale", "rule=", "scope="),
+        target_matchers=("kind=stale", "rule=", "scope!="),
+        equal=("account",),
+    ),
+    # A critical firing escalation hides the warning (de-leverage) notices of that scope.
+    InhibitRuleSettings(
+        source_matchers=("kind=firing", "severity=critical"),
+        target_matchers=("kind=~firing|stale|error", "severity=warning"),
+        equal=("account", "scope"),
+    ),
+)
+
+
 class NotifySettings(BaseModel):
     """Everything the notifier needs; embedded by the daemon's settings under ``notify``."""
 
@@ -122,9 +182,24 @@ class NotifySettings(BaseModel):
     repeat_interval: float = Field(default=3600.0, gt=0)
     #: Seconds a new alert waits to collect others arriving with it into one message.
     group_wait: float = Field(default=2.0, ge=0)
-    #: Seconds an incident already notified waits before an update of the same or lower
-    #: severity is sent (a more severe update goes at once).
-    group_interval: float = Field(default=10.0, ge=0)
+    #: Seconds a group already notified waits before an update of the same or lower
+    #: severity is sent (a more severe one, an action, a liquidation or a safety change goes
+    #: after ``group_wait``). A state that flips back within it is not sent again.
+    group_interval: float = Field(default=60.0, ge=0)
+    #: Labels whose values make a group (one message collects a group's alerts):
+    #: any of account, scope, rule, kind, severity, incident, or a rule label.
+    group_by: tuple[str, ...] = ("account",)
+    #: Inhibition rules (Alertmanager's ``inhibit_rules``); the default hides per-rule stale
+    #: alerts during an outage and warnings under a critical escalation of the same scope.
+    inhibit_rules: tuple[InhibitRuleSettings, ...] = DEFAULT_INHIBIT_RULES
+    #: Undelivered alerts kept in the journal's outbox are re-sent after a restart unless
+    #: older than this (seconds); older ones are dropped with a log line.
+    outbox_max_age: float = Field(default=86400.0, gt=0)
+    #: Wall seconds between two reloads of the silences from the journal.
+    silence_refresh: float = Field(default=10.0, gt=0)
+    #: Back-off (seconds) after a channel answers "429 Too Many Requests" without saying
+    #: how long to wait (Telegram's ``retry_after`` is honoured when given).
+    rate_limit_backoff: float = Field(default=60.0, gt=0)
     #: At most this many messages per channel (one apprise URL, e.g. one Telegram chat) …
     flood_limit: int = Field(default=20, ge=1)
     #: … in any window of this many seconds. Above it, alerts are grouped into digests.
@@ -161,6 +236,17 @@ class NotifySettings(BaseModel):
         if isinstance(raw, str):
             register_secret(raw)
         return value
+
+    @field_validator("group_by")
+    @classmethod
+    def _group_by(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [name for name in value if not valid_label_name(name)]
+        if bad:
+            raise ValueError(f"group_by: not label names: {bad}")
+        return value
+
+    def inhibit(self) -> tuple[InhibitRule, ...]:
+        return tuple(rule.rule() for rule in self.inhibit_rules)
 
     @model_validator(mode="after")
     def _check(self) -> Self:

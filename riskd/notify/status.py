@@ -59,3 +59,6 @@ class NotifierStatus:
     last_error: str | None  # redacted
     routes: tuple[RouteStatus, ...]
     heartbeat: HeartbeatStatus | None
+    suppressed: int = 0  # not sent because of a silence or an inhibition rule
+    silences: int = 0  # silences in force
+    outbox_writes_lost: int = 0  # outbox rows not written (writer behind)

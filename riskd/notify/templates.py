@@ -1,37 +1,49 @@
-"""Message templates: short enough for a phone, with the numbers a person needs. Pure.
+"""Message templates: what happened first, the numbers next, lines that fit a phone. Pure.
 
-Three shapes:
+A subject names the severity, the event, the account and scope, the risk rate and what the
+alert says::
 
-- one incident (one or a few alerts with the same ``group_key``)::
+    CRITICAL · ACTION · alice/isolated:BTCUSDT · riskRate 0.86 · repay 1200 USDT
 
-    CRITICAL · DRY-RUN · margin ratio high
-    account main · scope cross · rule margin-guard
-    risk rate 0.9123 (warning 0.8, liquidation 1)
-    DRY-RUN: would repay 120 USDT
-    outcome: accepted; riskRate 0.91 → 0.62
+A group's message is named after its most important alert (LIQUIDATED, ACTION over errors and
+stale data over FIRING over safety changes over RESOLVED; then severity), so an action is
+never announced under a RESOLVED subject. The body::
+
+    riskRate 0.86 → 0.62 · warning 0.8 · liquidation 1
+    repay 1200 USDT
+    capped: max_action_usdt 1200 USDT: asked 1500 USDT
+    outcome: accepted
+    alice · isolated:BTCUSDT · rule de-leverage
     2026-11-23 20:02:42 UTC
+    also:
+    20:02:40 WARNING FIRING isolated:BTCUSDT 0.86 de-leverage
 
-- a resolved incident: ``RESOLVED · margin ratio high`` and where it stood when it stopped;
-- a digest (flood control): one line per alert, most severe first, split into parts that
-  respect the length caps.
+Under flood control, a *digest* lists one line per alert, most important first. Every
+message is cut to the channel's limit (:func:`fit`, Telegram: 4096 characters) with a
+``… (N more lines)`` marker; alerts that do not fit a group's message wait for the next one.
 """
 
 from __future__ import annotations
 
+import re
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from riskd.notify.alert import Alert, AlertKind
+from riskd.notify.alert import EVENT_RANK, Alert, AlertKind
 from riskd.notify.channel import Outgoing
+from riskd.notify.channel import fit as fit  # re-exported: channels cut messages to their limit
 from riskd.notify.settings import NotifySettings
 from riskd.severity import Severity
 
 _LINE_MAX = 160
-_MESSAGE_MAX = 200
+#: Lines are wrapped to fit a phone where possible.
+PHONE = 60
 _QUANTUM = Decimal("0.0001")
 ELLIPSIS = "…"
+SEP = " · "
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,133 +77,205 @@ def when(at: float) -> str:
     return datetime.fromtimestamp(at, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def clock_time(at: float) -> str:
+    return datetime.fromtimestamp(at, tz=UTC).strftime("%H:%M:%S")
+
+
 def clip(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters, marked with an ellipsis when cut."""
     return text if len(text) <= limit else text[: max(0, limit - 1)] + ELLIPSIS
 
 
-def most_severe(alerts: Sequence[Alert]) -> Alert:
-    """The most severe alert, the latest among equals."""
-    best = alerts[0]
-    for alert in alerts[1:]:
-        if alert.severity >= best.severity:
-            best = alert
-    return best
+def importance(alert: Alert) -> tuple[int, int, float]:
+    return (EVENT_RANK.get(alert.kind, 0), alert.severity.rank, alert.at)
 
 
-def title_of(alert: Alert, caps: Caps = Caps()) -> str:
-    """``CRITICAL · DRY-RUN · margin ratio high`` / ``RESOLVED · margin ratio high``."""
-    parts = ["RESOLVED" if alert.kind is AlertKind.RESOLVED else alert.severity.upper()]
-    if alert.kind is AlertKind.TEST:
-        parts.append("TEST")
-    if alert.dry_run:
+def most_important(alerts: Sequence[Alert]) -> Alert:
+    """The alert that names a group: event rank, then severity, then the latest."""
+    return max(alerts, key=importance)
+
+
+def where(alert: Alert) -> str:
+    """``alice/isolated:BTCUSDT``, ``alice``, ``isolated:BTCUSDT`` or ``""``."""
+    return "/".join(part for part in (alert.account, alert.scope) if part)
+
+
+def event_word(alert: Alert) -> str:
+    if alert.kind is AlertKind.LIVE and alert.dry_run:
+        return "DRY-RUN"
+    return alert.kind.label
+
+
+def _strip_prefix(text: str, *prefixes: str) -> str:
+    """``text`` without any (repeated) leading ``prefix:``, case-insensitive."""
+    changed = True
+    while changed:
+        changed = False
+        for prefix in prefixes:
+            if text.lower().startswith(prefix.lower()):
+                text = text[len(prefix) :].lstrip()
+                changed = True
+    return text
+
+
+def action_text(alert: Alert) -> str | None:
+    """``repay 1200 USDT`` / ``would repay 1200 USDT`` (never ``action: action: …``)."""
+    if not alert.action:
+        return None
+    text = _strip_prefix(alert.action.strip(), "action:", "DRY-RUN:", "would ")
+    return f"would {text}" if alert.dry_run else text
+
+
+def tail_of(alert: Alert) -> str:
+    """What the alert says, without what the subject already holds."""
+    text = " ".join(alert.title.split())
+    text = _strip_prefix(text, "DRY-RUN:", "DRY-RUN", "action:")
+    if alert.kind is AlertKind.LIFECYCLE:
+        text = _strip_prefix(text, "riskd ")
+    place = where(alert)
+    for repeated in filter(None, (place, alert.account and f"account {alert.account}")):
+        text = text.replace(repeated, "")
+    word = re.escape(alert.kind.value)
+    for _ in range(2):  # "stale data for a/c" → "data"; "guard firing for a/c" → "guard"
+        text = " ".join(text.split()).strip(" :·-,")
+        text = re.sub(r"\s+(for|on|of)$", "", text).strip(" :·-,")
+        text = re.sub(rf"^{word}\b|\b{word}$", "", text, flags=re.IGNORECASE)
+    text = text.strip(" :·-,")
+    action = action_text(alert)
+    if action and action.lower() not in text.lower():
+        text = f"{action}{SEP}{text}" if text else action
+    return text
+
+
+def subject_of(alert: Alert, caps: Caps = Caps(), more: int = 0) -> str:
+    """``CRITICAL · ACTION · alice/isolated:BTCUSDT · riskRate 0.86 · repay 1200 USDT``."""
+    parts = [alert.severity.upper(), event_word(alert)]
+    if alert.dry_run and alert.kind is not AlertKind.LIVE:
         parts.append("DRY-RUN")
-    parts.append(alert.title.strip() or alert.kind.value)
-    return clip(" · ".join(parts), caps.title_max_chars)
-
-
-def where_line(alert: Alert) -> str | None:
-    """``account main · scope cross · rule margin-guard``."""
-    parts = [
-        f"{name} {value}"
-        for name, value in (
-            ("account", alert.account),
-            ("scope", alert.scope),
-            ("rule", alert.rule),
-        )
-        if value
-    ]
-    return " · ".join(parts) if parts else None
+    place = where(alert)
+    if place:
+        parts.append(place)
+    if alert.risk_rate is not None:
+        parts.append(f"riskRate {num(alert.risk_rate)}")
+    tail = tail_of(alert)
+    if tail:
+        parts.append(tail)
+    follow = f" (+{more})" if more > 0 else ""
+    return clip(SEP.join(parts), caps.title_max_chars - len(follow)) + follow
 
 
 def risk_line(alert: Alert) -> str | None:
-    """``risk rate 0.9123 (warning 0.8, liquidation 1)``."""
+    """``riskRate 0.86 → 0.62 · warning 0.8 · liquidation 1``."""
     if alert.risk_rate is None:
         return None
-    limits = [
-        f"{name} {num(value)}"
-        for name, value in (
-            ("warning", alert.warning_risk_ratio),
-            ("liquidation", alert.liquidation_risk_ratio),
-        )
-        if value is not None
-    ]
-    label = "risk rate now" if alert.kind is AlertKind.RESOLVED else "risk rate"
-    suffix = f" ({', '.join(limits)})" if limits else ""
-    return f"{label} {num(alert.risk_rate)}{suffix}"
+    head = "riskRate now" if alert.kind is AlertKind.RESOLVED else "riskRate"
+    text = f"{head} {num(alert.risk_rate)}"
+    if alert.risk_after is not None:
+        text += f" → {num(alert.risk_after)}"
+    for name, value in (
+        ("warning", alert.warning_risk_ratio),
+        ("liquidation", alert.liquidation_risk_ratio),
+    ):
+        if value is not None:
+            text += f"{SEP}{name} {num(value)}"
+    return text
 
 
-def action_line(alert: Alert) -> str | None:
-    """``DRY-RUN: would repay 120 USDT`` or ``action: repay 120 USDT``."""
-    if not alert.action:
-        return None
-    if alert.dry_run:
-        return f"DRY-RUN: would {alert.action}"
-    return f"action: {alert.action}"
+def _wrapped(text: str) -> list[str]:
+    return textwrap.wrap(" ".join(text.split()), PHONE, break_on_hyphens=False) or [""]
 
 
-def event_lines(alert: Alert) -> list[str]:
-    """What happened: action, outcome, the rule's own message."""
-    lines = [line for line in (action_line(alert),) if line]
+def detail_lines(alert: Alert) -> list[str]:
+    """The head alert's lines: numbers, what was done, why, where, when."""
+    lines: list[str] = []
+    risk = risk_line(alert)
+    if risk:
+        lines.append(risk)
+    action = action_text(alert)
+    if action:
+        lines.append(f"DRY-RUN: {action}" if alert.dry_run else action)
+    if alert.capped:
+        lines.append(f"capped: {_strip_prefix(alert.capped.strip(), 'capped:')}")
     if alert.outcome:
-        lines.append(f"outcome: {alert.outcome}")
+        lines.append(f"outcome: {_strip_prefix(alert.outcome.strip(), 'outcome:')}")
     if alert.message:
-        lines.append(clip(" ".join(alert.message.split()), _MESSAGE_MAX))
-    if alert.kind is AlertKind.RESOLVED and not alert.message:
-        lines.append(f"rule {alert.rule or alert.title} stopped firing")
-    return lines
+        lines.extend(_wrapped(clip(alert.message, 400)))
+    elif alert.kind is AlertKind.RESOLVED and alert.rule:
+        lines.append(f"rule {alert.rule} stopped firing")
+    origin = [part for part in (alert.account, alert.scope) if part]
+    if alert.rule:
+        origin.append(f"rule {alert.rule}")
+    if origin:
+        lines.append(SEP.join(origin))
+    lines.append(when(alert.at))
+    return [clip(line, _LINE_MAX) for line in lines]
+
+
+def brief_line(alert: Alert, *, with_account: bool = True) -> str:
+    """One alert on one line: ``20:02:40 WARNING FIRING alice/cross 0.86 margin-guard``."""
+    parts = [clock_time(alert.at), alert.severity.upper(), event_word(alert)]
+    if alert.dry_run and alert.kind is not AlertKind.LIVE:
+        parts.append("DRY-RUN")
+    place = where(alert) if with_account else (alert.scope or "")
+    if place:
+        parts.append(place)
+    if alert.risk_rate is not None:
+        parts.append(num(alert.risk_rate))
+    tail = tail_of(alert)
+    if tail:
+        parts.append(tail)
+    if alert.capped:
+        parts.append("capped")
+    if alert.outcome:
+        parts.append(_strip_prefix(alert.outcome.strip(), "outcome:"))
+    return clip(" ".join(parts), _LINE_MAX)
+
+
+def pack_group(alerts: Sequence[Alert], caps: Caps = Caps()) -> tuple[list[Alert], Outgoing]:
+    """The message for one group: the most important alert in full, one line per other
+    alert, as many as fit ``message_max_chars`` and ``digest_max_lines``. Returns the alerts
+    it carries (the rest wait for the next message) and the message."""
+    if not alerts:
+        raise ValueError("pack_group needs at least one alert")
+    head = most_important(alerts)
+    lines = detail_lines(head)
+    others = [a for a in alerts if a is not head]
+    taken = [head]
+    same_account = len({a.account for a in alerts}) == 1
+    if others:
+        lines.append("also:")
+    for alert in others:
+        line = brief_line(alert, with_account=not same_account)
+        size = sum(len(x) + 1 for x in lines) + len(line)
+        if len(taken) > caps.digest_max_lines or size > caps.message_max_chars:
+            break
+        lines.append(line)
+        taken.append(alert)
+    if len(taken) == 1 and others:
+        lines.pop()  # "also:" with nothing after it
+    more = len(alerts) - len(taken)
+    body = "\n".join(lines)
+    message = Outgoing(
+        title=subject_of(head, caps, more=len(taken) - 1 + more),
+        body=clip(body, caps.message_max_chars),
+        severity=max((a.severity for a in taken), key=lambda s: s.rank),
+        resolved=all(a.kind is AlertKind.RESOLVED for a in taken),
+    )
+    return taken, message
 
 
 def render_incident(alerts: Sequence[Alert], caps: Caps = Caps()) -> Outgoing:
-    """One message for one incident (alerts sharing a ``group_key``, in arrival order)."""
-    if not alerts:
-        raise ValueError("render_incident needs at least one alert")
-    head = most_severe(alerts)
-    latest = alerts[-1]
-    lines: list[str] = []
-    where = where_line(latest) or where_line(head)
-    if where:
-        lines.append(where)
-    with_risk = [a for a in alerts if a.risk_rate is not None]
-    risk = risk_line(with_risk[-1]) if with_risk else None
-    if risk:
-        lines.append(risk)
-    if len(alerts) == 1:
-        lines.extend(event_lines(head))
-        lines.append(when(head.at))
-    else:
-        for alert in alerts:
-            detail = "; ".join(event_lines(alert)) or alert.title
-            stamp = datetime.fromtimestamp(alert.at, tz=UTC).strftime("%H:%M:%S")
-            lines.append(f"- {stamp} {alert.kind.value}: {detail}")
-        lines.append(when(latest.at))
-    body = "\n".join(clip(line, _LINE_MAX) for line in lines)
-    return Outgoing(
-        title=title_of(head if latest.kind is not AlertKind.RESOLVED else latest, caps),
-        body=clip(body, caps.message_max_chars),
-        severity=head.severity,
-        resolved=all(a.kind is AlertKind.RESOLVED for a in alerts),
-    )
+    """One message for ``alerts`` (all of them must fit; see :func:`pack_group`)."""
+    return pack_group(alerts, caps)[1]
 
 
 def digest_line(alert: Alert) -> str:
-    """One alert on one line: ``CRITICAL [main/cross] margin ratio high · risk 0.91 · …``."""
-    label = "RESOLVED" if alert.kind is AlertKind.RESOLVED else alert.severity.upper()
-    where = "/".join(part for part in (alert.account, alert.scope) if part)
-    parts = [f"{label} {f'[{where}] ' if where else ''}{alert.title.strip() or alert.kind}"]
-    if alert.risk_rate is not None:
-        parts.append(f"risk {num(alert.risk_rate)}")
-    action = action_line(alert)
-    if action:
-        parts.append(action)
-    if alert.outcome:
-        parts.append(alert.outcome)
-    return clip(" · ".join(parts), _LINE_MAX)
+    return brief_line(alert)
 
 
 def digest_order(alerts: Sequence[Alert]) -> list[Alert]:
-    """Most severe first; by time within a severity."""
-    return sorted(alerts, key=lambda a: (-a.severity.rank, a.at))
+    """Most important first; by time within the same rank."""
+    return sorted(alerts, key=lambda a: (-EVENT_RANK.get(a.kind, 0), -a.severity.rank, a.at))
 
 
 def pack_digest(alerts: Sequence[Alert], caps: Caps = Caps()) -> list[tuple[list[Alert], str]]:
@@ -215,7 +299,8 @@ def pack_digest(alerts: Sequence[Alert], caps: Caps = Caps()) -> list[tuple[list
 
 
 def digest_title(alerts: Sequence[Alert], more: int = 0, caps: Caps = Caps()) -> str:
-    """``riskd: 25 alerts — 3 critical, 22 warning (+40 more)``."""
+    """``CRITICAL · ACTION · 25 alerts: 3 critical, 22 warning (+40 more)``."""
+    head = most_important(alerts)
     counts = [
         f"{sum(1 for a in alerts if a.severity is severity)} {severity}"
         for severity in (Severity.CRITICAL, Severity.WARNING, Severity.INFO)
@@ -223,17 +308,17 @@ def digest_title(alerts: Sequence[Alert], more: int = 0, caps: Caps = Caps()) ->
     ]
     noun = "alert" if len(alerts) == 1 else "alerts"
     follow = f" (+{more} more)" if more > 0 else ""
-    return clip(f"riskd: {len(alerts)} {noun} — {', '.join(counts)}{follow}", caps.title_max_chars)
+    text = f"{head.severity.upper()}{SEP}{event_word(head)}{SEP}{len(alerts)} {noun}: "
+    return clip(text + ", ".join(counts), caps.title_max_chars - len(follow)) + follow
 
 
 def render_digest(
     part_alerts: Sequence[Alert], body: str, more: int = 0, caps: Caps = Caps()
 ) -> Outgoing:
     """One digest message; ``more`` alerts wait for the next one."""
-    head = most_severe(part_alerts)
     return Outgoing(
         title=digest_title(part_alerts, more, caps),
         body=body,
-        severity=head.severity,
+        severity=max((a.severity for a in part_alerts), key=lambda s: s.rank),
         resolved=all(a.kind is AlertKind.RESOLVED for a in part_alerts),
     )

@@ -94,3 +94,69 @@ def distance_to_liquidation(snap: ScopeSnapshot) -> Decimal:
 def debt_coins(snap: ScopeSnapshot) -> list[str]:
     """Coins with a liability (borrow + interest > 0), sorted."""
     return sorted(c for c, b in snap.balances.items() if b.liability > 0)
+
+
+#: ``minDistanceToLiquidation`` when no adverse move liquidates (a move of 1000 %).
+DISTANCE_CAP = Decimal(10)
+
+
+def _linear_terms(snap: ScopeSnapshot, moves: dict[str, Decimal]) -> tuple[Decimal, Decimal]:
+    """``(f0, slope)`` of ``f(d) = N(d) − r × E(d)`` when each coin ``c`` of ``moves`` is
+    priced ``price × (1 + moves[c] × d)`` (the risk rate is at liquidation where f = 0)."""
+    r = snap.liquidation_risk_ratio
+    mmr = _mmr_map(snap)
+    f0 = slope = ZERO
+    for c in _held(snap):
+        b = snap.balances[c]
+        p = price(snap, c)
+        f = b.liability * p * mmr[c] - r * (b.total_amount - b.liability) * p
+        f0 += f
+        slope += f * moves.get(c, ZERO)
+    return f0, slope
+
+
+def coin_distance_to_liquidation(snap: ScopeSnapshot, coin: str) -> Decimal:
+    """Signed move of ``coin``'s price alone (the others held) that liquidates the scope:
+    −0.2 = a 20 % fall of that coin; 0 when already liquidated; ``Infinity`` when no move
+    of that coin does (USDT, or a coin the scope neither holds nor owes)."""
+    if coin == USDT or coin not in _held(snap):
+        return INFINITY
+    held = [snap.balances[c] for c in _held(snap)]
+    d = riskmath.coin_distance_to_liquidation(
+        held, _prices_map(snap), _mmr_map(snap), snap.liquidation_risk_ratio, coin
+    )
+    return INFINITY if d is None else d
+
+
+def adverse_moves(snap: ScopeSnapshot) -> dict[str, Decimal]:
+    """The direction that hurts each non-USDT coin's holder: −1 (a fall) for a coin the
+    scope holds more of than it owes, +1 (a rise) for a coin it owes more of."""
+    return {c: (-ONE if snap.balances[c].net >= 0 else ONE) for c in _held(snap) if c != USDT}
+
+
+def min_distance_to_liquidation(snap: ScopeSnapshot) -> Decimal:
+    """The smallest move against the scope that liquidates it, as a fraction ≥ 0: every coin
+    it holds falls and every coin it owes rises by that fraction at once (a correlated
+    crash). 0 when already liquidated; :data:`DISTANCE_CAP` when no move up to 1000 % does."""
+    if not _has_debt(snap):
+        return DISTANCE_CAP
+    moves = adverse_moves(snap)
+    f0, slope = _linear_terms(snap, moves)
+    if f0 >= 0:
+        return ZERO
+    if slope > 0:
+        d = -f0 / slope
+        if d <= ONE:
+            return d
+    # Past a 100 % fall the falling coins are worth nothing: only the rising ones move on.
+    f1 = f0 + slope
+    if f1 >= 0:
+        return ONE
+    _, rise_slope = _linear_terms(snap, {c: m for c, m in moves.items() if m > 0})
+    if rise_slope <= 0:
+        return DISTANCE_CAP
+    return min(ONE - f1 / rise_slope, DISTANCE_CAP)
+
+
+def _has_debt(snap: ScopeSnapshot) -> bool:
+    return any(snap.balances[c].liability > 0 for c in _held(snap))

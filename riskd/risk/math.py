@@ -136,3 +136,52 @@ def distance_to_liquidation(
         return ZERO
     k = liquidation_price_factor(items, prices, mmr, liquidation_ratio)
     return None if k is None else k - ONE
+
+
+def coin_distance_to_liquidation(
+    balances: Iterable[CoinBalance],
+    prices: Mapping[str, Decimal],
+    mmr: Mapping[str, Decimal],
+    liquidation_ratio: Decimal,
+    coin: str,
+) -> Decimal | None:
+    """Signed move of ``coin``'s price alone (every other price held) that liquidates:
+    ``-0.2`` = a 20 % fall of that coin; 0 when already liquidated; ``None`` when no move of
+    that coin does (USDT, a coin not held or owed, or one worth too little)."""
+    f0 = slope = ZERO
+    for b in balances:
+        if b.total_amount == 0 and b.liability == 0:
+            continue
+        price = ONE if b.coin == "USDT" else prices[b.coin]
+        f = (
+            b.liability * price * mmr[b.coin]
+            - liquidation_ratio * (b.total_amount - b.liability) * price
+        )
+        f0 += f
+        if b.coin == coin and coin != "USDT":
+            slope += f
+    if f0 >= 0:
+        return ZERO
+    if slope == 0:
+        return None
+    d = -f0 / slope
+    return d if d > -ONE else None
+
+
+def lowest_coin_distance(
+    balances: Iterable[CoinBalance],
+    prices: Mapping[str, Decimal],
+    mmr: Mapping[str, Decimal],
+    liquidation_ratio: Decimal,
+) -> Decimal | None:
+    """The smallest move of any one coin's price (the others held) that liquidates, as a
+    fraction ≥ 0: each coin on its own path, not every coin moving together."""
+    items = list(balances)
+    found = [
+        abs(d)
+        for b in items
+        if b.coin != "USDT"
+        and (d := coin_distance_to_liquidation(items, prices, mmr, liquidation_ratio, b.coin))
+        is not None
+    ]
+    return min(found, default=None)

@@ -23,10 +23,10 @@ from riskd.rules.variables import BASE, QUOTE
 
 ACTION_KEYS: Mapping[ActionKind, tuple[str, ...]] = {
     ActionKind.NOTIFY: ("message",),
-    ActionKind.REPAY: ("coin", "amount", "target_risk_rate"),
+    ActionKind.REPAY: ("coin", "amount", "target_risk_rate", "target_distance"),
     ActionKind.FLASH_REPAY: ("coin",),
     ActionKind.CANCEL_ORDERS: ("symbol",),
-    ActionKind.REDUCE: ("amount", "target_risk_rate", "symbol", "coin"),
+    ActionKind.REDUCE: ("amount", "target_risk_rate", "target_distance", "symbol", "coin"),
 }
 EXAMPLES: Mapping[ActionKind, str] = {
     ActionKind.NOTIFY: '"notify"',
@@ -35,6 +35,8 @@ EXAMPLES: Mapping[ActionKind, str] = {
     ActionKind.CANCEL_ORDERS: '"cancelOrders"',
     ActionKind.REDUCE: '{ action = "reduce", amount = "available * 0.5" }',
 }
+#: ``reduce`` in the cross scope with ``symbol = "*"``: any coin the scope holds or owes.
+ANY_SYMBOL = "*"
 #: Quote coins recognised when a cross ``reduce`` names only a symbol.
 QUOTES = ("USDT", "USDC")
 _SYMBOL = re.compile(r"[A-Z0-9]{2,30}")
@@ -153,15 +155,31 @@ def _repay(
         errors.append(f"{where}: missing coin, e.g. {EXAMPLES[ActionKind.REPAY]}")
         return Action(ActionKind.REPAY, i)
     coin = _coin(table["coin"], scope, where, errors)
-    has_amount, has_target = "amount" in table, "target_risk_rate" in table
+    has_amount = "amount" in table
+    has_target = "target_risk_rate" in table or "target_distance" in table
     if has_amount == has_target:
-        errors.append(f'{where}: give exactly one of amount = "..." or target_risk_rate = 0.5')
+        errors.append(
+            f'{where}: give exactly one of amount = "..." or target_risk_rate = 0.5'
+            ' (and/or target_distance = "0.1")'
+        )
         return Action(ActionKind.REPAY, i, coin=coin)
     if has_amount:
         amount = _number(table["amount"], env, f"{where} amount", errors)
         return Action(ActionKind.REPAY, i, coin=coin, amount=amount)
-    target = _number(table["target_risk_rate"], env, f"{where} target_risk_rate", errors)
-    return Action(ActionKind.REPAY, i, coin=coin, target_risk_rate=target)
+    rate, distance = _targets(table, env, where, errors)
+    return Action(ActionKind.REPAY, i, coin=coin, target_risk_rate=rate, target_distance=distance)
+
+
+def _targets(
+    table: dict[str, object], env: Env, where: str, errors: list[str]
+) -> tuple[Expression | None, Expression | None]:
+    """``target_risk_rate`` and ``target_distance`` (either or both)."""
+    rate = distance = None
+    if "target_risk_rate" in table:
+        rate = _number(table["target_risk_rate"], env, f"{where} target_risk_rate", errors)
+    if "target_distance" in table:
+        distance = _number(table["target_distance"], env, f"{where} target_distance", errors)
+    return rate, distance
 
 
 def _reduce(
@@ -184,8 +202,18 @@ def _reduce(
         if "symbol" not in table:
             errors.append(f'{where}: in the cross scope, reduce needs symbol = "BTCUSDT"')
             return Action(ActionKind.REDUCE, i)
-        symbol = _symbol(table["symbol"], True, where, errors)
-        if "coin" in table:
+        if table["symbol"] == ANY_SYMBOL:
+            if "coin" in table:
+                errors.append(f'{where}: symbol = "*" picks the coins itself; remove coin')
+            symbol = ANY_SYMBOL
+        else:
+            symbol = _symbol(table["symbol"], True, where, errors)
+        if symbol == ANY_SYMBOL:
+            if "amount" in table:
+                errors.append(
+                    f'{where}: symbol = "*" needs a target (target_risk_rate or target_distance)'
+                )
+        elif "coin" in table:
             coin = _coin(table["coin"], scope, where, errors)
         elif symbol is not None:
             coin = next((symbol[: -len(q)] for q in QUOTES if symbol.endswith(q)), None)
@@ -198,16 +226,25 @@ def _reduce(
                 " remove symbol / coin"
             )
         coin = BASE
-    has_amount, has_target = "amount" in table, "target_risk_rate" in table
+    has_amount = "amount" in table
+    has_target = "target_risk_rate" in table or "target_distance" in table
     if has_amount == has_target:
         errors.append(
             f"{where}: give exactly one of amount (of the base coin to sell), e.g."
-            ' amount = "available", or target_risk_rate = 0.5'
+            ' amount = "available", or target_risk_rate = 0.5 (and/or'
+            ' target_distance = "0.1")'
         )
         return Action(ActionKind.REDUCE, i, coin=coin, symbol=symbol)
     if has_target:
-        target = _number(table["target_risk_rate"], env, f"{where} target_risk_rate", errors)
-        return Action(ActionKind.REDUCE, i, coin=coin, symbol=symbol, target_risk_rate=target)
+        rate, distance = _targets(table, env, where, errors)
+        return Action(
+            ActionKind.REDUCE,
+            i,
+            coin=coin,
+            symbol=symbol,
+            target_risk_rate=rate,
+            target_distance=distance,
+        )
     amount = _number(table["amount"], env, f"{where} amount", errors)
     return Action(ActionKind.REDUCE, i, coin=coin, symbol=symbol, amount=amount)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import decimal
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from types import MappingProxyType
 
 from riskd.risk.snapshot import ScopeSnapshot
@@ -18,7 +19,14 @@ from riskd.rules.decisions import Evaluation
 from riskd.rules.model import Group, Rule, RuleSet
 from riskd.rules.state import EngineState, Key, RuleScopeState, ScopeKey
 from riskd.rules.transitions import RUNTIME_ERRORS, Stepper, describe_error
-from riskd.rules.variables import Ref, Sample, ScopeContext
+from riskd.rules.variables import (
+    PRICE_SERIES,
+    SEEN_SERIES,
+    Ref,
+    Sample,
+    ScopeContext,
+    exposed_coins,
+)
 
 #: Decimal arithmetic for rule expressions: errors raise (and make the rule unhealthy).
 CONTEXT = decimal.Context(
@@ -59,13 +67,19 @@ def _record(hist: History, ctx: ScopeContext, windows: Mapping[str, float]) -> H
     """Append this snapshot's values of the followed scalars, keeping one window of each."""
     t = ctx.snap.observed_at
     out: dict[str, tuple[Sample, ...]] = {}
+    series: list[tuple[str, float]] = []
     for name, window in windows.items():
+        if name == PRICE_SERIES:
+            series += [(PRICE_SERIES + c, window) for c in exposed_coins(ctx.snap)]
+        else:
+            series.append((name, window))
+    for name, window in series:
         samples = hist.get(name, ())
         if samples and t - samples[-1][0] < max(window / HISTORY_POINTS, 1e-9):
             out[name] = samples  # not newer data (or too close to the last sample)
             continue
         try:
-            value = ctx.value(Ref(name))
+            value = _series_value(ctx, name)
         except RUNTIME_ERRORS:
             out[name] = samples
             continue
@@ -75,6 +89,15 @@ def _record(hist: History, ctx: ScopeContext, windows: Mapping[str, float]) -> H
             start += 1  # keep one sample at or before the cutoff as the window's anchor
         out[name] = (*samples[start:][-2 * HISTORY_POINTS :], (t, value))
     return MappingProxyType(out)
+
+
+def _series_value(ctx: ScopeContext, name: str) -> Decimal:
+    """The value recorded for one history series at this observation."""
+    if name == SEEN_SERIES:
+        return Decimal(0)
+    if name.startswith(PRICE_SERIES):
+        return ctx.value(Ref("price", name[len(PRICE_SERIES) :]))
+    return ctx.value(Ref(name))
 
 
 class _Evaluation:

@@ -323,6 +323,15 @@ class _Checker:
                 raise self.fail(a, _REFUSED[ast.Starred])
         if name in ("delta", "rate"):
             return self._history(node, name, args), Kind.NUMBER
+        if name == "maxPriceStep":
+            return self._max_step(node, args), Kind.NUMBER
+        if name == "distanceToLiquidation":
+            if len(args) != 1:
+                raise self.fail(
+                    node,
+                    'distanceToLiquidation() takes one coin, e.g. distanceToLiquidation("BTC")',
+                )
+            return self.ref(Ref(name, self._coin(args[0], depth))), Kind.NUMBER
         if name == "abs" and len(args) != 1:
             raise self.fail(node, "abs() takes exactly one number")
         if name in ("min", "max") and len(args) < 2:
@@ -330,6 +339,20 @@ class _Checker:
         lowered = [self.expect(a, Kind.NUMBER, depth, f"an argument of {name}()") for a in args]
         call = ast.Call(func=ast.Name(id=f"_{name}", ctx=ast.Load()), args=lowered, keywords=[])
         return call, Kind.NUMBER
+
+    def _max_step(self, node: ast.Call, args: list[ast.expr]) -> ast.expr:
+        usage = 'maxPriceStep() takes a window, e.g. maxPriceStep("2m")'
+        if len(args) != 1 or not (
+            isinstance(args[0], ast.Constant) and isinstance(args[0].value, str)
+        ):
+            raise self.fail(node, usage)
+        try:
+            window = parse_duration(args[0].value)
+        except DurationError as exc:
+            raise self.fail(node, f"maxPriceStep() window: {exc}") from None
+        if window <= 0:
+            raise self.fail(node, "maxPriceStep() window must be longer than 0s")
+        return self.ref(Ref("maxPriceStep", None, "maxPriceStep", window))
 
     def _history(self, node: ast.Call, name: str, args: list[ast.expr]) -> ast.expr:
         usage = f'{name}() takes a scalar name and a window, e.g. {name}("riskRate", "5m")'

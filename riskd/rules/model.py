@@ -11,18 +11,11 @@ from types import MappingProxyType
 from riskd.risk.snapshot import CROSS, ISOLATED_PREFIX
 from riskd.rules.expressions import Batch, Expression, compile_batch
 from riskd.rules.templates import Template
-from riskd.rules.variables import HISTORIC
+from riskd.rules.variables import HISTORIC, PRICE_SERIES, SEEN_SERIES, SEEN_WINDOW
 from riskd.severity import Severity
+from riskd.sizing.kinds import ActionKind as ActionKind
 
 _EMPTY_LABELS: Mapping[str, str] = MappingProxyType({})
-
-
-class ActionKind(StrEnum):
-    NOTIFY = "notify"
-    REPAY = "repay"
-    FLASH_REPAY = "flashRepay"
-    CANCEL_ORDERS = "cancelOrders"
-    REDUCE = "reduce"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +29,8 @@ class Action:
     coin: str | None = None
     amount: Expression | None = None
     target_risk_rate: Expression | None = None
+    #: repay / reduce: the ``minDistanceToLiquidation`` to restore (with or instead of a rate).
+    target_distance: Expression | None = None
     #: cancelOrders / reduce in the cross scope: the symbol (``None``: every symbol / scope's).
     symbol: str | None = None
     message: Template | None = None
@@ -50,6 +45,8 @@ class Action:
             bits.append(f"amount={self.amount.source}")
         if self.target_risk_rate is not None:
             bits.append(f"target_risk_rate={self.target_risk_rate.source}")
+        if self.target_distance is not None:
+            bits.append(f"target_distance={self.target_distance.source}")
         return " ".join(bits)
 
 
@@ -166,11 +163,17 @@ class RuleSet:
         for r in self.rules:
             exprs = [r.when]
             for a in r.then:
-                exprs += [e for e in (a.amount, a.target_risk_rate) if e is not None]
+                exprs += [
+                    e for e in (a.amount, a.target_risk_rate, a.target_distance) if e is not None
+                ]
             for e in exprs:
                 for ref in e.refs:
-                    if ref.fn is not None and ref.name in HISTORIC:
+                    if ref.fn == "maxPriceStep":
+                        out[PRICE_SERIES] = max(out.get(PRICE_SERIES, 0.0), ref.window)
+                    elif ref.fn is not None and ref.name in HISTORIC:
                         out[ref.name] = max(out.get(ref.name, 0.0), ref.window)
+                    elif ref.name == "pollInterval":
+                        out[SEEN_SERIES] = SEEN_WINDOW
         return out
 
 

@@ -25,17 +25,15 @@ from decimal import Decimal
 
 from riskd.amounts import quantize_down
 from riskd.risk import derived
-from riskd.risk.math import repay_value_for_target
 from riskd.risk.snapshot import ScopeSnapshot
+from riskd.rules.actions_parse import ANY_SYMBOL
 from riskd.rules.model import Action, ActionKind
 from riskd.rules.variables import EvalError, ScopeContext, resolve_coin
+from riskd.sizing import Skip
+from riskd.sizing.targets import distance_reached, units_for_targets
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
-
-
-class Skip(Exception):
-    """Nothing to do for this step right now (the reason is reported, not an error)."""
 
 
 Params = dict[str, Decimal | str]
@@ -74,10 +72,12 @@ def action_params(action: Action, ctx: ScopeContext) -> Params:
         symbol = snap.symbol if snap.kind == "isolated" else action.symbol
         return {"symbol": symbol} if symbol else {}
     if kind == ActionKind.REDUCE:
+        if action.symbol == ANY_SYMBOL:
+            return _reduce_any(action, ctx)
         assert action.coin is not None
         coin = resolve_coin(snap, action.coin)
         symbol = action.symbol or snap.symbol or ""
-        if action.target_risk_rate is not None:
+        if action.target_risk_rate is not None or action.target_distance is not None:
             return _reduce_to_target(action, ctx, coin, symbol)
         assert action.amount is not None
         if _debt_side(snap, coin, symbol) == "buy":
@@ -98,23 +98,53 @@ def action_params(action: Action, ctx: ScopeContext) -> Params:
     raise EvalError(f"{kind} has no exchange parameters")
 
 
+def _targets(
+    action: Action, ctx: ScopeContext, coin: str | None
+) -> tuple[Decimal | None, Decimal | None]:
+    """The step's target rate and target distance (either may be absent); raises Skip when
+    the scope already meets every target it has."""
+    rate = distance = None
+    if action.target_risk_rate is not None:
+        rate = _number(action.target_risk_rate.evaluate(ctx, coin), "target_risk_rate")
+        if rate < 0:
+            raise EvalError(f"target_risk_rate {rate} is negative")
+    if action.target_distance is not None:
+        distance = _number(action.target_distance.evaluate(ctx, coin), "target_distance")
+        if distance < 0:
+            raise EvalError(f"target_distance {distance} is negative")
+    snap = ctx.snap
+    rate_met = rate is None or snap.risk_rate <= rate
+    distance_met = distance is None or distance_reached(snap, distance)
+    if rate_met and distance_met:
+        said = []
+        if rate is not None:
+            said.append(f"riskRate {snap.risk_rate} is already at or below the target {rate}")
+        if distance is not None:
+            said.append(f"the distance to liquidation is at least the target {distance}")
+        raise Skip(" and ".join(said) + ": nothing to do", met=True)
+    return (None if rate_met else rate), (None if distance_met else distance)
+
+
+def _target_params(rate: Decimal | None, distance: Decimal | None) -> Params:
+    params: Params = {}
+    if rate is not None:
+        params["target_risk_rate"] = rate
+    if distance is not None:
+        params["target_distance"] = distance
+    return params
+
+
 def _reduce_to_target(action: Action, ctx: ScopeContext, coin: str, symbol: str) -> Params:
     """reduce to a target: the daemon sizes the order (side, amount, the symbol's decimals)
     on the freshest data when it sends it (:mod:`riskd.daemon.plans`)."""
-    assert action.target_risk_rate is not None
-    target = _number(action.target_risk_rate.evaluate(ctx, coin), "target_risk_rate")
-    if target < 0:
-        raise EvalError(f"target_risk_rate {target} is negative")
-    rate = ctx.snap.risk_rate
-    if rate <= target:
-        raise Skip(f"riskRate {rate} is already at or below the target {target}")
+    rate, distance = _targets(action, ctx, coin)
     held = ctx.snap.balance(coin)
     if held.total_amount == 0 and held.liability == 0:
         raise Skip(f"no {coin} held or owed: nothing to reduce on {symbol}")
     params: Params = {
         "symbol": symbol,
         "coin": coin,
-        "target_risk_rate": target,
+        **_target_params(rate, distance),
         "orderType": "market",
         "loanType": "autoRepay",
         "sizing": "target",
@@ -123,6 +153,20 @@ def _reduce_to_target(action: Action, ctx: ScopeContext, coin: str, symbol: str)
     if side is not None:
         params["side"] = side
     return params
+
+
+def _reduce_any(action: Action, ctx: ScopeContext) -> Params:
+    """reduce with ``symbol = "*"`` (cross): the daemon picks the coins and the legs."""
+    rate, distance = _targets(action, ctx, None)
+    if not derived.debt_coins(ctx.snap):
+        raise Skip("no debt: nothing to reduce")
+    return {
+        "symbol": ANY_SYMBOL,
+        **_target_params(rate, distance),
+        "orderType": "market",
+        "loanType": "autoRepay",
+        "sizing": "target",
+    }
 
 
 def _debt_side(snap: ScopeSnapshot, base: str, symbol: str) -> str | None:
@@ -151,17 +195,11 @@ def _repay(action: Action, ctx: ScopeContext) -> Params:
             "amount": _positive(amount, f"amount of {coin} is 0"),
             "sizing": "amount",
         }
-    assert action.target_risk_rate is not None
-    target = _number(action.target_risk_rate.evaluate(ctx, coin), "target_risk_rate")
-    if target < 0:
-        raise EvalError(f"target_risk_rate {target} is negative")
     debt = bal.liability
     if debt <= 0:
         raise Skip(f"no {coin} debt to repay")
-    rate = snap.risk_rate
-    if rate <= target:
-        raise Skip(f"riskRate {rate} is already at or below the target {target}")
-    amount, sizing = _size_to_target(snap, coin, target)
+    rate, distance = _targets(action, ctx, coin)
+    amount, sizing = units_for_targets(snap, coin, coin, rate=rate, distance=distance)
     wanted = min(amount, debt)
     amount = min(wanted, bal.available)
     if 0 < amount < wanted * DUST_SHARE:
@@ -174,22 +212,6 @@ def _repay(action: Action, ctx: ScopeContext) -> Params:
         "coin": coin,
         "amount": _positive(amount, f"no available {coin} to repay with"),
         "sizing": sizing,
+        # The daemon sizes it again on the freshest data just before it leaves.
+        **_target_params(rate, distance),
     }
-
-
-def _size_to_target(snap: ScopeSnapshot, coin: str, target: Decimal) -> tuple[Decimal, str]:
-    debt = snap.balance(coin).liability
-    if derived.debt_coins(snap) == [coin]:
-        return debt * (ONE - target / snap.risk_rate), "proportional"
-    try:
-        value = derived.valuation(snap)
-        price = derived.price(snap, coin)
-        mmr = snap.maintain_margin_rate.get(coin)
-        if mmr is None or mmr <= 0:
-            raise derived.MissingData(f"no maintainMarginRate for {coin}")
-    except derived.MissingData:
-        return debt, "all"
-    usdt = repay_value_for_target(value, target, mmr)
-    if not usdt.is_finite():
-        return debt, "valuation"
-    return usdt / price, "valuation"

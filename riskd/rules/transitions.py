@@ -27,11 +27,12 @@ from riskd.rules.decisions import (
     Skipped,
 )
 from riskd.rules.model import ActionKind, Rule
-from riskd.rules.sizing import Skip, action_params
+from riskd.rules.sizing import action_params
 from riskd.rules.state import Key, Outstanding, RuleScopeState, Status
 from riskd.rules.templates import Template, format_value, render
 from riskd.rules.variables import EvalError, Ref, ScopeContext
 from riskd.severity import Severity
+from riskd.sizing import Skip
 
 #: Errors that make a rule × scope unhealthy (recorded and reported, never hidden).
 RUNTIME_ERRORS = (EvalError, ArithmeticError, ValueError, TypeError, LookupError)

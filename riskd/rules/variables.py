@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import pairwise
 from typing import NamedTuple
 
 from riskd.risk import derived
@@ -63,6 +64,18 @@ SCALARS: Mapping[str, VarSpec] = {
             "distanceToLiquidation",
             "signed price move that liquidates (−0.12 = a 12 % fall); Infinity if none",
         ),
+        VarSpec(
+            "minDistanceToLiquidation",
+            "smallest move against the scope (held coins fall, owed coins rise) that"
+            " liquidates, ≥ 0 (0.05 = 5 %); 10 if none up to 1000 %",
+            _NONNEG,
+            derived.DISTANCE_CAP,
+        ),
+        VarSpec(
+            "pollInterval",
+            "seconds between this scope's last two observations (0 before the second)",
+            _NONNEG,
+        ),
     )
 }
 
@@ -88,7 +101,13 @@ COIN_NAMES: Mapping[str, str] = {
 }
 
 #: Scalars whose change over time ``delta``/``rate`` can follow.
-HISTORIC = frozenset(n for n in SCALARS if n != "dataAge")
+HISTORIC = frozenset(n for n in SCALARS if n not in ("dataAge", "pollInterval"))
+#: History series riskd keeps for ``maxPriceStep`` (one per coin: ``price:BTC``) and for
+#: ``pollInterval`` (the observation times).
+PRICE_SERIES = "price:"
+SEEN_SERIES = "@seen"
+#: How long the observation times are kept for ``pollInterval``.
+SEEN_WINDOW = 60.0
 
 #: Functions: name → one-line doc (signatures are checked in expressions.py).
 FUNCTIONS: Mapping[str, str] = {
@@ -97,6 +116,11 @@ FUNCTIONS: Mapping[str, str] = {
     "abs": "abs(x): x without its sign",
     "delta": 'delta("riskRate", "5m"): change of a scalar over the window (now − then)',
     "rate": 'rate("riskRate", "5m"): delta divided by the seconds it spans (per second)',
+    "maxPriceStep": 'maxPriceStep("2m"): the largest change of a coin\'s index price between'
+    " two observations of the scope within the window, as a fraction (0.04 = 4 %), over the"
+    " non-USDT coins the scope holds or owes",
+    "distanceToLiquidation": 'distanceToLiquidation("BTC"): the signed move of that coin\'s'
+    " price alone that liquidates the scope (−0.2 = a 20 % fall); Infinity if none",
 }
 
 ALL_NAMES = sorted([*SCALARS, *PER_COIN, *COIN_NAMES, *FUNCTIONS])
@@ -117,6 +141,10 @@ class Ref(NamedTuple):
         if coin is not None:
             coin = {BASE: "base", QUOTE: "quote", ACTION_COIN: "coin"}.get(coin, coin)
         text = self.name if coin is None else f"{self.name}[{coin}]"
+        if self.fn == "maxPriceStep":
+            return f"maxPriceStep({self.window:g}s)"
+        if self.name == "distanceToLiquidation" and coin is not None:
+            return f"distanceToLiquidation({coin})"
         if self.fn is not None:
             return f"{self.fn}({text}, {self.window:g}s)"
         return text
@@ -148,7 +176,17 @@ _SCALAR_FNS: dict[str, Callable[[ScopeSnapshot, float], Decimal]] = {
     "equity": lambda s, now: derived.equity_usdt(s),
     "localRiskRate": lambda s, now: derived.local_risk_rate(s),
     "distanceToLiquidation": lambda s, now: derived.distance_to_liquidation(s),
+    "minDistanceToLiquidation": lambda s, now: _min_distance(s),
 }
+
+
+def _min_distance(snap: ScopeSnapshot) -> Decimal:
+    """minDistanceToLiquidation; its cap when a price or tier rate is missing, so that the
+    rules reading it stay healthy and their rate lines keep working without a price feed."""
+    try:
+        return derived.min_distance_to_liquidation(snap)
+    except derived.MissingData:
+        return derived.DISTANCE_CAP
 
 
 def _lookup(table: Mapping[str, Decimal], coin: str, what: str) -> Decimal:
@@ -169,6 +207,7 @@ _COIN_FNS: dict[str, Callable[[ScopeSnapshot, str], Decimal]] = {
     "maintainMarginRate": lambda s, c: _lookup(s.maintain_margin_rate, c, "maintainMarginRate"),
     "maxBorrowableAmount": lambda s, c: _lookup(s.max_borrowable, c, "maxBorrowableAmount"),
     "interestRate": lambda s, c: _lookup(s.daily_interest_rate, c, "interestRate"),
+    "distanceToLiquidation": derived.coin_distance_to_liquidation,
 }
 
 
@@ -253,6 +292,10 @@ class ScopeContext:
 
     def _compute(self, ref: Ref) -> Decimal:
         snap = self.snap
+        if ref.fn == "maxPriceStep":
+            return max_price_step(snap, self.history, ref.window)
+        if ref.name == "pollInterval":
+            return poll_interval(snap, self.history)
         if ref.fn is not None:
             current = self.value(Ref(ref.name))
             change, span = history_change(
@@ -270,3 +313,41 @@ class ScopeContext:
             return _COIN_FNS[ref.name](snap, coin)
         except derived.MissingData as exc:
             raise EvalError(str(exc)) from None
+
+
+def exposed_coins(snap: ScopeSnapshot) -> list[str]:
+    """The non-USDT coins the scope holds or owes (whose price moves its risk)."""
+    return sorted(
+        c
+        for c, b in snap.balances.items()
+        if c != "USDT" and (b.total_amount != 0 or b.liability != 0)
+    )
+
+
+def max_price_step(
+    snap: ScopeSnapshot, history: Mapping[str, tuple[Sample, ...]], window: float
+) -> Decimal:
+    """The largest relative change of an exposed coin's price between two consecutive
+    observations within ``window`` (the current price against the last sample included)."""
+    cutoff = snap.observed_at - window
+    best = ZERO
+    for coin in exposed_coins(snap):
+        current = snap.prices_usdt.get(coin)
+        if current is None:
+            continue  # no price feed: no step seen (the rate lines still work)
+        points = [
+            v for t, v in history.get(PRICE_SERIES + coin, ()) if cutoff <= t < snap.observed_at
+        ]
+        series = [*points, current]
+        for before, after in pairwise(series):
+            if before > 0:
+                best = max(best, abs(after / before - 1))
+    return best
+
+
+def poll_interval(snap: ScopeSnapshot, history: Mapping[str, tuple[Sample, ...]]) -> Decimal:
+    """Seconds between this observation and the one before it (0 before the second)."""
+    seen = [t for t, _ in history.get(SEEN_SERIES, ()) if t < snap.observed_at]
+    if not seen:
+        return ZERO
+    return Decimal(str(round(snap.observed_at - seen[-1], 3)))

@@ -22,7 +22,6 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -41,11 +40,9 @@ from riskd.sim.handlers_v2_account import HANDLERS as V2_ACCOUNT
 from riskd.sim.handlers_v2_orders import HANDLERS as V2_ORDERS
 from riskd.sim.handlers_v2_public import HANDLERS as V2_PUBLIC
 from riskd.sim.handlers_v2_records import HANDLERS as V2_RECORDS
+from riskd.sim.host import SimHost
 from riskd.sim.params import Params, parse_body, parse_query
 from riskd.sim.ratelimit import batch_weight, ip_buckets, uid_buckets
-
-if TYPE_CHECKING:
-    from riskd.sim.simulator import Simulator
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +90,7 @@ def too_many(request_ms: int) -> Response:
 class Pipeline:
     """Runs one request through faults, limits, auth, parameters and the handler."""
 
-    def __init__(self, sim: Simulator) -> None:
+    def __init__(self, sim: SimHost) -> None:
         self.sim = sim
 
     async def __call__(self, endpoint: Endpoint, request: Request) -> Response:
@@ -193,7 +190,7 @@ def _route(pipeline: Pipeline, endpoint: Endpoint) -> Route:
 
 
 def build_app(
-    sim: Simulator,
+    sim: SimHost,
     extra_routes: list[BaseRoute],
     websocket: Callable[..., Awaitable[None]] | None = None,
     websockets_v2: Mapping[str, Callable[..., Awaitable[None]]] | None = None,

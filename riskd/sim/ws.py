@@ -13,15 +13,12 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from riskd.amounts import fmt8
 from riskd.sim.errors import SimError, sim_message
-
-if TYPE_CHECKING:
-    from riskd.sim.simulator import Simulator
+from riskd.sim.host import SimHost
 
 PUSH_INTERVAL_S = 1.0
 INDEX_ARG = {"instType": "mabl", "channel": "indexPrice", "instId": "default"}
@@ -33,7 +30,7 @@ def _error(code: str) -> str:
 
 
 class _Session:
-    def __init__(self, sim: Simulator, ws: WebSocket) -> None:
+    def __init__(self, sim: SimHost, ws: WebSocket) -> None:
         self.sim = sim
         self.ws = ws
         self.subscribed = False
@@ -136,7 +133,7 @@ class _Session:
         await self.ws.send_text(_error("30001"))
 
 
-def stream_endpoint(sim: Simulator) -> Callable[[WebSocket], Awaitable[None]]:
+def stream_endpoint(sim: SimHost) -> Callable[[WebSocket], Awaitable[None]]:
     async def endpoint(ws: WebSocket) -> None:
         await ws.accept()
         session = _Session(sim, ws)

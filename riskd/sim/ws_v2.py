@@ -26,7 +26,6 @@ import contextlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -34,9 +33,7 @@ from riskd.amounts import fmt8
 from riskd.sim.book import Account, Order
 from riskd.sim.errors import SimError, sim_message
 from riskd.sim.handlers_v2_common import ORDER_STATUS_V2
-
-if TYPE_CHECKING:
-    from riskd.sim.simulator import Simulator
+from riskd.sim.host import SimHost
 
 INST_TYPE = "MARGIN"
 PUBLIC_CHANNELS = ("index-price",)
@@ -55,7 +52,7 @@ def _arg_key(arg: Mapping[str, object]) -> str:
 
 
 class _SessionV2:
-    def __init__(self, sim: Simulator, ws: WebSocket, private: bool) -> None:
+    def __init__(self, sim: SimHost, ws: WebSocket, private: bool) -> None:
         self.sim = sim
         self.ws = ws
         self.private = private
@@ -287,7 +284,7 @@ def _order_push(o: Order, fee: tuple[str, Decimal] | None) -> dict[str, object]:
     }
 
 
-def stream_endpoints_v2(sim: Simulator) -> dict[str, Callable[[WebSocket], Awaitable[None]]]:
+def stream_endpoints_v2(sim: SimHost) -> dict[str, Callable[[WebSocket], Awaitable[None]]]:
     """The two v2 WebSocket routes: path → ASGI endpoint."""
 
     def make(private: bool) -> Callable[[WebSocket], Awaitable[None]]:

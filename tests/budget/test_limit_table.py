@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from riskd.bitget.endpoints import (
+    ALL_ENDPOINTS,
     ENDPOINTS,
     PUBLIC_GLOBAL_LIMIT,
     PUBLIC_GLOBAL_WINDOW_S,
@@ -15,18 +16,19 @@ from riskd.budget.limit_table import (
     LIMIT_TABLE,
     PUBLIC_GLOBAL,
     check_identity,
+    endpoint_by_key,
     keys_for,
     rules_for,
 )
 
 
 def test_every_endpoint_rule_is_read_from_its_table_entry() -> None:
-    """Each endpoint's own rule has the table's limit, window and scope."""
-    assert set(LIMIT_TABLE) == {ep.name for ep in ENDPOINTS}
-    for ep in ENDPOINTS:
-        own = LIMIT_TABLE[ep.name][0]
+    """Each endpoint's own rule (v1 and v2) has the table's limit, window and scope."""
+    assert set(LIMIT_TABLE) == {ep.key for ep in ALL_ENDPOINTS}
+    for ep in ALL_ENDPOINTS:
+        own = LIMIT_TABLE[ep.key][0]
         assert (own.name, own.limit, own.window_s, own.scope) == (
-            ep.name,
+            ep.key,
             ep.limit,
             ep.window_s,
             ep.scope,
@@ -70,3 +72,20 @@ def test_identities_that_cannot_key_a_limit_are_refused(bad: str) -> None:
     """Empty, slash-containing, spaced or overlong identities raise naming the setting."""
     with pytest.raises(ValueError, match="account identity"):
         check_identity(bad, "account identity")
+
+
+def test_v1_and_v2_endpoints_of_one_name_are_counted_apart() -> None:
+    """A v2 call's key is its own ``v2:`` rule, never its v1 counterpart's."""
+    v1 = keys_for(endpoint("isolated_risk_rate"), ip_group="local", account="a")
+    v2 = keys_for(endpoint("isolated_risk_rate", api="v2"), ip_group="local", account="a")
+    assert [k.label for k in v1] == ["isolated_risk_rate/UID/a"]
+    assert [k.label for k in v2] == ["v2:isolated_risk_rate/UID/a"]
+    assert set(v1).isdisjoint(v2)
+
+
+def test_endpoint_by_key_finds_both_versions_and_names_an_unknown_key() -> None:
+    """A v1 name and a ``v2:`` key each find their own version; a typo raises naming it."""
+    assert endpoint_by_key("cross_assets") == endpoint("cross_assets")
+    assert endpoint_by_key("v2:cross_assets") == endpoint("cross_assets", api="v2")
+    with pytest.raises(KeyError, match="v3:cross_assets"):
+        endpoint_by_key("v3:cross_assets")

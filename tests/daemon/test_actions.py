@@ -208,7 +208,8 @@ async def test_unreconcilable_intent_holds_the_scope(make_exchange, clock, journ
 
 
 async def test_flash_repay_is_followed_not_waited_for(make_exchange, clock, journal) -> None:
-    """A flash repay journals its id and returns at once, open; reconciliation settles it."""
+    """A flash repay journals its id and returns at once, open; reconciliation settles it.
+    While it settles, only another flash repay on the scope is held back."""
     ex = _exchange(make_exchange)
     runner = _runner(ex, journal, clock)
     start = clock.now()
@@ -220,8 +221,13 @@ async def test_flash_repay_is_followed_not_waited_for(make_exchange, clock, jour
     assert kinds[:3] == ["intent", "accepted", "following"]
     (rec,) = await journal.open_intents()
     assert rec.ref == "f1"
-    held = await runner.run(Req("a2", "repay"), _snap(ex, clock), paused=False)
+    # Another flash repay waits for it; another kind of action does not (issue 15).
+    held = await runner.run(Req("a2", "flashRepay"), _snap(ex, clock), paused=False)
     assert held.status == AWAITING and ex.mutating_calls() == ["flash_repay"]
+    beside = await runner.run(
+        Req("a3", "repay", params={"coin": "USDT"}), _snap(ex, clock), paused=False
+    )
+    assert beside.status == SUCCEEDED and ex.mutating_calls() == ["flash_repay", "repay"]
     reconciler = Reconciler(journal, lambda a: ex, clock, flash_timeout=5)
     settled: list[object] = []
     while not settled:

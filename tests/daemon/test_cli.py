@@ -83,7 +83,10 @@ def test_status_text_and_json(tmp_path: Path) -> None:
     assert "riskRate 0.5" in out.output and "firing: r1" in out.output
     out = runner.invoke(cli, ["status", "--journal", str(path), "--json"])
     doc = json.loads(out.output)
-    assert doc["accounts"]["alice"]["scopes"]["cross"]["risk_rate"] == "0.5"
+    assert doc["schema_version"] == 1
+    (account,) = doc["accounts"]
+    assert account["name"] == "alice" and account["scopes"][0]["risk_rate"] == "0.5"
+    assert doc["recent_actions"] == [] or doc["recent_actions"][0]["status"] == "succeeded"
 
 
 def test_pause_and_resume(tmp_path: Path) -> None:
@@ -161,3 +164,97 @@ def test_cli_finds_the_journal_riskd_run_uses(tmp_path: Path, monkeypatch) -> No
             await j.close()
 
     assert asyncio.run(read())
+
+
+def _events(path: Path, n: int) -> None:
+    async def go() -> None:
+        j = await Journal.open(path)
+        for i in range(n):
+            await j.record("lifecycle", f"event {i}", at=1_700_000_000.0 + i)
+        await j.record("risk_reading", "Bitget disagrees", at=1_700_000_100.0)
+        await j.close()
+
+    asyncio.run(go())
+
+
+def test_journal_says_when_it_truncates(tmp_path: Path) -> None:
+    """More events than --limit: the last ones are shown and stderr says how many of how many."""
+    path = tmp_path / "j.sqlite3"
+    _events(path, 1_234)
+    out = CliRunner().invoke(cli, ["journal", "--journal", str(path), "--kind", "lifecycle"])
+    assert out.exit_code == 0, out.output
+    assert len(out.stdout.splitlines()) == 200 and "event 1233" in out.stdout.splitlines()[-1]
+    assert out.stderr == ("showing the last 200 of 1,234 events; --limit or --since for more\n")
+    out = CliRunner().invoke(cli, ["journal", "--journal", str(path), "--limit", "2000"])
+    assert out.exit_code == 0 and out.stderr == "" and len(out.stdout.splitlines()) == 1_235
+
+
+def test_journal_refuses_an_unknown_kind(tmp_path: Path) -> None:
+    """An unknown --kind exits 2 listing the kinds; a kind this journal holds is accepted."""
+    path = tmp_path / "j.sqlite3"
+    _events(path, 1)
+    out = CliRunner().invoke(cli, ["journal", "--journal", str(path), "--kind", "outcomes"])
+    assert out.exit_code == 2
+    assert "unknown event kind 'outcomes'" in out.output
+    assert "outcome" in out.output and "liquidated" in out.output and "risk_reading" in out.output
+    out = CliRunner().invoke(cli, ["journal", "--journal", str(path), "--kind", "risk_reading"])
+    assert out.exit_code == 0 and "Bitget disagrees" in out.output
+
+
+def test_pause_refuses_an_unknown_account(tmp_path: Path, monkeypatch) -> None:
+    """pause/resume --account nosuch exit 2 listing the accounts, and pause nothing."""
+    path = tmp_path / "j.sqlite3"
+    _seed(path)
+    runner = CliRunner()
+    for command in ("pause", "resume"):
+        out = runner.invoke(cli, [command, "--journal", str(path), "--account", "nosuch"])
+        assert out.exit_code == 2, out.output
+        assert "no account 'nosuch'" in out.output and "knows: alice" in out.output
+    config = tmp_path / "riskd.toml"
+    config.write_text(f"journal_path = '{path}'\n[accounts.main]\n[accounts.fund]\n")
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
+    out = runner.invoke(cli, ["pause", "--config", str(config), "--account", "alice"])
+    assert out.exit_code == 2 and "configuration's accounts: fund, main" in out.output
+
+    async def read() -> tuple[bool, frozenset[str], int]:
+        j = await Journal.open(path)
+        st = await j.pause_state()
+        n = len(await j.events(kinds=["paused", "resumed"]))
+        await j.close()
+        return st.global_paused, st.accounts, n
+
+    assert asyncio.run(read()) == (False, frozenset(), 0)
+    out = runner.invoke(cli, ["pause", "--config", str(config), "--account", "fund"])
+    assert out.exit_code == 0 and "paused for account fund" in out.output
+
+
+def test_resume_takes_an_account_still_paused(tmp_path: Path) -> None:
+    """An account paused before it left the journal's status can still be resumed."""
+    path = tmp_path / "j.sqlite3"
+    _seed(path)
+
+    async def pause_gone() -> None:
+        j = await Journal.open(path)
+        await j.set_paused("gone", True, at=1.0)
+        await j.close()
+
+    asyncio.run(pause_gone())
+    out = CliRunner().invoke(cli, ["resume", "--journal", str(path), "--account", "gone"])
+    assert out.exit_code == 0 and "resumed for account gone" in out.output
+
+
+def test_every_event_kind_is_documented() -> None:
+    """Each EventKind has a row in the kinds table of docs/operations.md."""
+    import re
+
+    from riskd.daemon.events import EventKind
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
+    table = page.read_text(encoding="utf-8").split("Event kinds:", 1)[1].split("\n## ", 1)[0]
+    rows = {
+        name
+        for line in table.splitlines()
+        if line.startswith("| `")
+        for name in re.findall(r"`([a-z_]+)`", line.split("|")[1])
+    }
+    assert {k.value for k in EventKind} - rows == set()

@@ -85,7 +85,7 @@ async def test_pause_and_resume_are_announced_on_every_route(tmp_path: Path) -> 
         assert kinds == [AlertKind.PAUSED, AlertKind.RESUMED]
         paused = next(a for a in world.sink.alerts if a.kind is AlertKind.PAUSED)
         assert EVERY_ROUTE in paused.tags and paused.account == "alice"
-        assert "account alice" in paused.title
+        assert "this account" in paused.title
     finally:
         await world.close()
 

@@ -25,6 +25,7 @@ def _write_config(world: World, path: Path, *, rules_dir: Path, extra: str = "")
         f"live = true\n"
         f'base_url = "{extra or "http://sim"}"\n'
         f'journal_path = "{world.settings.journal_path}"\n'
+        f'journal_reserve = "{int(world.settings.journal_reserve)}"\n'
         f'rules_dir = "{rules_dir}"\n'
         "[metrics]\nenabled = false\n"
         '[poll]\nflash_repay_timeout = "4s"\n'
@@ -152,7 +153,7 @@ async def test_safety_changes_of_a_reload_are_alerted_on_every_route(tmp_path: P
             (
                 AlertKind.LIVE,
                 Severity.CRITICAL,
-                "account alice is now LIVE: protective actions will be sent",
+                "now LIVE: protective actions will be sent",
             ),
         ]
         assert all(

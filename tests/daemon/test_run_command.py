@@ -117,10 +117,11 @@ port = {metrics_port}
                 timeout=30,
             )
             doc = json.loads(status.stdout)
-            assert "cross" in doc["accounts"]["main"]["scopes"]
-            assert doc["accounts"]["main"]["scopes"]["cross"]["live"] is False
+            (main,) = [a for a in doc["accounts"] if a["name"] == "main"]
+            assert "cross" in [s["scope"] for s in main["scopes"]]
+            assert main["mode"] == "dry_run" and doc["daemon"]["state"] == "running"
             deadline = time.monotonic() + 15
-            while not any(b"riskd started" in b for b in _Hook.bodies):
+            while not any(b"STARTED" in b.upper() and b"is watching" in b for b in _Hook.bodies):
                 assert time.monotonic() < deadline, "no start message through the notifier"
                 time.sleep(0.1)
             run.send_signal(signal.SIGHUP)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from riskd.demo.settings import find_rules_dir
-from riskd.demo.suite import run_checked
-from riskd.sim.scenario import load_scenario, scenario_names
+from riskd.demo.suite import run_checked, suite_names
+from riskd.sim.scenario import family_scenario_names, load_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,8 +23,16 @@ def _cases() -> list[object]:
         pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN_LOSSES[n], strict=True))
         if n in KNOWN_LOSSES
         else n
-        for n in scenario_names()
+        for n in suite_names()
     ]
+
+
+def test_the_suite_holds_every_loss_family() -> None:
+    """The suite runs the five loss-family scenarios of issue 15 beside the shipped ones."""
+    names = suite_names()
+    assert set(family_scenario_names()) <= set(names)
+    assert len(family_scenario_names()) == 5
+    assert len(names) == len(set(names))
 
 
 @pytest.mark.slow

@@ -52,8 +52,9 @@ def make_alert(
         "warning_risk_ratio": Decimal("0.8"),
         "liquidation_risk_ratio": Decimal("1"),
     }
+    values["title"] = f"alert-{n:03d} risk high"
     values.update(extra)
-    return Alert(kind=kind, severity=severity, title=f"alert-{n:03d} risk high", at=at, **values)
+    return Alert(kind=kind, severity=severity, at=at, **values)
 
 
 # --- fake channels --------------------------------------------------------------------------

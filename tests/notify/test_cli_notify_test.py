@@ -24,7 +24,7 @@ def test_all_ok_exits_zero(http_sink: Any, tmp_path: Path) -> None:
     assert lines[1].split() == ["env[0]", "json://***", "ok"]
     assert lines[2] == "2 of 2 URL(s) ok"
     titles = sorted(body["title"] for body in http_sink.json_bodies())
-    assert titles == ["INFO · TEST · riskd notification test"] * 2
+    assert titles == ["INFO · TEST · example/cross · riskd notification check"] * 2
 
 
 def test_failure_exits_nonzero_with_reason(http_sink: Any, smtp_cls: Any, secrets: Any) -> None:
@@ -38,7 +38,10 @@ def test_failure_exits_nonzero_with_reason(http_sink: Any, smtp_cls: Any, secret
     assert second.split() == ["env[1]", "json://***", "ok"]
     assert summary == "1 of 2 URL(s) ok"
     assert secrets.smtp_password not in result.output
-    assert http_sink.json_bodies()[0]["title"] == "CRITICAL · TEST · riskd notification test"
+    assert (
+        http_sink.json_bodies()[0]["title"]
+        == "CRITICAL · TEST · example/cross · riskd notification check"
+    )
 
 
 def test_severity_skips_routes_that_do_not_take_it(http_sink: Any, tmp_path: Path) -> None:

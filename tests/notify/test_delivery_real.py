@@ -58,12 +58,14 @@ async def test_email_arrives_with_subject_and_body(smtp_sink: Any, alert: Any, u
     notifier.submit(a)
     await until(lambda: len(smtp_sink.messages) == 1)
     message = smtp_sink.messages[0]
-    assert message["Subject"] == "CRITICAL · DRY-RUN · alert-001 risk high"
+    assert message["Subject"].startswith(
+        "CRITICAL · ACTION · DRY-RUN · main/isolated:COIN1USDT · riskRate 0.93 · would repay 120"
+    )
     assert message["To"] == "me@example.com"
     body = smtp_sink.bodies()[0]
     assert "DRY-RUN: would repay 120 USDT" in body
-    assert "risk rate 0.93 (warning 0.8, liquidation 1)" in body
-    assert "account main · scope isolated:COIN1USDT · rule margin-guard" in body
+    assert "riskRate 0.93 · warning 0.8 · liquidation 1" in body
+    assert "main · isolated:COIN1USDT · rule margin-guard" in body
     await notifier.stop(timeout=1)
 
 
@@ -77,8 +79,10 @@ async def test_json_endpoint_receives_payload(http_sink: Any, alert: Any, until:
     method, path, _ = http_sink.requests[0]
     assert (method, path) == ("POST", "/hook")
     payload = http_sink.json_bodies()[0]
-    assert payload["title"] == "CRITICAL · alert-002 risk high"
-    assert payload["message"].splitlines()[1] == "risk rate 0.8123 (warning 0.8, liquidation 1)"
+    assert payload["title"] == (
+        "CRITICAL · FIRING · main/isolated:COIN2USDT · riskRate 0.8123 · alert-002 risk high"
+    )
+    assert payload["message"].splitlines()[0] == "riskRate 0.8123 · warning 0.8 · liquidation 1"
     assert payload["type"] == "failure"
     await notifier.stop(timeout=1)
 
@@ -116,7 +120,7 @@ async def test_smtp_refused_then_back(smtp_later: Any, alert: Any, until: Any) -
     smtp_later.start()
     await until(lambda: len(smtp_later.messages) == 1)
     await until(lambda: events[-1] == "record:delivered")
-    assert smtp_later.messages[0]["Subject"] == "CRITICAL · alert-004 risk high"
+    assert smtp_later.messages[0]["Subject"].endswith("· alert-004 risk high")
     await notifier.stop(timeout=1)
 
 

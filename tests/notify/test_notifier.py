@@ -110,7 +110,7 @@ async def test_retry_and_recovery_most_severe_first(alert: Any, fakes_cls: Any, 
     assert status.last_error == "telegram[0]: connection refused"
     telegram.failing = False
     await until(lambda: notifier.status().queued == 0)
-    assert telegram.sent[0][1].title == "CRITICAL · alert-003 risk high"
+    assert telegram.sent[0][1].title.startswith("CRITICAL · FIRING · main/isolated:COIN3USDT")
     assert all(f"alert-00{i}" in telegram.text() for i in range(4))
     await until(lambda: len(recorder.outcomes("delivered")) >= 5)
     retrying = recorder.outcomes("retrying")
@@ -165,11 +165,11 @@ async def test_lifecycle_start_crash_and_clean_stop(fakes_cls: Any, until: Any) 
     email = fakes.channels["email[0]"]
     await until(lambda: len(email.sent) == 1)
     title = email.sent[0][1].title
-    assert title == "CRITICAL · riskd restarted after a crash"
+    assert title == "CRITICAL · RISKD · restarted after a crash"
     assert "last run ended at 12:00 mid-action" in email.sent[0][1].body
     await notifier.stop(timeout=1)
     telegram = fakes.channels["telegram[0]"]
-    assert telegram.sent[-1][1].title == "WARNING · riskd stopped (clean stop)"
+    assert telegram.sent[-1][1].title == "WARNING · RISKD · stopped (clean stop)"
     assert not notifier.status().running
 
 
@@ -181,7 +181,7 @@ async def test_plain_start_is_info(fakes_cls: Any, until: Any) -> None:
     await notifier.start()
     notifier.lifecycle_started(crashed_before=False)
     await until(lambda: notifier.status().messages_delivered == 1)
-    assert fakes.channels["telegram[0]"].sent[0][1].title == "INFO · riskd started"
+    assert fakes.channels["telegram[0]"].sent[0][1].title == "INFO · RISKD · started"
     assert fakes.channels["email[0]"].sent == []
     await notifier.stop(timeout=1)
 
@@ -268,7 +268,7 @@ async def test_kind_resolved_goes_through(alert: Any, fakes_cls: Any, until: Any
     await until(lambda: notifier.status().messages_delivered == 1)
     notifier.submit(alert(1, Severity.WARNING, AlertKind.RESOLVED))
     await until(lambda: notifier.status().messages_delivered == 2)
-    assert fakes.channels["telegram[0]"].sent[1][1].title.startswith("RESOLVED")
+    assert fakes.channels["telegram[0]"].sent[1][1].title.startswith("WARNING · RESOLVED · ")
     await notifier.stop(timeout=1)
 
 

@@ -38,7 +38,7 @@ def max_in_window(times: list[float], window: float) -> int:
 def test_flood_of_200_in_a_minute_is_grouped_none_lost(alert: Any) -> None:
     """200 alerts (distinct incidents) in one minute: every one is delivered, in digests,
     and the channel never gets more than 20 messages in any 60-second window."""
-    settings = NotifySettings(flood_limit=20, flood_window=60, group_wait=1)
+    settings = NotifySettings(flood_limit=20, flood_window=60, group_wait=1, group_by=("incident",))
     box = Outbox(settings)
     severities = (Severity.INFO, Severity.WARNING, Severity.CRITICAL)
     alerts = [alert(i, severities[i % 3], at=T0 + i * 0.3) for i in range(200)]
@@ -72,13 +72,14 @@ def test_group_wait_collects_one_incident(alert: Any) -> None:
     sent = drive(box, [(T0, fired), (T0 + 1, acted)])
     assert len(sent) == 1
     assert sent[0][0] == T0 + 2
-    assert sent[0][1].alerts == (fired, acted)
-    assert "action: repay 5 USDT" in sent[0][1].message.body
+    assert sorted(sent[0][1].alerts, key=lambda a: a.at) == [fired, acted]
+    assert "repay 5 USDT" in sent[0][1].message.body.splitlines()
+    assert " · ACTION · " in sent[0][1].message.title
 
 
 def test_separate_messages_while_budget_is_plentiful(alert: Any) -> None:
     """A few incidents at once get one message each, the most severe first."""
-    box = Outbox(NotifySettings(group_wait=0))
+    box = Outbox(NotifySettings(group_wait=0, group_by=("incident",)))
     a, b, c = alert(1, Severity.INFO), alert(2, Severity.CRITICAL), alert(3, Severity.WARNING)
     sent = drive(box, [(T0, a), (T0, b), (T0, c)])
     assert [s[1].alerts for s in sent] == [(b,), (c,), (a,)]
@@ -86,13 +87,17 @@ def test_separate_messages_while_budget_is_plentiful(alert: Any) -> None:
 
 
 def test_group_interval_holds_updates_but_not_escalations(alert: Any) -> None:
-    """After an incident is notified, a same-severity update waits group_interval; a more
-    severe one goes after group_wait only."""
+    """After a group is notified, a same-severity update waits group_interval; a more
+    severe one, or an action, goes after group_wait only."""
     box = Outbox(NotifySettings(group_wait=1, group_interval=30))
     first = alert(1, Severity.WARNING)
-    update = alert(1, Severity.WARNING, AlertKind.ACTION, at=T0 + 5, action="repay 1 USDT")
+    update = alert(2, Severity.WARNING, at=T0 + 5)
     sent = drive(box, [(T0, first), (T0 + 5, update)])
     assert [t - T0 for t, _ in sent] == [1, 31]
+    box = Outbox(NotifySettings(group_wait=1, group_interval=30))
+    acted = alert(1, Severity.WARNING, AlertKind.ACTION, at=T0 + 5, action="repay 1 USDT")
+    sent = drive(box, [(T0, first), (T0 + 5, acted)])
+    assert [t - T0 for t, _ in sent] == [1, 6]
     box = Outbox(NotifySettings(group_wait=1, group_interval=30))
     worse = alert(1, Severity.CRITICAL, AlertKind.FIRING, at=T0 + 5)
     sent = drive(box, [(T0, first), (T0 + 5, worse)])
@@ -165,7 +170,9 @@ def test_fallback_copy_once_after_n_failures(alert: Any) -> None:
 
 def test_recovery_sends_most_severe_first(alert: Any) -> None:
     """Alerts piled up during an outage go out critical first when the channel recovers."""
-    box = Outbox(NotifySettings(group_wait=0, retry_initial=60, flood_limit=20))
+    box = Outbox(
+        NotifySettings(group_wait=0, retry_initial=60, flood_limit=20, group_by=("incident",))
+    )
     first = alert(0, Severity.INFO)
     box.add(first, T0)
     batch = box.next(T0)
@@ -179,7 +186,7 @@ def test_recovery_sends_most_severe_first(alert: Any) -> None:
     ranks = [a.severity.rank for a in batch.alerts]
     assert ranks == sorted(ranks, reverse=True)
     assert batch.alerts[0].severity is Severity.CRITICAL
-    assert batch.message.body.splitlines()[0].startswith("CRITICAL")
+    assert batch.message.body.splitlines()[0].split()[1] == "CRITICAL"
 
 
 def test_take_all_empties(alert: Any) -> None:
@@ -197,3 +204,40 @@ def test_flood_window_is_wall_time_under_a_fast_clock(alert: Any) -> None:
     sent = drive(box, [(a.at, a) for a in alerts])
     assert max_in_window([t for t, _ in sent], 3600) <= 20
     assert sum(len(b.alerts) for _, b in sent) == 200
+
+
+def test_whipsaw_sends_first_and_settled_state_only(alert: Any) -> None:
+    """Firing/resolved flipping every 15 s for 3 minutes: the first state, then nothing until
+    the state the rule settles in (group_interval 60 s)."""
+    box = Outbox(NotifySettings(group_wait=2, group_interval=60))
+    arrivals = [
+        (T0 + t, alert(1, kind=AlertKind.FIRING if n % 2 == 0 else AlertKind.RESOLVED, at=T0 + t))
+        for n, t in enumerate(range(0, 180, 15))
+    ]
+    sent = drive(box, arrivals)
+    assert [b.alerts[0].kind for _, b in sent] == [AlertKind.FIRING, AlertKind.RESOLVED]
+    removed = box.drain_removed()
+    assert removed and all(r.outcome == "superseded" for r in removed)
+
+
+def test_resolved_never_announced_is_not_sent(alert: Any) -> None:
+    """A RESOLVED whose firing was never delivered on this channel is dropped, recorded."""
+    box = Outbox(NotifySettings(group_wait=0))
+    box.add(alert(1, kind=AlertKind.RESOLVED), T0)
+    assert box.next(T0) is None
+    (removed,) = box.drain_removed()
+    assert removed.reason == "resolved before it was announced on this channel"
+
+
+def test_429_retry_after_delays_the_next_attempt(alert: Any) -> None:
+    """A 429 with retry_after 35 s holds the channel 35 s; without a time, 60 s."""
+    box = Outbox(NotifySettings(group_wait=0, retry_initial=1))
+    box.add(alert(1), T0)
+    batch = box.next(T0)
+    assert isinstance(batch, Batch)
+    box.nack(batch, T0, fallback_after=None, retry_after=35)
+    assert box.next(T0 + 1) == T0 + 35
+    batch = box.next(T0 + 35)
+    assert isinstance(batch, Batch)
+    box.nack(batch, T0 + 35, fallback_after=None, retry_after=0)
+    assert box.next(T0 + 36) == T0 + 95

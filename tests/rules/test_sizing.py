@@ -45,7 +45,12 @@ def test_target_single_debt_coin_needs_no_prices() -> None:
     """One debt coin: x = L × (1 − target / riskRate), exact against the exchange's rate."""
     s = snap("0.8", coins=(coin("USDT", available="1000", borrow="400"),))
     p = _params('{ action = "repay", coin = "USDT", target_risk_rate = 0.5 }', s)
-    assert p == {"coin": "USDT", "amount": D("150"), "sizing": "proportional"}
+    assert p == {
+        "coin": "USDT",
+        "amount": D("150"),
+        "sizing": "proportional",
+        "target_risk_rate": D("0.5"),  # the daemon sizes it again when it sends it
+    }
 
 
 def test_target_is_capped_by_available() -> None:
@@ -83,7 +88,7 @@ def test_target_with_several_debts_and_no_prices_repays_all_it_can() -> None:
     """No prices: repay the coin's whole debt, capped at available (over-repaying is safe)."""
     s = snap("0.9", coins=(coin("USDT", available="50", borrow="30"), coin("BTC", borrow="1")))
     p = _params('{ action = "repay", coin = "USDT", target_risk_rate = 0.5 }', s)
-    assert p == {"coin": "USDT", "amount": D("30"), "sizing": "all"}
+    assert p == {"coin": "USDT", "amount": D("30"), "sizing": "all", "target_risk_rate": D("0.5")}
 
 
 @pytest.mark.parametrize(

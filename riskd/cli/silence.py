@@ -1,0 +1,147 @@
+"""``riskd silence add|list|expire``: silences kept in the journal database.
+
+The journal is found as ``riskd status`` finds it (``--journal``, else ``journal_path`` of
+``--config``); errors are one line on stderr with the exit code of riskd/preflight.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from riskd.cli.daemon import _config, _journal, _journal_path
+from riskd.notify.matchers import MatcherError, parse_matchers
+from riskd.notify.silence_store import SilenceNotFound, SilenceStore
+from riskd.notify.silences import Silence
+from riskd.preflight import check_journal, journal_error
+from riskd.settings import parse_duration
+
+T = TypeVar("T")
+
+
+def _with_store(path: Path, work: Callable[[SilenceStore], Awaitable[T]], *, write: bool) -> T:
+    check_journal(path, create=False, write=write)
+
+    async def main() -> T:
+        try:
+            store = await SilenceStore.open(path)
+        except (sqlite3.Error, OSError) as exc:
+            raise journal_error(path, exc) from None
+        try:
+            return await work(store)
+        except sqlite3.Error as exc:
+            raise journal_error(path, exc) from None
+        finally:
+            await store.close()
+
+    return asyncio.run(main())
+
+
+def _when(at: float) -> str:
+    return datetime.fromtimestamp(at, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _row(s: Silence, now: float) -> str:
+    state = "active" if s.active(now) else ("pending" if now < s.starts_at else "expired")
+    end = s.ends_at if s.expired_at is None else min(s.ends_at, s.expired_at)
+    comment = f"  # {s.comment}" if s.comment else ""
+    return f"{s.id}  {state:<7}  until {_when(end)}  {s.describe()}{comment}"
+
+
+@click.group()
+def silence() -> None:
+    """Silence alerts by matchers for a while (kept in the journal; the daemon reloads them)."""
+
+
+@silence.command("add")
+@_config
+@_journal
+@click.option(
+    "--matcher",
+    "matchers",
+    multiple=True,
+    required=True,
+    help="NAME=VALUE, NAME!=VALUE, NAME=~REGEX or NAME!~REGEX (labels: account, scope, rule, "
+    "kind, severity and the rule's labels); repeat for several (all must match).",
+)
+@click.option("--for", "duration", default="1h", show_default=True, help="How long: 30m, 2h…")
+@click.option("--comment", default="", help="Why (shown by `riskd silence list`).")
+def add(
+    config_path: Path | None,
+    journal_path: Path | None,
+    matchers: tuple[str, ...],
+    duration: str,
+    comment: str,
+) -> None:
+    """Add a silence; prints its id."""
+    try:
+        parsed = parse_matchers(matchers)
+    except MatcherError as exc:
+        raise click.BadParameter(str(exc), param_hint="--matcher") from None
+    try:
+        seconds = parse_duration(duration)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--for") from None
+    if seconds <= 0:
+        raise click.BadParameter(f"{duration!r} must be longer than 0", param_hint="--for")
+    path = _journal_path(config_path, journal_path)
+    now = time.time()
+
+    async def work(store: SilenceStore) -> Silence:
+        return await store.add(
+            parsed, starts_at=now, ends_at=now + seconds, comment=comment, created_by=_user()
+        )
+
+    made = _with_store(path, work, write=True)
+    click.echo(f"{made.id}  until {_when(made.ends_at)}  {made.describe()}")
+
+
+@silence.command("list")
+@_config
+@_journal
+@click.option("--all", "show_all", is_flag=True, help="Also expired silences.")
+def list_(config_path: Path | None, journal_path: Path | None, show_all: bool) -> None:
+    """List active (and pending) silences; with --all also expired ones."""
+    path = _journal_path(config_path, journal_path)
+    now = time.time()
+    found = _with_store(path, lambda store: store.all(), write=False)
+    shown = [s for s in found if show_all or s.active(now) or now < s.starts_at]
+    for s in shown:
+        click.echo(_row(s, now))
+    if not shown:
+        click.echo("no silences" if show_all else "no active silences")
+
+
+@silence.command("expire")
+@_config
+@_journal
+@click.argument("silence_id")
+def expire(config_path: Path | None, journal_path: Path | None, silence_id: str) -> None:
+    """End a silence now (its id, or a unique prefix of it)."""
+    path = _journal_path(config_path, journal_path)
+
+    async def work(store: SilenceStore) -> Silence:
+        return await store.expire(silence_id, time.time())
+
+    try:
+        done = _with_store(path, work, write=True)
+    except SilenceNotFound:
+        raise click.ClickException(
+            f"no silence {silence_id!r} (or the prefix is ambiguous); see `riskd silence list`"
+        ) from None
+    click.echo(f"{done.id}  expired  {done.describe()}")
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""
