@@ -188,6 +188,18 @@ def lint_rule(rule: Rule, interval: float) -> list[str]:
                 f"{ref.fn}() over {format_duration(ref.window)} spans fewer than two evaluations"
                 f" at {every}: it compares with the previous sample only"
             )
+    first_act = next((a.index for a in rule.then if a.kind in _ACTS), None)
+    late = [
+        a
+        for a in rule.then
+        if first_act is not None and a.kind is ActionKind.NOTIFY and a.index > first_act
+    ]
+    if late:
+        out.append(
+            f"then[{late[0].index}] notify stands after an action: riskd sends it when the rule"
+            " fires, before the action, not after it (each action's own alert reports its"
+            " outcome); put it first to say so"
+        )
     for a in rule.then:
         target = a.target_risk_rate
         if target is not None and not target.refs:

@@ -291,6 +291,14 @@ class Stepper:
             if w.notified and rule.notify_only:
                 return
             w.next_step, w.run = 0, w.run + 1
+            # A notification in ``then`` is sent when the run starts, wherever it stands: a
+            # ``notify`` after an action would never be reached once the action ended the
+            # incident (each action still has its own alert with its outcome).
+            notify = next((a for a in then if a.kind is ActionKind.NOTIFY), None)
+            if notify is not None and not w.notified:
+                text = self.message(rule, key, notify.message or rule.message, ctx)
+                self.notify(NotificationKind.FIRING, rule, key, incident, text, ctx)
+                w.notified = True
         step = w.next_step
         while step < len(then):
             action = then[step]

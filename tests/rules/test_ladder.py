@@ -93,14 +93,15 @@ def test_notify_only_rule_notifies_once_per_incident() -> None:
         assert d.kinds(t, BUSY) == []
 
 
-def test_notify_after_an_action_comes_with_the_end_of_the_run() -> None:
-    """`then = [repay, notify]` notifies at the evaluation after the repay's outcome."""
+def test_a_notify_in_then_is_sent_wherever_it_stands() -> None:
+    """`then = [repay, notify]`: the notification goes out when the run starts, beside the
+    repay, so a repay that ends the incident at once still leaves the user told."""
     then = '[{ action = "repay", coin = "USDT", amount = "1" }, "notify"]'
     d = Driver(ruleset(rule_text(then=then)))
     ev = d.at(0, BUSY)
-    assert ev.notifications == () and len(ev.actions) == 1
+    assert [str(n.kind) for n in ev.notifications] == ["firing"] and len(ev.actions) == 1
     d.state = record_outcome(d.state, ev.actions[0].id, True, 1)
-    assert d.kinds(10, BUSY) == ["firing r"]
+    assert d.kinds(10, BUSY) == [], "not sent twice when the step is reached"
 
 
 def test_action_request_fields() -> None:

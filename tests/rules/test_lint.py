@@ -89,6 +89,20 @@ def test_repay_target_at_margin_call_level() -> None:
     assert any("at or above the margin-call level" in m for m in _warnings(text))
 
 
+def test_notify_after_an_action_is_flagged() -> None:
+    """`then = [repay, notify]` reads like "tell me after", but the notification goes out
+    when the rule fires: the lint says so; a notify first is not flagged."""
+    after = '[{ action = "repay", coin = "USDT", amount = "1" }, "notify"]'
+    (p,) = [
+        x for x in lint(ruleset(rule_text(then=after, cooldown="60s"))) if "notify" in x.message
+    ]
+    assert "then[1] notify stands after an action" in p.message
+    first = '["notify", { action = "repay", coin = "USDT", amount = "1" }]'
+    assert not [
+        x for x in lint(ruleset(rule_text(then=first, cooldown="60s"))) if "notify" in x.message
+    ]
+
+
 def test_shipped_rules_are_lint_clean() -> None:
     """The shipped ladder raises no warnings at the daemon's default evaluation interval."""
     from pathlib import Path
