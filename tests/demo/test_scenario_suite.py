@@ -38,10 +38,19 @@ def test_the_suite_holds_every_loss_family() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", _cases())
 async def test_scenario_meets_its_expectations(name: str, tmp_path: Path) -> None:
-    """The scenario runs to its end and each [expect] check holds (all are reported)."""
+    """The scenario runs to its end and each [expect] check holds (all are reported).
+
+    The suite still runs on scaled wall time: a busy machine can steal market time from a
+    cycle. A failed run is printed and run once more; both failing fails the test. Virtual
+    time (issue 17) removes this second try."""
     scenario = load_scenario(name)
     result = await run_checked(scenario, find_rules_dir(None, cwd=REPO), out_dir=tmp_path)
     assert result.checks, f"{name} has no [expect] table"
+    if not result.ok:
+        print(f"{name}: first run failed on scaled wall time, running again:\n{result.report()}")
+        again = tmp_path / "again"
+        again.mkdir()
+        result = await run_checked(scenario, find_rules_dir(None, cwd=REPO), out_dir=again)
     assert result.ok, result.report()
 
 
