@@ -9,21 +9,20 @@ steady-state cycle is the second. Baseline in the same run: the naive count — 
 rate per scope, one call each (2 × scopes).
 
 Part 2 — max-rate run: the daemon polls 50 indebted isolated symbols back to back for
-``--seconds`` of market time (a ScaledClock shared by daemon, budget and simulator, so the
-simulator's rate windows and the budget's agree), with ``fast_interval`` below what the limits
-allow, so the rate budget is what paces it. Printed: requests, 429s from the simulator's
-real limits (goal 0), and the use of ``isolated_risk_rate``'s documented limit (10/s per UID)
-and of the budget's poll share (goal ≥ 90 %), with the default budget and with a max-rate
-budget (safety margin 5 %, no reserve). Part 2 speaks ``--api`` (default: ``$RISKD_BENCH_API``,
-else v2; ``bench/run --api v1`` sets it).
+``--seconds`` of market time (virtual time: one LoopClock shared by daemon, budget and
+simulator, so the simulator's rate windows and the budget's agree), with ``fast_interval``
+below what the limits allow, so the rate budget is what paces it. Printed: requests, 429s
+from the simulator's real limits (goal 0), and the use of ``isolated_risk_rate``'s
+documented limit (10/s per UID) and of the budget's poll share (goal ≥ 90 %), with the
+default budget and with a max-rate budget (safety margin 5 %, no reserve). Part 2 speaks
+``--api`` (default: ``$RISKD_BENCH_API``, else v2; ``bench/run --api v1`` sets it).
 
-    .venv/bin/python bench/calls_per_cycle.py [--seconds 30] [--speed 5] [--api v1|v2]
+    .venv/bin/python bench/calls_per_cycle.py [--seconds 30] [--api v1|v2]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import tempfile
@@ -34,13 +33,14 @@ from pathlib import Path
 import httpx
 
 from riskd.budget import BudgetConfig, RateBudget
-from riskd.clock import Clock, ManualClock, ScaledClock
+from riskd.clock import Clock, LoopClock, ManualClock
 from riskd.daemon.alerts import LoggingSink
 from riskd.daemon.prices import SimPriceSource
 from riskd.daemon.wiring import build_daemon
 from riskd.ops.logging import configure_logging
 from riskd.settings import Settings
 from riskd.sim import Simulator, load_scenario
+from riskd.virtual_time import run_virtual
 
 RULES = '[[rule]]\nname = "watch"\nwhen = "riskRate >= 0.95"\nthen = ["notify"]\n'
 
@@ -119,10 +119,8 @@ async def calls_per_cycle(tmp: Path, n: int, api: str) -> tuple[Counter[str], Co
         await http.aclose()
 
 
-async def max_rate(
-    tmp: Path, seconds: float, speed: float, config: BudgetConfig, api: str
-) -> dict[str, float]:
-    clock = ScaledClock(speed=speed)
+async def max_rate(tmp: Path, seconds: float, config: BudgetConfig, api: str) -> dict[str, float]:
+    clock = LoopClock(1_700_000_000)
     sim = make_sim(tmp, 50, clock)
     settings = settings_for(
         tmp,
@@ -171,7 +169,6 @@ async def max_rate(
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="market seconds per run")
-    parser.add_argument("--speed", type=float, default=5.0, help="market time per wall second")
     parser.add_argument(
         "--api",
         choices=("v1", "v2"),
@@ -201,8 +198,8 @@ async def main() -> None:
         summary.append(f"N={n}: v2 {sum(s2.values())}, v1 {sum(s1.values())} ({ratio:.1f}x)")
     print("steady calls per cycle, ratio v1/v2: " + "; ".join(summary))
     print(
-        f"\nmax-rate run (API {args.api}): 50 symbols, {args.seconds:g} market seconds at "
-        f"speed {args.speed:g}"
+        f"\nmax-rate run (API {args.api}): 50 symbols, {args.seconds:g} market seconds on "
+        "virtual time"
     )
     for label, config in (
         ("default budget (margin 10 %, reserve 30 %)", BudgetConfig()),
@@ -211,7 +208,7 @@ async def main() -> None:
             BudgetConfig(safety_margin=0.05, reserved_share=0.0),
         ),
     ):
-        r = await max_rate(tmp, args.seconds, args.speed, config, args.api)
+        r = await max_rate(tmp, args.seconds, config, args.api)
         print(
             f"  {label}: {r['cycles']:.0f} cycles in {r['elapsed_s']:.1f}s, "
             f"{r['requests']:.0f} requests, isolated_risk_rate {r['risk_rate_per_s']:.2f}/s = "
@@ -226,4 +223,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_virtual(main())

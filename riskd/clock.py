@@ -4,9 +4,14 @@ Everything that needs "now" takes a :class:`Clock` through its constructor. The 
 (risk math, rules, budget accounting) takes ``now`` as an argument instead and reads no clock.
 
 - :class:`WallClock` is the real time (the daemon in production, ``riskd sim serve``).
-- :class:`ScaledClock` runs ``speed`` times faster than the wall from a start instant; the demo
-  hands one instance to both the simulator and the daemon so that they share one virtual time.
+- :class:`LoopClock` is the running event loop's time from a start instant: on a
+  :class:`~riskd.virtual_time.VirtualTimeLoop` (the demo, the scenario suite,
+  ``riskd sim serve --speed``) that is deterministic virtual time; the demo hands one
+  instance to both the simulator and the daemon so that they share it.
 - :class:`ManualClock` only moves when a test calls :meth:`ManualClock.advance`.
+
+No clock has a speed: how fast virtual time runs against the wall is the loop's business
+(:mod:`riskd.virtual_time`), and nothing else in riskd knows about it.
 
 ``now()`` is POSIX seconds (float); ``now_ms()`` is integer milliseconds as the exchange uses.
 ``sleep()`` waits for a span of *this clock's* time.
@@ -15,6 +20,7 @@ Everything that needs "now" takes a :class:`Clock` through its constructor. The 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Protocol, runtime_checkable
 
@@ -35,16 +41,9 @@ class Clock(Protocol):
         """Wait ``seconds`` of this clock's time."""
         ...
 
-    @property
-    def speed(self) -> float:
-        """How many seconds of this clock pass per wall second (1.0 for the wall)."""
-        ...
-
 
 class WallClock:
     """The real time."""
-
-    speed = 1.0
 
     def now(self) -> float:
         return time.time()
@@ -59,37 +58,44 @@ class WallClock:
         return "WallClock()"
 
 
-class ScaledClock:
-    """Virtual time that starts at ``start`` and runs ``speed`` times faster than the wall."""
+class LoopClock:
+    """The running event loop's time (``loop.time()``), as POSIX seconds from ``start``.
 
-    def __init__(self, start: float | None = None, speed: float = 1.0) -> None:
-        if speed <= 0:
-            raise ValueError(f"ScaledClock speed must be > 0, got {speed}")
-        self._start = time.time() if start is None else start
-        self._anchor = time.monotonic()
-        self._speed = float(speed)
+    ``now()`` is ``start`` plus the loop time elapsed since the first reading (or since
+    construction, when built inside a running loop); ``sleep`` is :func:`asyncio.sleep`. Give
+    ``start`` as a whole number of seconds for reproducible float arithmetic.
+    """
 
-    @property
-    def speed(self) -> float:
-        return self._speed
+    def __init__(self, start: float) -> None:
+        self._start = float(start)
+        self._origin: float | None = None
+        self._elapsed = 0.0
+        with contextlib.suppress(RuntimeError):
+            self._origin = asyncio.get_running_loop().time()
 
     def now(self) -> float:
-        return self._start + (time.monotonic() - self._anchor) * self._speed
+        """Outside a running loop: the last reading (``start`` before the first)."""
+        try:
+            loop_now = asyncio.get_running_loop().time()
+        except RuntimeError:
+            return self._start + self._elapsed
+        if self._origin is None:
+            self._origin = loop_now
+        self._elapsed = loop_now - self._origin
+        return self._start + self._elapsed
 
     def now_ms(self) -> int:
         return int(self.now() * 1000)
 
     async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds) / self._speed)
+        await asyncio.sleep(max(0.0, seconds))
 
     def __repr__(self) -> str:
-        return f"ScaledClock(speed={self._speed})"
+        return f"LoopClock(start={self._start:.0f})"
 
 
 class ManualClock:
     """A clock that moves only when told to; ``sleep`` advances it instead of waiting."""
-
-    speed = 1.0
 
     def __init__(self, start: float = 1_700_000_000.0) -> None:
         self._now = float(start)

@@ -19,6 +19,10 @@ for a route named ``env``. The API credential names also work as settings (``api
 ``RISKD_ACCOUNTS__MAIN__API_SECRET``); ``api_rsa_key_file`` names a PEM file instead. An
 empty credential file counts as absent.
 
+Durations (``poll.*`` times, ``prices.max_age``, ``push.account_min_gap``, the ``[notify]``
+times) are read in riskd's one syntax (:mod:`riskd.durations`: ``"90s"``, ``"1h30m"``, a bare
+number is seconds); the ones here must be longer than 0s.
+
 Secrets are :class:`pydantic.SecretStr`, registered with :mod:`riskd.redact` on load, and a
 bad value is reported by its key only (never its value): :class:`ConfigError` names the file
 and the dotted key (``accounts.main.caps.max_action_usdt``) and its environment variable.
@@ -36,7 +40,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ByteSize,
     ConfigDict,
     Field,
@@ -55,8 +58,12 @@ from pydantic_settings import (
 
 from riskd.bitget.credentials import Credentials
 from riskd.daemon.prices import ws_url_for
+from riskd.dashboard.settings import DashboardSettings
+from riskd.durations import PositiveDuration
+from riskd.durations import parse_duration as parse_duration  # scripts/check_docs.py uses it
 from riskd.notify.settings import ENV_ROUTE, ENV_URLS, NotifySettings, urls_from_env
 from riskd.redact import redact, register_secret
+from riskd.telegram.settings import TelegramSettings
 
 DEFAULT_CONFIG_PATHS = (Path("/etc/riskd/riskd.toml"), Path("riskd.toml"))
 DEFAULT_BASE_URL = "https://api.bitget.com"
@@ -69,8 +76,6 @@ NOTIFY_URLS_FILE = "notify_urls"
 CREDENTIAL_FILES = (*CREDENTIAL_FIELDS, *(f"{{account}}_{f}" for f in CREDENTIAL_FIELDS))
 ACCOUNT_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
 
 class ConfigError(Exception):
@@ -87,25 +92,6 @@ class ConfigError(Exception):
         self.hint = hint
 
 
-def parse_duration(value: object) -> float:
-    """``10`` / ``10.5`` (seconds) or ``"500ms"``, ``"10s"``, ``"5m"``, ``"1h"``, ``"1d"``."""
-    if isinstance(value, bool):
-        raise ValueError("a duration is a number of seconds or a string like '10s'")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str):
-        m = _DURATION.match(value)
-        if not m:
-            raise ValueError(f"{value!r} is not a duration (examples: 10, '10s', '500ms', '5m')")
-        seconds = float(m.group(1)) * _UNIT[m.group(2)]
-    else:
-        raise ValueError("a duration is a number of seconds or a string like '10s'")
-    if seconds <= 0:
-        raise ValueError("a duration must be greater than 0")
-    return seconds
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
 NonNegDecimal = Annotated[Decimal, Field(ge=0)]
 
 
@@ -178,12 +164,12 @@ class PollSettings(_Frozen):
     """How often scopes are polled; the interval adapts to how close a scope is to danger."""
 
     #: Normal interval (a crash can take a 5x long from calm to liquidation in ~30 s).
-    interval: Duration = 5.0
+    interval: PositiveDuration = 5.0
     #: Used when a scope's risk rate is within ``near_margin`` of its warning ratio or above,
     #: or when its last change would bring it there within a couple of intervals.
-    fast_interval: Duration = 1.0
+    fast_interval: PositiveDuration = 1.0
     #: Used when every scope is calm (risk rate below ``calm_below``, or no debt).
-    slow_interval: Duration = 10.0
+    slow_interval: PositiveDuration = 10.0
     near_margin: NonNegDecimal = Decimal("0.15")
     calm_below: NonNegDecimal = Decimal("0.3")
     #: A scope is polled at the next tick, whatever its interval, once the index price of a
@@ -192,17 +178,17 @@ class PollSettings(_Frozen):
     price_move: NonNegDecimal = Decimal("0.005")
     #: Data older than this is stale: critical alert, no action on that scope. Keep it well
     #: above ``slow_interval`` + ``fast_interval`` (one missed poll is not staleness).
-    stale_after: Duration = 30.0
+    stale_after: PositiveDuration = 30.0
     #: Tier data, currencies and interest rates are refreshed this often.
-    reference_ttl: Duration = 300.0
+    reference_ttl: PositiveDuration = 300.0
     #: Give up waiting for a flash repay to reach FINISH after this long.
-    flash_repay_timeout: Duration = 10.0
+    flash_repay_timeout: PositiveDuration = 10.0
     #: The account's liquidation history is read this often (and at once while a scope is
     #: at or above its warning ratio, or when a debt vanished without an action of riskd).
-    liquidation_check: Duration = 30.0
+    liquidation_check: PositiveDuration = 30.0
     #: Give up on one HTTP request after this long. A request that hangs in a crash blinds
     #: the daemon for its whole timeout; a lost answer to a POST is reconciled, never resent.
-    request_timeout: Duration = 2.0
+    request_timeout: PositiveDuration = 2.0
 
     @model_validator(mode="after")
     def _order(self) -> PollSettings:
@@ -239,7 +225,7 @@ class PricesSettings(_Frozen):
     #: ``riskd sim serve`` answers.
     ws_url: str | None = None
     #: A coin's price received longer ago than this is dropped (never acted on).
-    max_age: Duration = 30.0
+    max_age: PositiveDuration = 30.0
 
     @field_validator("ws_url")
     @classmethod
@@ -267,7 +253,7 @@ class PushSettings(_Frozen):
     #: An estimate this much above the last polled rate polls the scope at once (0: off).
     rise: NonNegDecimal = Decimal("0.05")
     #: An account or order push polls its scope at most once per this.
-    account_min_gap: Duration = 1.0
+    account_min_gap: PositiveDuration = 1.0
     #: The private WebSocket URL; default derived from ``base_url`` (``/v2/ws/private``).
     private_ws_url: str | None = None
 
@@ -322,6 +308,10 @@ class Settings(BaseSettings):
     #: Notification routes and their behaviour (riskd.notify); ``RISKD_NOTIFY_URLS`` adds a
     #: route named ``env``.
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    #: Telegram commands from allow-listed chats (docs/telegram.md); off by default.
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    #: The local dashboard under the ops server's ``/dashboard`` (docs/dashboard.md).
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
 
     @field_validator("accounts")
     @classmethod

@@ -13,6 +13,7 @@ from riskd.bitget.endpoints import (
     BY_ROUTE,
     ENDPOINTS,
     ENDPOINTS_V2,
+    ENDPOINTS_V3,
     PREFIX,
     PREFIX_V2,
     SERVER_TIME_PATH,
@@ -24,7 +25,7 @@ from riskd.bitget.endpoints import (
     endpoint,
     server_time,
 )
-from riskd.bitget.endpoints_v2 import V2_ONLY
+from riskd.bitget.endpoints_v2 import MARKET_V2, V2_ONLY
 
 ROW = re.compile(
     r"^\| (?P<group>[a-z ]+) \| (?P<method>GET|POST) \| (?P<path>\S+) \| (?P<auth>yes|no) \| "
@@ -113,7 +114,7 @@ def _v2_rows(text: str) -> list[tuple[str, str, int, LimitScope]]:
 def test_v2_table_maps_all_45_rows_plus_time_and_three_v2_only(v2_reference: str) -> None:
     """§1 has 45 mapped rows; the v2 table has those, the server time and the 3 §1e endpoints."""
     assert len(_v2_rows(v2_reference)) == 45
-    assert len(ENDPOINTS_V2) == 49
+    assert len(ENDPOINTS_V2) == 51
     assert {e.name for e in ENDPOINTS_V2} - set(BY_NAME) == V2_ONLY
 
 
@@ -158,9 +159,9 @@ def test_every_v1_name_has_a_v2_counterpart_of_the_same_kind() -> None:
 
 
 def test_v2_signing_server_time_and_public_currencies() -> None:
-    """Only the currencies and server time are unsigned on v2 (§1); the time path is v2's."""
+    """Only the currencies, the server time and the market candles are unsigned on v2 (§1)."""
     unsigned = {e.name for e in ENDPOINTS_V2 if not e.signed}
-    assert unsigned == {"currencies", "server_time"}
+    assert unsigned == {"currencies", "server_time"} | MARKET_V2
     assert server_time("v2").path == "/api/v2/public/time"
     assert server_time("v1").path == SERVER_TIME_PATH
 
@@ -194,7 +195,7 @@ def test_lookups_by_version_path_and_route() -> None:
     assert by_path(ep.path + "?x=1") is ep
     assert by_route("get", ep.path) is ep
     assert by_route("POST", ep.path) is None
-    assert len(ALL_ENDPOINTS) == len(ENDPOINTS) + len(ENDPOINTS_V2)
+    assert len(ALL_ENDPOINTS) == len(ENDPOINTS) + len(ENDPOINTS_V2) + len(ENDPOINTS_V3)
     assert len({e.path for e in ALL_ENDPOINTS}) == len(ALL_ENDPOINTS)
     assert len({e.key for e in ALL_ENDPOINTS}) == len(ALL_ENDPOINTS)
     with pytest.raises(KeyError, match="no endpoint named 'nope' in API v2"):

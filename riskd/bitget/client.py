@@ -30,13 +30,17 @@ from __future__ import annotations
 
 from riskd.bitget.client_account import AccountMethods, PublicMethods
 from riskd.bitget.client_core import DEFAULT_BASE_URL, NO_RETRY, RetryPolicy
+from riskd.bitget.client_market import MarketMethods
 from riskd.bitget.client_orders import OrderMethods
 from riskd.bitget.client_records import RecordMethods
+from riskd.bitget.client_uta import UtaMethods
 
 __all__ = ["DEFAULT_BASE_URL", "NO_RETRY", "BitgetClient", "RetryPolicy"]
 
 
-class BitgetClient(PublicMethods, AccountMethods, OrderMethods, RecordMethods):
+class BitgetClient(
+    PublicMethods, AccountMethods, OrderMethods, RecordMethods, MarketMethods, UtaMethods
+):
     """Async client for every margin endpoint of one API version (plus the server time).
 
     ``BitgetClient(credentials | None, *, http=None, base_url="https://api.bitget.com",

@@ -1,7 +1,8 @@
 """The types of the endpoint table (:mod:`riskd.bitget.endpoints`), shared by both API versions.
 
-Kept apart so the v1 data (``riskd.bitget.endpoints``) and the v2 data
-(``riskd.bitget.endpoints_v2``) can both use them without importing each other.
+Kept apart so the v1 data (``riskd.bitget.endpoints``), the v2 data
+(``riskd.bitget.endpoints_v2``) and the v3 (UTA) data (``riskd.bitget.endpoints_v3``) can all
+use them without importing each other.
 """
 
 from __future__ import annotations
@@ -30,11 +31,15 @@ ParamKind = Literal["str", "decimal", "int", "ms", "list", "orders", "objects"]
 #: v2: ``idLessThan`` carries the previous page's ``minId`` (reply ``{items_key: […], maxId,
 #: minId}``); ``idLessThanReply`` carries the ``idLessThan`` the reply itself returns
 #: (liquidation orders); ``pageNum`` counts pages from 1 (isolated risk rate, ``pageSize``).
-Paging = Literal["minId", "pageId", "lastFillId", "idLessThan", "idLessThanReply", "pageNum"]
+#: v3: ``cursor`` carries the ``cursor`` the previous reply returned (``{list: […], cursor}``).
+Paging = Literal[
+    "minId", "pageId", "lastFillId", "idLessThan", "idLessThanReply", "pageNum", "cursor"
+]
 Group = Literal["public", "account", "orders", "records"]
 Margin = Literal["cross", "isolated"]
-Api = Literal["v1", "v2"]
-APIS: tuple[Api, ...] = ("v1", "v2")
+#: ``v3``: the Unified Trading Account API (:mod:`riskd.bitget.endpoints_v3`).
+Api = Literal["v1", "v2", "v3"]
+APIS: tuple[Api, ...] = ("v1", "v2", "v3")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,3 +91,32 @@ class Endpoint:
     def param(self, name: str) -> Param | None:
         """The declared parameter called ``name``, or ``None``."""
         return next((p for p in self.params if p.name == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class CandleGranularity:
+    """One candle length of Bitget's v2 spot candle endpoints (``granularity`` parameter).
+
+    Candles of length ``seconds`` start at ``anchor_s + k * seconds`` (POSIX seconds): the
+    plain day and week lines and the 6h/12h lines follow UTC+8 (anchor −8 h), the ``…utc``
+    ones UTC; weeks start on Monday. ``seconds`` is ``None`` for the month lines, which have no
+    fixed length.
+    """
+
+    name: str
+    seconds: int | None
+    anchor_s: int = 0
+
+    @property
+    def ms(self) -> int:
+        """The length in milliseconds; ``ValueError`` for a month line."""
+        if self.seconds is None:
+            raise ValueError(f"granularity {self.name} has no fixed length")
+        return self.seconds * 1000
+
+    def start_of(self, t_s: float) -> float:
+        """Start (POSIX seconds) of the candle that holds instant ``t_s``."""
+        if self.seconds is None:
+            raise ValueError(f"granularity {self.name} has no fixed length")
+        k = (t_s - self.anchor_s) // self.seconds
+        return self.anchor_s + k * self.seconds

@@ -12,6 +12,10 @@ Both API versions live here (v2 in :mod:`riskd.bitget.endpoints_v2`, re-exported
 endpoint and its v2 counterpart share one logical ``name``; pick the version with
 ``endpoint(name, api="v2")``. The v1-only names (``ENDPOINTS``, ``BY_NAME``, ``BY_ROUTE``,
 ``endpoint(name)``) keep their meaning; v1 is decommissioned upstream (ENDPOINTS-v2.md).
+
+The Unified Trading Account endpoints (API v3, :mod:`riskd.bitget.endpoints_v3`) are part of
+the same table: ``ALL_ENDPOINTS``, ``by_route``, ``endpoint(name, api="v3")``. Their names
+start with ``uta_`` (except ``server_time``): they have no classic counterpart.
 """
 
 from __future__ import annotations
@@ -36,6 +40,13 @@ from riskd.bitget.endpoints_v2 import (
     SERVER_TIME_PATH_V2,
     SERVER_TIME_V2,
 )
+from riskd.bitget.endpoints_v3 import (
+    BY_NAME_V3,
+    ENDPOINTS_V3,
+    PREFIX_V3,
+    SERVER_TIME_PATH_V3,
+    SERVER_TIME_V3,
+)
 
 __all__ = [
     "ALL_BY_ROUTE",
@@ -43,18 +54,23 @@ __all__ = [
     "APIS",
     "BY_NAME",
     "BY_NAME_V2",
+    "BY_NAME_V3",
     "BY_ROUTE",
     "ENDPOINTS",
     "ENDPOINTS_V1",
     "ENDPOINTS_V2",
+    "ENDPOINTS_V3",
     "PREFIX",
     "PREFIX_V2",
+    "PREFIX_V3",
     "PUBLIC_GLOBAL_LIMIT",
     "PUBLIC_GLOBAL_WINDOW_S",
     "SERVER_TIME",
     "SERVER_TIME_PATH",
     "SERVER_TIME_PATH_V2",
+    "SERVER_TIME_PATH_V3",
     "SERVER_TIME_V2",
+    "SERVER_TIME_V3",
     "Api",
     "Endpoint",
     "Group",
@@ -396,11 +412,21 @@ BY_NAME: dict[str, Endpoint] = {e.name: e for e in ENDPOINTS}
 #: v1 only; :data:`ALL_BY_ROUTE` / :func:`by_route` cover both versions.
 BY_ROUTE: dict[tuple[str, str], Endpoint] = {(e.method, e.path): e for e in ENDPOINTS}
 
-#: Both versions, v1 first. ``(api, name)`` and ``path`` are unique across it.
-ALL_ENDPOINTS: tuple[Endpoint, ...] = (*ENDPOINTS, *ENDPOINTS_V2)
+#: Every version, v1 first, then v2 and v3 (UTA). ``(api, name)`` and ``path`` are unique.
+ALL_ENDPOINTS: tuple[Endpoint, ...] = (*ENDPOINTS, *ENDPOINTS_V2, *ENDPOINTS_V3)
 ALL_BY_ROUTE: dict[tuple[str, str], Endpoint] = {(e.method, e.path): e for e in ALL_ENDPOINTS}
 _BY_PATH: dict[str, Endpoint] = {e.path: e for e in ALL_ENDPOINTS}
-_BY_API: dict[Api, dict[str, Endpoint]] = {"v1": BY_NAME, "v2": BY_NAME_V2}
+_BY_API: dict[Api, dict[str, Endpoint]] = {"v1": BY_NAME, "v2": BY_NAME_V2, "v3": BY_NAME_V3}
+_ENDPOINTS_BY_API: dict[Api, tuple[Endpoint, ...]] = {
+    "v1": ENDPOINTS,
+    "v2": ENDPOINTS_V2,
+    "v3": ENDPOINTS_V3,
+}
+_SERVER_TIME_BY_API: dict[Api, Endpoint] = {
+    "v1": SERVER_TIME,
+    "v2": SERVER_TIME_V2,
+    "v3": SERVER_TIME_V3,
+}
 
 
 def endpoint(name: str, api: Api = "v1") -> Endpoint:
@@ -416,19 +442,19 @@ def endpoint(name: str, api: Api = "v1") -> Endpoint:
 
 def endpoints(api: Api) -> tuple[Endpoint, ...]:
     """Every endpoint of one API version (its server time included)."""
-    return ENDPOINTS if api == "v1" else ENDPOINTS_V2
+    return _ENDPOINTS_BY_API[api]
 
 
 def server_time(api: Api) -> Endpoint:
     """The server time endpoint of one API version."""
-    return SERVER_TIME if api == "v1" else SERVER_TIME_V2
+    return _SERVER_TIME_BY_API[api]
 
 
 def by_path(path: str) -> Endpoint | None:
-    """The endpoint (either version) at ``path`` (query string ignored), or ``None``."""
+    """The endpoint (any version) at ``path`` (query string ignored), or ``None``."""
     return _BY_PATH.get(path.split("?", 1)[0])
 
 
 def by_route(method: str, path: str) -> Endpoint | None:
-    """The endpoint (either version) for ``method`` and ``path``, or ``None``."""
+    """The endpoint (any version) for ``method`` and ``path``, or ``None``."""
     return ALL_BY_ROUTE.get((method.upper(), path.split("?", 1)[0]))

@@ -14,13 +14,29 @@ Decisions where the reference marks a disagreement (⚠):
 - isolated open orders: ``startTime`` is declared required (always sent);
 - isolated batch cancel: ``orderIdList`` optional as its table says (cross: required);
 - the server time limit is unconfirmed: 20/s per IP like v1.
+
+Candles (spot market, public). ENDPOINTS-v2.md does not list them; the entries follow Bitget's
+pages "Get Candlestick Data" and "Get History Candlestick Data" (``/api-doc/spot/market/
+Get-Candle-Data`` and ``…/Get-History-Candle-Data``, mirrors www.bitget.com, bitget.ng,
+bitget.fit, www.bjxnyj.com), read offline: 20 requests/s per IP each (and the public global
+limit), ``candles`` up to 1000 rows a page (default 100), ``history-candles`` up to 200 with
+``endTime`` required. ``data`` is a list of rows ``[ts, open, high, low, close, baseVolume,
+usdtVolume, quoteVolume]`` of strings, oldest first in the pages' examples. Unconfirmed (⚠,
+see docs/candles.md): whether ``startTime``/``endTime`` bound inclusively (one client reports
+that ``startTime`` is ignored and the newest ``limit`` rows before ``endTime`` come back);
+``3min`` appears on one mirror only; rows of 6 or 7 fields are reported by clients; the phase
+of the 3-day lines. The futures (``/api/v2/mix/market/…``) candles are not declared: the
+reference lists no futures endpoint.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Literal
 
 from riskd.bitget.endpoint_types import (
+    CandleGranularity,
     Endpoint,
     Group,
     LimitScope,
@@ -371,19 +387,98 @@ INTEREST_RATE_RECORD_V2 = _ep(
     (_p("coin", required=_R),),
 )
 
-#: Every v2 endpoint: the 45 counterparts of v1's margin endpoints, the server time and the
-#: three documented v2-only endpoints (both liquidation-order lists, interest-rate-record).
+# --- spot market candles (public; see the module docstring)
+SPOT_MARKET_PREFIX_V2 = "/api/v2/spot/market"
+_CANDLE_KEYS = (_p("symbol", required=_R), _p("granularity", required=_R))
+CANDLES_V2 = _ep(
+    "candles",
+    "GET",
+    f"{SPOT_MARKET_PREFIX_V2}/candles",
+    20,
+    IP,
+    "public",
+    None,
+    (*_CANDLE_KEYS, _p("startTime", "ms"), _p("endTime", "ms"), _p("limit", "int")),
+    signed=False,
+)
+HISTORY_CANDLES_V2 = _ep(
+    "history_candles",
+    "GET",
+    f"{SPOT_MARKET_PREFIX_V2}/history-candles",
+    20,
+    IP,
+    "public",
+    None,
+    (*_CANDLE_KEYS, _p("endTime", "ms", _R), _p("limit", "int")),
+    signed=False,
+)
+#: Most rows one page of each candle endpoint returns (``limit``), and the default.
+CANDLE_PAGE_MAX: Mapping[str, int] = MappingProxyType({"candles": 1000, "history_candles": 200})
+CANDLE_PAGE_DEFAULT = 100
+#: How far back ``candles`` (the recent endpoint) reaches per granularity, in days, as the
+#: page lists it (1m/3m/5m one month, 15m 52 d, 30m 62 d, 1H 83 d, 4H 240 d, 6H 360 d); older
+#: rows come from ``history-candles``. Granularities not listed: assumed history-only.
+CANDLES_RECENT_DAYS: Mapping[str, int] = MappingProxyType(
+    {"1min": 30, "3min": 30, "5min": 30, "15min": 52, "30min": 62, "1h": 83, "4h": 240, "6h": 360}
+)
+_H, _D = 3600, 86400
+_UTC8 = -8 * _H
+#: Monday 1970-01-05 00:00 UTC (the epoch was a Thursday).
+_MONDAY = 4 * _D
+
+
+def _g(name: str, seconds: int | None, anchor_s: int = 0) -> CandleGranularity:
+    return CandleGranularity(name, seconds, anchor_s)
+
+
+#: Every ``granularity`` the candle pages list, by its exact (case-sensitive) name: ``1min``
+#: is a minute, ``1M`` a month. ``3min`` is listed by one mirror only (⚠).
+CANDLE_GRANULARITIES: Mapping[str, CandleGranularity] = MappingProxyType(
+    {
+        g.name: g
+        for g in (
+            _g("1min", 60),
+            _g("3min", 180),
+            _g("5min", 300),
+            _g("15min", 900),
+            _g("30min", 1800),
+            _g("1h", _H),
+            _g("4h", 4 * _H),
+            _g("6h", 6 * _H, _UTC8),
+            _g("12h", 12 * _H, _UTC8),
+            _g("1day", _D, _UTC8),
+            _g("3day", 3 * _D, _UTC8),
+            _g("1week", 7 * _D, _MONDAY + _UTC8),
+            _g("1M", None),
+            _g("6Hutc", 6 * _H),
+            _g("12Hutc", 12 * _H),
+            _g("1Dutc", _D),
+            _g("3Dutc", 3 * _D),
+            _g("1Wutc", 7 * _D, _MONDAY),
+            _g("1Mutc", None),
+        )
+    }
+)
+
+#: Every v2 endpoint: the 45 counterparts of v1's margin endpoints, the server time, the
+#: three documented v2-only margin endpoints (both liquidation-order lists,
+#: interest-rate-record) and the two public spot candle endpoints.
 ENDPOINTS_V2: tuple[Endpoint, ...] = (
     SERVER_TIME_V2,
     CURRENCIES_V2,
     *_margin_endpoints_v2("cross"),
     *_margin_endpoints_v2("isolated"),
     INTEREST_RATE_RECORD_V2,
+    CANDLES_V2,
+    HISTORY_CANDLES_V2,
 )
+
+#: The public market-data endpoints outside the margin API (no v1 counterpart either).
+MARKET_V2: frozenset[str] = frozenset({"candles", "history_candles"})
 
 #: v2-only logical names (no v1 counterpart).
 V2_ONLY: frozenset[str] = frozenset(
-    {"cross_liquidation_orders", "isolated_liquidation_orders", "interest_rate_record"}
+    {"cross_liquidation_orders", "isolated_liquidation_orders", "interest_rate_record"} | MARKET_V2
 )
 
 BY_NAME_V2: dict[str, Endpoint] = {e.name: e for e in ENDPOINTS_V2}

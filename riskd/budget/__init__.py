@@ -4,9 +4,10 @@ Build one :class:`RateBudget` per daemon and hand each account's client
 ``budget.for_account(identity)`` as its :class:`riskd.bitget.gate.RequestGate`.
 """
 
+from riskd.budget.account_gate import AccountGate
 from riskd.budget.accounting import Share, split, suggest_interval
 from riskd.budget.backoff import BackoffPolicy, BackoffState
-from riskd.budget.budget import AccountGate, RateBudget
+from riskd.budget.budget import RateBudget
 from riskd.budget.config import BudgetConfig, BudgetConfigError
 from riskd.budget.errors import BudgetExhausted
 from riskd.budget.limit_table import (

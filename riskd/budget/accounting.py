@@ -9,8 +9,8 @@ No I/O and no clock here: callers pass the numbers (and ``now`` where time matte
   take any free slot of the capacity; polls only while the polls in the window are fewer
   than ``capacity - reserved`` (so protective calls never shrink the polls' share, and
   polls never touch the reserve).
-- :class:`WaitQueue` orders the waiters of one limit key: protective before polls, then first
-  come first served.
+- :class:`WaitQueue` orders the waiters of one limit key: protective before polls, then the
+  scope nearest liquidation first, then first come first served.
 - :func:`suggest_interval` / :func:`min_cycle_s` / :func:`headroom` give the poller its pace:
   how long a cycle of N calls must take to stay within the poll share.
 """
@@ -86,14 +86,16 @@ def admits(used: int, used_by_polls: int, share: Share, priority: Priority) -> b
 
 @dataclass(frozen=True, slots=True, order=True)
 class Ticket:
-    """A waiting request. Sorts protective first, then by arrival (``seq``)."""
+    """A waiting request. Sorts protective first, then nearest liquidation (``near``: the
+    scope's distance to it, inf when unknown), then by arrival (``seq``)."""
 
     rank: int
+    near: float
     seq: int
 
     @classmethod
-    def make(cls, priority: Priority, seq: int) -> Ticket:
-        return cls(-int(priority), seq)
+    def make(cls, priority: Priority, seq: int, near: float = math.inf) -> Ticket:
+        return cls(-int(priority), near, seq)
 
     @property
     def priority(self) -> Priority:

@@ -10,7 +10,11 @@ them in ``limits``' async moving windows (:mod:`riskd.budget.storage`).
   counted in a second, polls-only window, so the reserve is always there for protective
   calls and protective calls never shrink the polls' share.
 - ``acquire`` waits (on the injected clock) rather than fails. Waiters of one key go in
-  order: protective before polls, then first come first served. After the priority's max
+  order: protective before polls, then the scope nearest liquidation
+  (:func:`riskd.bitget.gate.request_nearness`), then first come first served.
+- ``reserve`` takes a slot ahead of its call and keeps it in the caller's
+  :func:`~riskd.bitget.gate.slot_hold`; the call's own ``acquire`` then passes at once
+  (the runner sizes an order after its wait, never before). After the priority's max
   wait — or at once, when the earliest possible instant is already past it — it raises
   :class:`BudgetExhausted` naming the endpoint and the limit that blocked it.
 - ``release(endpoint, 429, retry_after)`` backs the endpoint's limit keys off (exponential,
@@ -36,8 +40,9 @@ from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from riskd.bitget.endpoints import Endpoint
-from riskd.bitget.gate import Priority, RequestGate
+from riskd.bitget.gate import Priority, RequestGate, SlotGate, current_hold, current_nearness
 from riskd.budget import accounting
+from riskd.budget.account_gate import AccountGate
 from riskd.budget.accounting import Share, Ticket, WaitQueue, admits, cycle_load
 from riskd.budget.backoff import BackoffState
 from riskd.budget.config import BudgetConfig
@@ -59,6 +64,9 @@ log = logging.getLogger(__name__)
 #: Added to every computed wake-up so that a re-check lands after the slot is free.
 _NUDGE_S = 0.001
 NAMESPACE = "riskd"
+#: A reserved slot is good for this long: counted at its reservation, a call sent later would
+#: reach the exchange's window after ours has moved on (its own slot is taken instead).
+RESERVED_FOR_S = 0.25
 
 
 class _Item(RateLimitItemPerSecond):
@@ -192,14 +200,36 @@ class RateBudget:
     ) -> None:
         self.release_for(self._default, endpoint, status_code, retry_after)
 
+    async def reserve(self, endpoint: Endpoint, priority: Priority) -> None:
+        """Take a slot of ``endpoint`` now (default account); see :meth:`reserve_for`."""
+        await self.reserve_for(self._default, endpoint, priority)
+
+    async def reserve_for(self, account: str, endpoint: Endpoint, priority: Priority) -> None:
+        """Wait for and count a slot of ``endpoint`` now, kept in the current
+        :func:`~riskd.bitget.gate.slot_hold` for the call that follows (which then does not
+        wait). RuntimeError outside a hold; :class:`BudgetExhausted` as :meth:`acquire_for`."""
+        hold = current_hold()
+        if hold is None:
+            raise RuntimeError("reserve_for() needs a slot_hold() around the call")
+        await self._admit(account, endpoint, priority)
+        hold.put(endpoint.key, self._clock.now())
+
     async def acquire_for(self, account: str, endpoint: Endpoint, priority: Priority) -> None:
-        """Wait until ``account`` may call ``endpoint`` at ``priority``, and count the call.
+        """Wait until ``account`` may call ``endpoint`` at ``priority``, and count the call —
+        unless a slot of it was reserved in the current hold within :data:`RESERVED_FOR_S`
+        (then at once).
 
         Raises :class:`BudgetExhausted` when no slot can be had within the priority's max
         wait (``config.max_wait_poll_s`` / ``max_wait_protective_s``).
         """
+        hold = current_hold()
+        if hold is not None and hold.take(endpoint.key, self._clock.now(), RESERVED_FOR_S):
+            return
+        await self._admit(account, endpoint, priority)
+
+    async def _admit(self, account: str, endpoint: Endpoint, priority: Priority) -> None:
         states = [self._state(k) for k in self.keys_for(endpoint, account)]
-        ticket = Ticket.make(priority, next(self._seq))
+        ticket = Ticket.make(priority, next(self._seq), current_nearness())
         for st in states:
             st.queue.add(ticket)
         start = self._clock.now()
@@ -445,40 +475,10 @@ class RateBudget:
         )
 
 
-class AccountGate:
-    """One account's view of a :class:`RateBudget`: a ``RequestGate`` for its client."""
-
-    def __init__(self, budget: RateBudget, account: str) -> None:
-        self._budget = budget
-        self._account = account
-
-    @property
-    def account(self) -> str:
-        return self._account
-
-    @property
-    def budget(self) -> RateBudget:
-        return self._budget
-
-    def __repr__(self) -> str:
-        return f"AccountGate({self._account!r})"
-
-    async def acquire(self, endpoint: Endpoint, priority: Priority) -> None:
-        await self._budget.acquire_for(self._account, endpoint, priority)
-
-    def release(
-        self, endpoint: Endpoint, status_code: int | None, retry_after: float | None
-    ) -> None:
-        self._budget.release_for(self._account, endpoint, status_code, retry_after)
-
-    def suggest_interval(self, base_interval: float, calls_per_cycle: Mapping[str, int]) -> float:
-        return self._budget.suggest_interval(base_interval, calls_per_cycle, account=self._account)
-
-    async def poll_headroom(self, endpoint_names: Iterable[str]) -> float:
-        return await self._budget.poll_headroom(endpoint_names, account=self._account)
-
-
 if TYPE_CHECKING:  # mypy proves both are RequestGates
 
     def _is_gate(budget: RateBudget, view: AccountGate) -> tuple[RequestGate, RequestGate]:
+        return budget, view
+
+    def _is_slot_gate(budget: RateBudget, view: AccountGate) -> tuple[SlotGate, SlotGate]:
         return budget, view

@@ -6,8 +6,8 @@ The budget counts with the ``limits`` library's async moving-window strategy
 - ``memory://`` → :class:`ClockMemoryStorage`, a ``limits.aio`` moving-window storage kept in
   process memory that reads the injected :class:`riskd.clock.Clock`. ``limits``' own
   ``MemoryStorage`` reads ``time.time()`` directly (and prunes in a background task by wall
-  time), so it could follow neither the demo's ``ScaledClock`` — where the simulator counts
-  its windows in virtual time — nor a test's ``ManualClock``.
+  time), so it could follow neither the demo's virtual-time ``LoopClock`` — where the
+  simulator counts its windows in virtual time — nor a test's ``ManualClock``.
 - ``redis://host:6379`` (also ``rediss://``, ``redis+unix://``, ``redis+sentinel://``,
   ``redis+cluster://``) → ``limits``' async Redis storage, for several daemons
   sharing one public IP or one API key. It counts in wall time, so it needs a

@@ -135,7 +135,7 @@ async def _call(
             base_url=base_url,
             clock=deps.clock,
             timeout_s=timeout_s,
-            api=ep.api,
+            api="v2" if ep.api == "v3" else ep.api,  # v3 signs like v2
         ) as client:
             return await client.call(ep, params)
     finally:

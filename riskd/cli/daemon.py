@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from riskd.daemon.journal import Event, Journal, JournalOpenError
+from riskd.durations import SYNTAX, DurationError, parse_duration
 from riskd.preflight import (
     JournalLock,
     check_journal,
@@ -35,7 +36,7 @@ from riskd.preflight import (
     journal_error,
     ops_error,
 )
-from riskd.settings import ConfigError, Settings, load_settings, parse_duration
+from riskd.settings import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -210,18 +211,20 @@ def watch_status(
 
 
 def _since(text: str | None) -> float | None:
-    """``1h`` / ``30m`` ago, or an ISO date/time (UTC unless it says otherwise)."""
+    """``1h`` / ``30m`` ago (riskd's duration syntax), or an ISO date/time (UTC unless it
+    says otherwise)."""
     if text is None:
         return None
     try:
         return time.time() - parse_duration(text)
-    except ValueError:
+    except DurationError:
         pass
     try:
         dt = datetime.fromisoformat(text)
     except ValueError:
         raise click.BadParameter(
-            f"{text!r}: give a duration (30m, 2h, 1d) or an ISO time (2024-05-01T12:00)"
+            f"{text!r} is neither a duration ({SYNTAX}) nor an ISO time (2024-05-01T12:00)",
+            param_hint="--since",
         ) from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import sys
@@ -69,7 +68,9 @@ def _setup_logging(observer: Observer | None, now: list[float]) -> None:
     "--speed",
     type=float,
     default=None,
-    help="Market seconds per wall second (default: the scenario's, else 10).",
+    help="Pace the live view: at most this many market seconds per wall second (default: "
+    "the scenario's, else 10, when the live view shows; unpaced with --json or without a "
+    "terminal). The run is on virtual time: the result does not depend on it.",
 )
 @click.option("--no-daemon", is_flag=True, help="Run the same scenario with riskd off.")
 @click.option(
@@ -80,6 +81,17 @@ def _setup_logging(observer: Observer | None, now: list[float]) -> None:
     help="Bitget API the daemon speaks (v1: the legacy API, switched off upstream).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON only.")
+@click.option(
+    "--dashboard",
+    "dashboard_port",
+    type=click.IntRange(0, 65535),
+    is_flag=False,
+    flag_value=9464,
+    default=None,
+    metavar="[PORT]",
+    help="Serve the dashboard on 127.0.0.1:PORT (default 9464) while the demo runs; the "
+    "run is paced (--speed, default 10).",
+)
 @click.option(
     "--notify",
     "notify_urls",
@@ -102,6 +114,7 @@ def demo(
     no_daemon: bool,
     api: str,
     as_json: bool,
+    dashboard_port: int | None,
     notify_urls: tuple[str, ...],
     out_dir: Path,
 ) -> None:
@@ -109,9 +122,10 @@ def demo(
 
     The simulator runs in this process with the scenario; riskd's real daemon watches it
     LIVE (the simulator is not an exchange: nothing real is traded) with the rules of
-    --rules, on a clock SPEED times faster than the wall.
+    --rules, on virtual time (deterministic: a 3-minute scenario in seconds of CPU), paced
+    at SPEED market seconds per wall second while the live view shows.
     """
-    from riskd.demo.runner import DEFAULT_SPEED, DemoOptions, run_demo
+    from riskd.demo.runner import DEFAULT_SPEED, DemoOptions, run_demo_virtual
     from riskd.demo.settings import find_rules_dir
     from riskd.demo.suite import ExpectError, demo_hints
     from riskd.demo.summary import render_text
@@ -127,15 +141,17 @@ def demo(
         raise click.ClickException(str(exc)) from None
     if speed is not None and speed <= 0:
         raise click.BadParameter("must be > 0", param_hint="--speed")
+    live = not as_json and _live_terminal()
     try:
         opts = DemoOptions(
             scenario=scenario,
             rules_dir=rules,
-            speed=speed or hints.speed or DEFAULT_SPEED,
+            speed=speed or ((hints.speed or DEFAULT_SPEED) if live or dashboard_port else None),
             daemon=not no_daemon,
             notify_urls=(*hints.notify, *notify_urls),
             out_dir=out_dir,
             api="v1" if api == "v1" else "v2",
+            dashboard_port=None if no_daemon else dashboard_port,
         )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
@@ -144,8 +160,11 @@ def demo(
     _setup_logging(observer, now)
     if observer is not None and not as_json:
         _intro(opts)
+    if opts.dashboard_port is not None:
+        where = opts.dashboard_port or "a free port"
+        click.echo(f"dashboard: http://127.0.0.1:{where}/dashboard/ while the demo runs", err=True)
     try:
-        summary = asyncio.run(run_demo(opts, _Clocked(observer, now) if observer else None))
+        summary = run_demo_virtual(opts, _Clocked(observer, now) if observer else None)
     except (ConfigError, NotifySettingsError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
@@ -176,6 +195,12 @@ class _Clocked:
         self._inner.stop()
 
 
+def _live_terminal() -> bool:
+    from rich.console import Console
+
+    return Console().is_terminal
+
+
 def _observer(opts: DemoOptions) -> Observer:
     from rich.console import Console
 
@@ -195,6 +220,8 @@ def _intro(opts: DemoOptions) -> None:
     )
     click.echo(
         f"riskd demo: scenario {opts.scenario.name!r} ({opts.scenario.description}); "
-        f"{opts.run_s:.0f} s of market time at ×{opts.speed:g}; {who}. The simulator runs "
+        f"{opts.run_s:.0f} s of market time on virtual time"
+        + (f" at ×{opts.speed:g}" if opts.speed is not None else "")
+        + f"; {who}. The simulator runs "
         "in this process: no exchange is contacted and nothing real is traded."
     )

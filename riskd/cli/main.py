@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "notify-test": ("riskd.cli.notify:notify_test", "Send a test alert through every route."),
     "silence": ("riskd.cli.silence:silence", "Silence alerts by matchers: add, list, expire."),
     "demo": ("riskd.cli.demo:demo", "A margin account, a crash, and riskd saving it."),
+    "candles": ("riskd.cli.candles:candles", "Download Bitget candle history for riskd backtest."),
+    "backtest": ("riskd.cli.backtest:backtest", "Replay rules over candle history."),
 }
 
 

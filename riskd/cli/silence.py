@@ -18,11 +18,11 @@ from typing import TypeVar
 import click
 
 from riskd.cli.daemon import _config, _journal, _journal_path
+from riskd.durations import POSITIVE_DURATION
 from riskd.notify.matchers import MatcherError, parse_matchers
 from riskd.notify.silence_store import SilenceNotFound, SilenceStore
 from riskd.notify.silences import Silence
 from riskd.preflight import check_journal, journal_error
-from riskd.settings import parse_duration
 
 T = TypeVar("T")
 
@@ -72,13 +72,20 @@ def silence() -> None:
     help="NAME=VALUE, NAME!=VALUE, NAME=~REGEX or NAME!~REGEX (labels: account, scope, rule, "
     "kind, severity and the rule's labels); repeat for several (all must match).",
 )
-@click.option("--for", "duration", default="1h", show_default=True, help="How long: 30m, 2h…")
+@click.option(
+    "--for",
+    "seconds",
+    type=POSITIVE_DURATION,
+    default="1h",
+    show_default=True,
+    help="How long: 30m, 2h, 1d12h (a bare number is seconds).",
+)
 @click.option("--comment", default="", help="Why (shown by `riskd silence list`).")
 def add(
     config_path: Path | None,
     journal_path: Path | None,
     matchers: tuple[str, ...],
-    duration: str,
+    seconds: float,
     comment: str,
 ) -> None:
     """Add a silence; prints its id."""
@@ -86,12 +93,6 @@ def add(
         parsed = parse_matchers(matchers)
     except MatcherError as exc:
         raise click.BadParameter(str(exc), param_hint="--matcher") from None
-    try:
-        seconds = parse_duration(duration)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--for") from None
-    if seconds <= 0:
-        raise click.BadParameter(f"{duration!r} must be longer than 0", param_hint="--for")
     path = _journal_path(config_path, journal_path)
     now = time.time()
 

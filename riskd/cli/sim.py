@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
+import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 import click
 import httpx
 
-from riskd.clock import Clock, ScaledClock, WallClock
+from riskd import durations
+from riskd.clock import Clock, LoopClock, WallClock
 from riskd.ops.logging import configure_logging
 from riskd.sim.scenario import (
     Scenario,
@@ -41,8 +42,9 @@ class Prepared:
 def prepare(scenario: str | None, speed: float | None, env: dict[str, str]) -> Prepared:
     """Build the simulator and its accounts: the first uses the RISKD_API_* credentials when
     all three are set, otherwise new keys; further scenario accounts always get new keys.
-    Without a scenario: the calm one (the default accounts, prices held)."""
-    clock: Clock = ScaledClock(speed=speed) if speed else WallClock()
+    Without a scenario: the calm one (the default accounts, prices held). With ``speed`` the
+    market clock is the serving loop's virtual time (:func:`serve_paced`), from now."""
+    clock: Clock = LoopClock(start=float(int(time.time()))) if speed else WallClock()
     chosen: Scenario = calm_scenario() if scenario is None else load_scenario(scenario)
     sim = Simulator(clock=clock, scenario=chosen)
     names = [a.name for a in sim.scenario.accounts] or ["main"]
@@ -113,7 +115,8 @@ def sim() -> None:
     "--speed",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
-    help="Run market time this many times faster than the wall clock (default: real time).",
+    help="Run market time this many times faster than the wall clock, on a paced virtual-time "
+    "event loop (default: real time).",
 )
 def serve(scenario: str | None, port: int, host: str, speed: float | None) -> None:
     """Serve the simulated exchange over HTTP (and WebSocket /spot/v1/stream).
@@ -128,14 +131,25 @@ def serve(scenario: str | None, port: int, host: str, speed: float | None) -> No
         raise click.ClickException(str(exc)) from None
     click.echo(banner(prepared, host, port))
     configure_logging()
-    run_server(prepared.sim, host, port)
+    if speed:
+        serve_paced(prepared.sim, host, port, speed)
+    else:
+        run_server(prepared.sim, host, port)
+
+
+def serve_paced(sim: Simulator, host: str, port: int, speed: float) -> None:
+    """Serve on a :class:`~riskd.virtual_time.VirtualTimeLoop` paced at ``speed`` × the wall:
+    market time runs ``speed`` times faster, and the pacing leaves real sockets real time."""
+    import uvicorn
+
+    from riskd.sim.serve import make_config
+    from riskd.virtual_time import run_virtual
+
+    server = uvicorn.Server(make_config(sim, host, port, log_level="info"))
+    run_virtual(server.serve(), speed=speed)
 
 
 # ---------------------------------------------------------------------------- crash
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
-_UNIT_S = {None: 1.0, "s": 1.0, "ms": 0.001, "m": 60.0, "min": 60.0, "h": 3600.0}
-
-
 def parse_percent(text: str, option: str) -> Decimal:
     """``"30%"`` → 0.30, ``"0.3"`` → 0.3; must be within (0, 1) for a drop."""
     raw = text.strip()
@@ -151,11 +165,11 @@ def parse_percent(text: str, option: str) -> Decimal:
 
 
 def parse_duration(text: str, option: str = "--over") -> float:
-    """``"60s"``, ``"2m"``, ``"90"`` (seconds) → seconds."""
-    match = _DURATION.match(text)
-    if match is None:
-        raise click.BadParameter(f"{text!r} is not a duration (e.g. 60s, 2m)", param_hint=option)
-    return float(Decimal(match.group(1))) * _UNIT_S[match.group(2)]
+    """``"60s"``, ``"2m"``, ``"1m30s"``, ``"90"`` (seconds) → seconds (riskd.durations)."""
+    try:
+        return durations.parse_duration(text)
+    except durations.DurationError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
 
 
 def crash_body(

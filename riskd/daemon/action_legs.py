@@ -5,7 +5,8 @@ A ``reduce`` or ``repay`` with ``target_risk_rate`` / ``target_distance`` may ne
 one call: an order split at the symbol's ``maxTradeAmount`` or at a cap, the next coin when
 one is sold out, a funding sale before a buy-back (:mod:`riskd.sizing.legs`). Each leg is its
 own intent — journaled before its call, with its own id and ``clientOid`` — sized on the
-scope as re-polled after the leg before. The run stops when the targets are met, after
+scope as re-polled after the leg before, once the leg's rate-budget slot is taken. The run
+stops when the targets are met, after
 :data:`MAX_LEGS`, when a leg is skipped (journaled with the reason), when a leg would only
 repeat the last trade without a limit having cut it, or when the re-poll does not show the
 last leg done (an order not yet filled is never followed by another: never twice by
@@ -14,15 +15,16 @@ accident).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
+from riskd.bitget.gate import slot_hold
 from riskd.clock import Clock
 from riskd.daemon.journal import SUCCEEDED, Journal
-from riskd.daemon.plans import ActionPlan, plan_action, same_trade, took_effect
+from riskd.daemon.plans import ActionPlan, same_trade, took_effect
 from riskd.risk.snapshot import ScopeSnapshot
 from riskd.sizing import Skip
 
@@ -34,6 +36,30 @@ MAX_LEGS = 8
 #: Parameters that make a step run leg after leg until its target is met.
 TARGETS = ("target_risk_rate", "target_distance")
 SKIPPED = "skipped"
+
+
+@dataclass
+class RunState:
+    """What one step's run keeps between its legs (per task: see :func:`new_run`)."""
+
+    after: ScopeSnapshot | None = None
+    limited: bool = False
+    spent: Decimal = Decimal(0)
+
+
+_state: ContextVar[RunState | None] = ContextVar("riskd_action_run", default=None)
+
+
+def new_run() -> RunState:
+    """A fresh state for the step about to run, in the current task's context only."""
+    state = RunState()
+    _state.set(state)
+    return state
+
+
+def run_state() -> RunState:
+    state = _state.get()
+    return state if state is not None else new_run()
 
 
 class _Execute(Protocol):
@@ -54,11 +80,44 @@ class LegRunner:
     _journal: Journal
     _stale_after: float
     _prices: Callable[[], Mapping[str, Decimal]]
-    #: The scope as re-polled after the last action (``None``: not re-polled).
-    _after: ScopeSnapshot | None
-    #: The last plan was lowered to a limit (a cap, maxTradeAmount, the free balance).
-    _limited: bool
+
+    # The state of the step being run lives in the running task's context (RunState): one
+    # runner serves every scope of its account, and the scopes' pipelines run side by side.
+    @property
+    def _after(self) -> ScopeSnapshot | None:
+        """The scope as re-polled after the last action (``None``: not re-polled)."""
+        return run_state().after
+
+    @_after.setter
+    def _after(self, snap: ScopeSnapshot | None) -> None:
+        run_state().after = snap
+
+    @property
+    def _limited(self) -> bool:
+        """The last plan was lowered to a limit (a cap, maxTradeAmount, the free balance)."""
+        return run_state().limited
+
+    @_limited.setter
+    def _limited(self, limited: bool) -> None:
+        run_state().limited = limited
+
+    @property
+    def _run_spent(self) -> Decimal:
+        """USDT moved by the earlier legs of the step being run (for max_action_usdt)."""
+        return run_state().spent
+
+    @_run_spent.setter
+    def _run_spent(self, spent: Decimal) -> None:
+        run_state().spent = spent
+
     _execute: _Execute
+
+    async def _plan_fresh(
+        self,
+        req: ActionRequestLike,
+        snap: ScopeSnapshot,
+        wanted: Callable[[ActionPlan], bool] = ...,
+    ) -> tuple[ActionPlan | Skip, ScopeSnapshot, Mapping[str, Decimal]] | None: ...
 
     async def _more_legs(
         self, req: ActionRequestLike, plan: ActionPlan, snap: ScopeSnapshot, report: ActionReport
@@ -76,32 +135,35 @@ class LegRunner:
             if not took_effect(plan, snap, after):
                 break
             limited = self._limited
-            snap, intent_id = after, uuid.uuid4().hex
-            try:
-                nxt = plan_action(
-                    req.kind, req.params, snap, {**snap.prices_usdt, **self._prices()}, intent_id
-                )
-            except ValueError as exc:
-                nxt = Skip(str(exc))
-            if not isinstance(nxt, Skip) and same_trade(plan, nxt) and not limited:
-                # Legs split what a limit held back, or move to another coin; they do not
-                # top up a target the first order just missed (fees, the fill's price).
-                break
-            if isinstance(nxt, Skip):
-                if not nxt.met:
-                    await self._journal.record(
-                        SKIPPED,
-                        f"{req.kind} leg {legs + 1} not sent: {nxt.reason}",
-                        at=self._clock.now(),
-                        account=self.account,
-                        scope=req.scope,
-                        rule=req.rule,
-                        data={"action_id": req.id, "leg": legs + 1, "reason": nxt.reason},
-                    )
-                    descriptions.append(f"next leg skipped: {nxt.reason}")
-                break
-            legs += 1
-            report = await self._execute(req, nxt, snap, self._prices())
+            with slot_hold():
+                # The leg's slot first (when it makes a call), then its size: on the data
+                # after any wait.
+                try:
+                    sized = await self._plan_fresh(req, after, _new_trade(plan, limited))
+                except ValueError as exc:
+                    sized = Skip(str(exc)), after, self._prices()
+                if sized is None:
+                    break
+                nxt, snap, prices = sized
+                if not isinstance(nxt, Skip) and same_trade(plan, nxt) and not limited:
+                    # Legs split what a limit held back, or move to another coin; they do not
+                    # top up a target the first order just missed (fees, the fill's price).
+                    break
+                if isinstance(nxt, Skip):
+                    if not nxt.met:
+                        await self._journal.record(
+                            SKIPPED,
+                            f"{req.kind} leg {legs + 1} not sent: {nxt.reason}",
+                            at=self._clock.now(),
+                            account=self.account,
+                            scope=req.scope,
+                            rule=req.rule,
+                            data={"action_id": req.id, "leg": legs + 1, "reason": nxt.reason},
+                        )
+                        descriptions.append(f"next leg skipped: {nxt.reason}")
+                    break
+                legs += 1
+                report = await self._execute(req, nxt, snap, prices)
             descriptions.append(report.description or "")
             plan = nxt
         if legs == 1 and len(descriptions) == 1:
@@ -112,3 +174,9 @@ class LegRunner:
             description="; ".join(d for d in descriptions if d),
             detail=f"{legs} leg(s): {report.detail}",
         )
+
+
+def _new_trade(last: ActionPlan, limited: bool) -> Callable[[ActionPlan], bool]:
+    """Whether a next leg is worth its call: it splits what a limit held back, or trades
+    something else than ``last`` (not a top-up of a target the last order just missed)."""
+    return lambda plan: limited or not same_trade(last, plan)

@@ -7,8 +7,11 @@ For every action the rules engine decides (``repay``, ``flashRepay``, ``cancelOr
    intent on the scope has no known outcome (it must be reconciled first) — except that a
    flash repay the exchange accepted and is still finishing holds back only another flash
    repay, not the other kinds of action;
-2. resolves amounts (:func:`riskd.daemon.plans.plan_action`) and applies the caps *before*
-   any call — a blocked action is journaled as ``blocked``;
+2. takes the call's slot in the rate budget (:class:`~riskd.daemon.order_slots.OrderSlots`,
+   nearest liquidation first), then resolves amounts on the freshest data
+   (:func:`riskd.daemon.plans.plan_action`: an order that waited its turn is sized after the
+   wait, never before) and applies the caps *before* any call — a blocked action is
+   journaled as ``blocked``;
 3. journals the intent (a unique id) durably, then lets the executor act — at
    :data:`Priority.PROTECTIVE` — journaling the exchange's id the moment it is known;
 4. journals the outcome; an uncertain answer (timeout, 5xx) is reconciled against the
@@ -28,29 +31,37 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
 
-from riskd.bitget.gate import Priority, request_priority
+from riskd.bitget.gate import Priority, request_nearness, request_priority, slot_hold
 from riskd.clock import Clock
-from riskd.daemon.action_legs import LegRunner
+from riskd.daemon.action_legs import LegRunner, new_run
+from riskd.daemon.action_report import (
+    AWAITING,
+    BLOCKED,
+    IN_PROGRESS,
+    OPEN,
+    PAUSED,
+    SKIPPED,
+    STALE,
+    UNSETTLED,
+    ActionReport,
+    ActionRequestLike,
+)
 from riskd.daemon.caps import DAY_S, apply_caps
 from riskd.daemon.exchange import CallRejected, CallUncertain, ExchangeError
 from riskd.daemon.executor import FOLLOWING, UNCERTAIN, ExecResult, Executor
 from riskd.daemon.journal import (
     ACCEPTED,
-    DRY_RUN,
     FAILED,
     NOT_EXECUTED,
     PENDING,
-    SUCCEEDED,
-    UNKNOWN,
     Intent,
     IntentRecord,
     Journal,
 )
 from riskd.daemon.journal_space import JournalFull
+from riskd.daemon.order_slots import OrderSlots, nearness
 from riskd.daemon.plans import ActionPlan, plan_action
 from riskd.ops.logging import log_for
 from riskd.risk.snapshot import ScopeSnapshot
@@ -59,83 +70,10 @@ from riskd.sizing import Skip
 
 log = logging.getLogger(__name__)
 
-#: Outcome statuses of an :class:`ActionReport` besides the journal's
-#: (succeeded, failed, unknown, dry_run, not_executed).
-PAUSED = "paused"
-STALE = "stale"
-BLOCKED = "blocked"
-SKIPPED = "skipped"
-AWAITING = "awaiting_reconciliation"
-OPEN = "open"
-#: Accepted and still running at the exchange (a flash repay): followed by reconciliation.
-IN_PROGRESS = "in_progress"
-#: Statuses whose outcome the rules engine must not be told yet.
-UNSETTLED = (OPEN, IN_PROGRESS)
-
-
-class ActionRequestLike(Protocol):
-    """What the runner needs from the rules engine's action request."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def kind(self) -> str: ...
-
-    @property
-    def scope(self) -> str: ...
-
-    @property
-    def rule(self) -> str: ...
-
-    @property
-    def params(self) -> Mapping[str, object]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class ActionReport:
-    action_id: str
-    kind: str
-    account: str
-    scope: str
-    rule: str
-    status: str
-    detail: str
-    dry_run: bool
-    description: str | None = None
-    intent_id: str | None = None
-    risk_before: Decimal | None = None
-    risk_after: Decimal | None = None
-
-    @property
-    def executed(self) -> bool:
-        """The call went through (or, in dry-run, would have been made)."""
-        return self.status in (SUCCEEDED, DRY_RUN, UNKNOWN)
-
-    #: The call was not executed for a passing reason: it may be tried again.
-    retryable: bool = False
-
-    @property
-    def improved(self) -> bool | None:
-        if self.risk_before is None or self.risk_after is None:
-            return None
-        return self.risk_after < self.risk_before
-
-    @property
-    def succeeded(self) -> bool:
-        """What the rules engine is told: executed, and the risk did not get worse."""
-        return self.status == SUCCEEDED and self.improved is not False
-
-    def outcome_text(self) -> str:
-        text = self.detail
-        if self.risk_before is not None and self.risk_after is not None:
-            text += f"; riskRate {self.risk_before} → {self.risk_after}"
-        return text
-
-
 Repoll = Callable[[str], Awaitable[ScopeSnapshot | None]]
 ReconcileOne = Callable[[IntentRecord], Awaitable[str]]
 PriceGetter = Callable[[], Mapping[str, Decimal]]
+Latest = Callable[[str], ScopeSnapshot | None]
 
 
 class ActionRunner(LegRunner):
@@ -155,8 +93,15 @@ class ActionRunner(LegRunner):
         prices: PriceGetter,
         retry_for: float = 2.0,
         retry_wait: float = 0.5,
+        slots: OrderSlots | None = None,
+        latest: Latest | None = None,
     ) -> None:
         self.account = account
+        #: Takes a call's rate-budget slot before the call is sized (None: the call waits
+        #: for it itself, sized before its wait).
+        self.slots = slots
+        #: The scope's latest snapshot (the poller's), to size on after a wait.
+        self.latest = latest
         self._retry_for = retry_for
         self._retry_wait = retry_wait
         self.executor = executor
@@ -167,12 +112,6 @@ class ActionRunner(LegRunner):
         self._repoll = repoll
         self._reconcile = reconcile
         self._prices = prices
-        #: The scope as re-polled after the last action (``None``: not re-polled).
-        self._after: ScopeSnapshot | None = None
-        #: USDT moved by the earlier legs of the step being run (for max_action_usdt).
-        self._run_spent = Decimal(0)
-        #: The last plan was lowered to a limit (a cap, maxTradeAmount, the free balance).
-        self._limited = False
 
     @property
     def dry_run(self) -> bool:
@@ -220,6 +159,7 @@ class ActionRunner(LegRunner):
         self, req: ActionRequestLike, snap: ScopeSnapshot | None, *, paused: bool
     ) -> ActionReport:
         now = self._clock.now()
+        new_run()  # this step's legs state, in this task's context (scopes run side by side)
         if paused:
             return await self._refuse(req, PAUSED, "actions are paused (riskd resume)")
         if snap is None:
@@ -242,18 +182,20 @@ class ActionRunner(LegRunner):
                 AWAITING,
                 f"intent {open_here[0].intent.intent_id} has no known outcome yet",
             )
-        intent_id = uuid.uuid4().hex
-        prices = self._prices()
-        try:
-            planned = plan_action(
-                req.kind, req.params, snap, {**snap.prices_usdt, **prices}, intent_id
-            )
-        except ValueError as exc:
-            return await self._refuse(req, SKIPPED, str(exc))
-        if isinstance(planned, Skip):
-            return await self._refuse(req, SKIPPED, planned.reason)
-        self._run_spent = Decimal(0)
-        report = await self._execute(req, planned, snap, prices)
+        with slot_hold():
+            try:
+                sized = await self._plan_fresh(req, snap)
+            except ValueError as exc:
+                return await self._refuse(req, SKIPPED, str(exc))
+            if sized is None:
+                return await self._refuse(
+                    req, STALE, "data went stale while the call waited for its turn"
+                )
+            planned, snap, prices = sized
+            if isinstance(planned, Skip):
+                return await self._refuse(req, SKIPPED, planned.reason)
+            self._run_spent = Decimal(0)
+            report = await self._execute(req, planned, snap, prices)
         attempt = 1
         give_up_at = now + self._retry_for
         # A call that was definitely not executed for a passing reason (429, maintenance,
@@ -267,26 +209,57 @@ class ActionRunner(LegRunner):
             with request_priority(Priority.PROTECTIVE):
                 fresh = await self._verify(req.scope)
             snap = fresh if fresh is not None else snap
-            if snap.age(self._clock.now()) > self._stale_after:
-                break
-            intent_id = uuid.uuid4().hex
-            try:
-                replanned = plan_action(
-                    req.kind, req.params, snap, {**snap.prices_usdt, **prices}, intent_id
+            with slot_hold():
+                try:
+                    again = await self._plan_fresh(req, snap)
+                except ValueError:
+                    break
+                if again is None or isinstance(again[0], Skip):
+                    break
+                replanned, snap, prices = again[0], again[1], again[2]
+                log_for(account=self.account, scope=req.scope, rule=req.rule).warning(
+                    "action failed for a passing reason; trying again",
+                    action=req.kind,
+                    detail=report.detail,
+                    attempt=attempt,
                 )
-            except ValueError:
-                break
-            if isinstance(replanned, Skip):
-                break
-            log_for(account=self.account, scope=req.scope, rule=req.rule).warning(
-                "action failed for a passing reason; trying again",
-                action=req.kind,
-                detail=report.detail,
-                attempt=attempt,
-            )
-            report = await self._execute(req, replanned, snap, prices)
+                report = await self._execute(req, replanned, snap, prices)
             planned = replanned
         return await self._more_legs(req, planned, snap, report)
+
+    async def _plan_fresh(
+        self,
+        req: ActionRequestLike,
+        snap: ScopeSnapshot,
+        wanted: Callable[[ActionPlan], bool] = lambda plan: True,
+    ) -> tuple[ActionPlan | Skip, ScopeSnapshot, Mapping[str, Decimal]] | None:
+        """The plan of ``req`` on ``snap`` (a new intent id); when it makes a call, that call's
+        rate-budget slot is taken first (inside the caller's :func:`slot_hold`, at the
+        scope's nearness to liquidation) and the plan made again on the freshest data after
+        the wait: the scope's latest snapshot, re-polled if it went stale meanwhile, and the
+        latest prices. A plan that is not ``wanted`` is returned as is, with no slot taken.
+        None: still stale. Raises ValueError as ``plan_action`` does."""
+        prices = self._prices()
+        plan = plan_action(
+            req.kind, req.params, snap, {**snap.prices_usdt, **prices}, uuid.uuid4().hex
+        )
+        if isinstance(plan, Skip) or not wanted(plan) or self.slots is None or self.dry_run:
+            return plan, snap, prices
+        with request_priority(Priority.PROTECTIVE), request_nearness(nearness(snap)):
+            waited = await self.slots.reserve(req.kind, req.scope)
+            latest = self.latest(req.scope) if self.latest is not None and waited else None
+            if latest is not None and latest.observed_at > snap.observed_at:
+                snap = latest
+            if snap.age(self._clock.now()) > self._stale_after:
+                fresh = await self._verify(req.scope)
+                snap = fresh if fresh is not None else snap
+        if snap.age(self._clock.now()) > self._stale_after:
+            return None
+        prices = self._prices()
+        plan = plan_action(
+            req.kind, req.params, snap, {**snap.prices_usdt, **prices}, uuid.uuid4().hex
+        )
+        return plan, snap, prices
 
     async def _execute(
         self,
@@ -383,7 +356,8 @@ class ActionRunner(LegRunner):
                 plan.intent_id, ref, at=self._clock.now(), summary=summary
             )
 
-        with request_priority(Priority.PROTECTIVE):
+        # Each leg's call waits its turn at its own scope's current nearness to liquidation.
+        with request_priority(Priority.PROTECTIVE), request_nearness(nearness(snap)):
             result = await self.executor.execute(plan, accepted)
             status = await self._settle(intent, result)
             retryable = result.transient and status in (FAILED, NOT_EXECUTED)
@@ -495,5 +469,6 @@ __all__ = [
     "STALE",
     "UNSETTLED",
     "ActionReport",
+    "ActionRequestLike",
     "ActionRunner",
 ]

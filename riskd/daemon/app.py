@@ -4,12 +4,14 @@
 build one around the simulator and call :meth:`run_cycle` with a ManualClock. The scheduler
 shell (:mod:`riskd.daemon.service`) only decides *when* to call it.
 
-A cycle, per account: settle open intents (reconciliation, before any new action) → poll the
-due scopes → alert on stale scopes → ``evaluate(rules, snapshots, now, state)`` → journal the
-decisions → run each action through the account's :class:`ActionRunner` (each scope's in
-order, different scopes side by side) and report its outcome back with ``record_outcome`` →
-evaluate again on the re-polled data and run what follows (the ladder's next step), up to
-:data:`MAX_PASSES` times → save the rule state and the status rows.
+A cycle: settle open intents (reconciliation, before any new action), then every account
+side by side (:class:`~riskd.daemon.pipeline.AccountCycle`): poll the due scopes → alert on
+stale scopes → ``evaluate(rules, snapshots, now, state)`` → journal the decisions → one
+pipeline per scope with actions, each running them through the account's
+:class:`ActionRunner` in order and reporting back with ``record_outcome``, then evaluating
+again on its re-polled scope for what follows (the ladder's next step), up to
+:data:`MAX_PASSES` passes — while the other scopes are polled on every
+``poll.fast_interval`` → save the rule state and the status rows.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,9 +30,10 @@ from riskd.daemon.actions import IN_PROGRESS, UNSETTLED, ActionReport, ActionRun
 from riskd.daemon.alerts import AlertSink
 from riskd.daemon.events import DaemonEvent, EventBroker, EventKind
 from riskd.daemon.exchange import Exchange
-from riskd.daemon.journal import SUCCEEDED, Journal, PauseState
+from riskd.daemon.journal import Journal, PauseState
 from riskd.daemon.journal_space import SpaceEvent
 from riskd.daemon.liquidations import LiquidationWatch
+from riskd.daemon.pipeline import MAX_PASSES, AccountCycle, sole_error
 from riskd.daemon.poller import AccountPoller
 from riskd.daemon.reconcile import Reconciler
 from riskd.daemon.settle import Verdict, settle_outstanding
@@ -40,14 +42,10 @@ from riskd.daemon.subscribers import standard_broker
 from riskd.ops.metrics import ALL_ACCOUNTS, Metrics
 from riskd.risk.snapshot import ScopeSnapshot
 from riskd.rules.decisions import ActionRequest, Evaluation
-from riskd.rules.engine import evaluate
 from riskd.rules.model import RuleSet
 from riskd.rules.state import EngineState, StateError, record_outcome, withdraw
 from riskd.settings import Settings
 
-#: Evaluate–act passes per account and cycle: a ladder's steps follow each other at once
-#: (each on the data re-polled after the step before), not one per tick.
-MAX_PASSES = 6
 #: How long after a liquidation a rule's fall on that scope is reported as its end, not as
 #: "resolved".
 LIQUIDATED_MEMORY_S = 120.0
@@ -108,6 +106,11 @@ class Daemon:
         self.journal = journal
         self.clock = clock
         self.accounts = dict(accounts)
+        for acc in self.accounts.values():
+            # An action is sized on the poller's latest snapshot of its scope (and, with
+            # ``slots`` wired by build_daemon, after taking its rate-budget slot).
+            if acc.runner.latest is None:
+                acc.runner.latest = acc.poller.snapshots.get
         self.reconciler = reconciler
         self.sink = sink
         self.metrics = metrics
@@ -200,7 +203,7 @@ class Daemon:
     async def run_cycle(self, *, force_poll: bool = False) -> CycleReport:
         """Poll what is due, evaluate the rules, act and record. Never raises for the
         exchange's errors (they become stale data and alerts)."""
-        started = time.monotonic()
+        started = self.clock.now()
         self.journal.space.check()
         still_open = await self._reconcile()
         await self._settle_rule_states()
@@ -210,65 +213,26 @@ class Daemon:
                 await self.events.publish(event)
         self._pause = pause
         report = CycleReport(self.clock.now(), {}, {}, [], {}, still_open)
+        # Accounts side by side; within each, a pipeline per scope at risk while polling goes
+        # on (riskd.daemon.pipeline). One error ends the cycle as before (the others cancelled).
+        cycles = [
+            AccountCycle(self, acc, report, paused=pause.paused(acc.name))
+            for acc in self.accounts.values()
+        ]
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for cycle in cycles:
+                    tg.create_task(cycle.run(force_poll=force_poll), name=f"riskd-{cycle.acc.name}")
+        except BaseExceptionGroup as group:
+            raise sole_error(group) from None
         for acc in self.accounts.values():
-            t0 = time.monotonic()
-            before = dict(acc.poller.snapshots)
-            outcome = await acc.poller.poll(force=force_poll)
-            report.polled[acc.name] = outcome.polled
-            if self.metrics is not None:
-                self.metrics.observe_poll(acc.name, time.monotonic() - t0)
-                for gone in outcome.removed:
-                    self.metrics.forget_scope(acc.name, gone)
-            now = self.clock.now()
-            await self._check_liquidations(acc, before, outcome.removed, now)
-            report.stale[acc.name] = await self._check_stale(acc, now)
-            evaluation = evaluate(acc.rules, acc.poller.snapshots, now, acc.state)
-            acc.state = evaluation.state
-            report.evaluations[acc.name] = evaluation
-            await self._journal_decisions(acc, evaluation, now)
-            # Saved before acting: after a crash the restored state still knows which
-            # actions were outstanding, and reconciliation reports their outcome.
-            await self.journal.save_rule_state(acc.name, acc.state.to_json(), at=now)
-            paused = pause.paused(acc.name)
-            todo = list(evaluation.actions)
-            runs: dict[tuple[str, str], str] = {}
-            for _ in range(MAX_PASSES):
-                todo = self._one_run_per_tick(acc, todo, runs)
-                if not todo:
-                    break
-                done = await self._act_all(acc, todo, paused)
-                report.reports.extend(done)
-                await self.journal.save_rule_state(
-                    acc.name, acc.state.to_json(), at=self.clock.now()
-                )
-                if all(r.status in UNSETTLED for r in done):
-                    break
-                # A step has its outcome and its scope was re-polled: the run's next step
-                # (or another rule) may go now, on the fresh data, rather than a tick later.
-                evaluation = evaluate(acc.rules, acc.poller.snapshots, self.clock.now(), acc.state)
-                acc.state = evaluation.state
-                report.evaluations[acc.name] = evaluation
-                await self._journal_decisions(acc, evaluation, self.clock.now())
-                todo = list(evaluation.actions)
-            else:
-                # Out of passes: what the last evaluation decided is not run this cycle;
-                # withdrawn, it is decided again on the next cycle's data.
-                for r in todo:
-                    acc.state = withdraw(acc.state, r.id)
-                if todo:
-                    await self.journal.save_rule_state(
-                        acc.name, acc.state.to_json(), at=self.clock.now()
-                    )
-            # Routine reads of the liquidation history come after acting, never before.
-            now = self.clock.now()
-            await self._read_liquidations(acc, acc.poller.snapshots, set(), now, scheduled=True)
             if self.metrics is not None:
                 self.metrics.set_paused(acc.name, pause.paused(acc.name))
         if self.metrics is not None:
             self.metrics.set_paused(ALL_ACCOUNTS, pause.global_paused)
         self.last_cycle_at = self.clock.now()
         await self._write_status(pause.global_paused)
-        log.debug("cycle done in %.3fs", time.monotonic() - started)
+        log.debug("cycle done in %.3fs", self.clock.now() - started)
         return report
 
     def _one_run_per_tick(
@@ -288,37 +252,6 @@ class Daemon:
                 continue
             acc.state = withdraw(acc.state, r.id)
         return keep
-
-    async def _act_all(
-        self, acc: AccountRuntime, todo: list[ActionRequest], paused: bool
-    ) -> list[ActionReport]:
-        """Each scope's actions in order; different scopes side by side, so that a call
-        retried on one scope (a 429 storm) never holds up another scope's protection."""
-        by_scope: dict[str, list[ActionRequest]] = {}
-        for request in todo:
-            by_scope.setdefault(request.scope, []).append(request)
-
-        async def one_scope(requests: list[ActionRequest]) -> list[ActionReport]:
-            reports: list[ActionReport] = []
-            acted: str | None = None
-            for r in requests:
-                if acted is not None and r.rule != acted:
-                    # Decided on the data from before ``acted``'s action: decided again on
-                    # the re-polled data at the next pass instead (a reduce that saved the
-                    # scope makes the flash repay decided beside it unnecessary).
-                    acc.state = withdraw(acc.state, r.id)
-                    await self.events.publish(
-                        cycle_events.deferred(acc.name, r, acted, self.clock.now())
-                    )
-                    continue
-                report = await self._act(acc, r, paused)
-                reports.append(report)
-                if report.status in (SUCCEEDED, IN_PROGRESS):
-                    acted = r.rule
-            return reports
-
-        done = await asyncio.gather(*(one_scope(rs) for rs in by_scope.values()))
-        return [r for reports in done for r in reports]
 
     async def _act(self, acc: AccountRuntime, request: ActionRequest, paused: bool) -> ActionReport:
         snap = acc.poller.snapshots.get(request.scope)
@@ -480,4 +413,4 @@ class Daemon:
         )
 
 
-__all__ = ["AccountRuntime", "CycleReport", "Daemon", "ScopeSnapshot"]
+__all__ = ["MAX_PASSES", "AccountRuntime", "CycleReport", "Daemon", "ScopeSnapshot"]

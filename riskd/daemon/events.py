@@ -62,6 +62,17 @@ class EventKind(StrEnum):
     MODE = "mode"
     DISK = "disk"
     LIQUIDATED = "liquidated"
+    #: The poller's notices (:mod:`riskd.daemon.poll_notices`): the exchange's risk figure
+    #: agrees with riskd's own in neither reading; an answer in a shape the document does not
+    #: describe; a Unified Trading Account, which the classic margin API cannot serve.
+    RISK_READING = "risk_reading"
+    BAD_ANSWER = "bad_answer"
+    ACCOUNT_MODE = "account_mode"
+    #: A dry-run account's shadow ledger changed: a would-be action applied, an entry expired
+    #: or cleared, a balance clipped at zero (:mod:`riskd.daemon.shadow`).
+    SHADOW = "shadow"
+    #: A Telegram command and what came of it (:mod:`riskd.telegram`).
+    TELEGRAM = "telegram"
 
 
 _EMPTY: Mapping[str, object] = MappingProxyType({})

@@ -7,7 +7,9 @@ Two implementations of one :class:`Executor` protocol, chosen per account at sta
   stays open, and reconciliation follows it to ``FINISH`` (or the timeout) on the next
   cycles — the cycle, and the polling of every other scope, never waits for it;
 - :class:`DryRunExecutor` reads what it needs (open orders) and describes, exactly, what
-  would have been sent. It has no code path to a mutating endpoint.
+  would have been sent. It has no code path to a mutating endpoint. Over a
+  :class:`~riskd.daemon.shadow_exchange.ShadowExchange` it applies the would-be effect to
+  the account's shadow ledger and says what would have followed.
 
 Everything around the call — pause, staleness, caps, the journal, the verifying re-poll —
 is the same for both and lives in :mod:`riskd.daemon.actions`.
@@ -33,6 +35,7 @@ from riskd.amounts import to_wire
 from riskd.daemon.exchange import CallRejected, CallUncertain, Exchange, IdempotentRepay
 from riskd.daemon.journal import DRY_RUN, FAILED, SUCCEEDED
 from riskd.daemon.plans import ActionPlan, client_oid
+from riskd.daemon.shadow_exchange import ShadowExchange
 
 #: Called with (exchange id, one-line summary) when the exchange has accepted the call.
 AcceptedHook = Callable[[str, str], Awaitable[None]]
@@ -160,17 +163,24 @@ class LiveExecutor:
 
 
 class DryRunExecutor:
-    """Describes what would be sent; calls read endpoints only."""
+    """Describes what would be sent; calls read endpoints only.
+
+    Over a :class:`~riskd.daemon.shadow_exchange.ShadowExchange` it also keeps the account's
+    shadow ledger (:mod:`riskd.daemon.shadow_book`): the would-be effect is applied to the
+    balances the rules see next, and the outcome says what would have followed (the risk rate
+    before → after in the shadow), so the same action is decided once, not every cycle.
+    """
 
     dry_run = True
 
     def __init__(self, exchange: Exchange) -> None:
         self._ex = exchange
+        self._book = exchange.book if isinstance(exchange, ShadowExchange) else None
 
     async def execute(self, plan: ActionPlan, accepted: AcceptedHook) -> ExecResult:
         detail = f"DRY-RUN: would {plan.describe()}"
+        found: list[str] = []
         if plan.kind == "cancelOrders":
-            found: list[str] = []
             try:
                 for symbol in plan.symbols:
                     found.extend(
@@ -180,4 +190,6 @@ class DryRunExecutor:
                 detail += f" (open orders unknown: {exc})"
             else:
                 detail += f" ({len(found)} open order(s): {', '.join(found) or 'none'})"
+        if self._book is not None:
+            detail += await self._book.record(plan, found)
         return ExecResult(DRY_RUN, detail, data=MappingProxyType(plan.params()))

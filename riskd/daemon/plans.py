@@ -340,6 +340,19 @@ def _plan_reduce(
     distance = _decimal(params, "target_distance")
     if amount is not None and (target is not None or distance is not None):
         raise ValueError("reduce takes params.amount or a target, not both")
+    owed = quote_coin if sell else base_coin
+    if amount is None and snap.balance(owed).available > 0 and snap.balance(owed).liability > 0:
+        # The autoRepay trade would repay the owed coin's whole free balance with its
+        # proceeds: that balance goes first, as a repay sized to the targets (no trade at
+        # all when it is enough); the trade is then sized on the scope it leaves.
+        first = _plan_repay(
+            base,
+            {"coin": owed, "target_risk_rate": target, "target_distance": distance},
+            snap,
+            prices,
+        )
+        if not isinstance(first, Skip) or first.met:
+            return first
     if amount is None:
         units = orders.reduce_units(
             snap,

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from riskd.daemon.events import EventKind
 from riskd.daemon.snapshots import with_reading
 from riskd.risk.snapshot import ScopeSnapshot
 
@@ -28,10 +29,11 @@ log = logging.getLogger("riskd.daemon.poller")
 class Notice:
     """Something to tell the account's owner at once (critical; alerted and journaled).
 
-    ``kind``: ``risk_reading``, ``bad_answer`` or ``account_mode`` (see the module).
+    ``kind``: :attr:`EventKind.RISK_READING`, :attr:`EventKind.BAD_ANSWER` or
+    :attr:`EventKind.ACCOUNT_MODE` (see the module); the journal entry has the same kind.
     """
 
-    kind: str
+    kind: EventKind
     account: str
     scope: str | None
     title: str
@@ -52,7 +54,7 @@ class PollNotices:
         self._mismatch: set[str] = set()
         self._bad: dict[str, str] = {}
 
-    async def tell(self, kind: str, scope: str | None, title: str, message: str) -> None:
+    async def tell(self, kind: EventKind, scope: str | None, title: str, message: str) -> None:
         if self._hook is not None:
             await self._hook(Notice(kind, self.account, scope, title, message))
 
@@ -63,7 +65,10 @@ class PollNotices:
         self.stopped = why
         log.error("%s: %s", self.account, why)
         await self.tell(
-            "account_mode", None, f"{self.account}: Unified Trading Account, not protected", why
+            EventKind.ACCOUNT_MODE,
+            None,
+            f"{self.account}: Unified Trading Account, not protected",
+            why,
         )
         return True
 
@@ -73,7 +78,7 @@ class PollNotices:
             return
         self._bad[scope] = error
         await self.tell(
-            "bad_answer",
+            EventKind.BAD_ANSWER,
             scope,
             f"unexpected answer from Bitget for {self.account}/{scope}",
             f"{error}; no action is taken on this scope until a good answer comes",
@@ -100,7 +105,7 @@ class PollNotices:
         if snap.scope not in self._mismatch:
             self._mismatch.add(snap.scope)
             await self.tell(
-                "risk_reading",
+                EventKind.RISK_READING,
                 snap.scope,
                 f"risk figures disagree for {self.account}/{snap.scope}",
                 reading.describe(),

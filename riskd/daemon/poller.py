@@ -19,6 +19,9 @@ On v2 the push path (:mod:`riskd.daemon.push`) goes further: :meth:`AccountPolle
 makes a scope due at the very next cycle (which the push path starts at once), at URGENT
 priority, when its estimated risk rate crosses a line or the exchange pushed a change.
 
+A cycle's poll leaves out the scopes a pipeline is acting on (``exclude``): the pipeline
+re-polls them itself, and a read never replaces a snapshot newer than itself.
+
 Each figure is read with :func:`riskd.daemon.snapshots.with_reading`: where its direction is
 contested (:class:`~riskd.daemon.exchange.RiskFigure`), it is checked against riskd's own rate;
 when neither reading agrees the scope gets riskd's figure and a loud notice names both.
@@ -63,6 +66,7 @@ from riskd.daemon.exchange import (
     RiskFigure,
 )
 from riskd.daemon.poll_notices import NoticeHook, PollNotices
+from riskd.daemon.poll_schedule import interval_for, moved_scopes
 from riskd.daemon.prices import PriceSource
 from riskd.daemon.snapshots import (
     Reference,
@@ -79,32 +83,6 @@ log = logging.getLogger(__name__)
 
 #: Isolated risk-rate requests in flight at once during one poll.
 POLL_CONCURRENCY = 4
-
-
-def interval_for(
-    snap: ScopeSnapshot, poll: PollSettings, previous: ScopeSnapshot | None = None
-) -> float:
-    """Seconds until the scope should be polled again (before budget stretching).
-
-    ``fast_interval`` at or above the near line (warning ratio − ``near_margin``);
-    ``slow_interval`` with no debt or below ``calm_below``; ``interval`` in between. Then,
-    if the risk rate rose since ``previous``, never longer than half the time the last
-    change would take to reach the near line (a crash is seen early, not one slow poll late).
-    """
-    near_line = snap.warning_risk_ratio - poll.near_margin
-    if snap.risk_rate >= near_line:
-        return poll.fast_interval
-    if not debt_coins(snap):
-        return poll.slow_interval
-    base = poll.slow_interval if snap.risk_rate < poll.calm_below else poll.interval
-    if previous is None:
-        return base
-    rise = snap.risk_rate - previous.risk_rate
-    elapsed = snap.observed_at - previous.observed_at
-    if rise <= 0 or elapsed <= 0:
-        return base
-    eta = float((near_line - snap.risk_rate) / rise) * elapsed
-    return max(poll.fast_interval, min(base, eta / 2))
 
 
 @dataclass
@@ -149,6 +127,8 @@ class AccountPoller:
         #: for (:meth:`request_poll`).
         self.wanted: dict[str, Priority] = {}
         self._notices = PollNotices(account, notice)
+        #: Called when a poll is asked for (the cycle in flight, if any, polls it at once).
+        self.on_request: Callable[[], None] | None = None
 
     @property
     def stopped(self) -> str | None:
@@ -173,6 +153,8 @@ class AccountPoller:
             self.wanted[scope] = max(self.wanted.get(scope, Priority.POLL), priority)
             if priority >= Priority.URGENT:
                 self.urgent.add(scope)
+        if self.on_request is not None:
+            self.on_request()
 
     def due(self, now: float) -> set[str]:
         """Scopes due now (``"isolated:*"`` stands for discovery when nothing is known yet)."""
@@ -194,19 +176,7 @@ class AccountPoller:
     def moved(self) -> set[str]:
         """Scopes holding or owing a coin whose index price moved ``price_move`` or more since
         the scope's last poll (the prices :meth:`poll` loaded last)."""
-        limit = self._poll.price_move
-        if limit <= 0 or not self.last_prices:
-            return set()
-        out: set[str] = set()
-        for scope, snap in self.snapshots.items():
-            for coin, bal in snap.balances.items():
-                then, now = snap.prices_usdt.get(coin), self.last_prices.get(coin)
-                if not then or not now or (bal.total_amount == 0 and bal.liability == 0):
-                    continue
-                if abs(now / then - 1) >= limit:
-                    out.add(scope)
-                    break
-        return out
+        return moved_scopes(self.snapshots, self.last_prices, self._poll.price_move)
 
     def next_wakeup(self) -> float | None:
         if self.stopped is not None:
@@ -249,12 +219,16 @@ class AccountPoller:
         self.next_due[scope] = now + max(base, floor)
 
     # --- polling ----------------------------------------------------------------------------
-    async def poll(self, *, force: bool = False) -> PollOutcome:
-        """Refresh every due scope (every scope with ``force``)."""
+    async def poll(self, *, force: bool = False, exclude: Iterable[str] = ()) -> PollOutcome:
+        """Refresh every due scope (every scope with ``force``) but those in ``exclude`` (the
+        scopes a pipeline is acting on: it re-polls them itself; asked polls of them wait)."""
         now = self._clock.now()
         await self._load_prices()  # local (the feed's latest), and due() compares them
-        due = self.due(float("inf") if force else now)
-        asked, self.wanted = self.wanted, {}  # polled below (asked again later: next cycle)
+        skip = set(exclude)
+        due = self.due(float("inf") if force else now) - skip
+        asked = {s: p for s, p in self.wanted.items() if s not in skip}
+        # Polled below (asked again later: next cycle); an excluded scope's ask is kept.
+        self.wanted = {s: p for s, p in self.wanted.items() if s in skip}
         out = PollOutcome()
         if not due:
             return out
@@ -268,7 +242,7 @@ class AccountPoller:
         iso_due = {s for s in due if s != CROSS}
         if iso_due:
             iso_base = max([base, *(p for s, p in asked.items() if s != CROSS)])
-            job = self._poll_isolated(iso_due, out, force=force, base=iso_base)
+            job = self._poll_isolated(iso_due, out, force=force, base=iso_base, skip=skip)
             jobs.append(self._with_priority(iso_due, iso_base, job))
         await asyncio.gather(*jobs)
         return out
@@ -316,6 +290,8 @@ class AccountPoller:
         if self.stopped is not None:
             return
         previous = self.snapshots.get(CROSS)
+        if previous is not None and previous.observed_at > started:
+            return  # a read that started later (a pipeline's re-poll) answered first
         snap = cross_snapshot(
             self.account, rows, rate or Decimal(0), started, self.ref, self.last_prices, orders
         )
@@ -364,6 +340,7 @@ class AccountPoller:
         force: bool,
         only: bool = False,
         base: Priority | None = None,
+        skip: set[str] | None = None,
     ) -> None:
         """Poll the due isolated scopes; each symbol's reads at its own priority (never below
         ``base``), or all at the caller's when ``base`` is None (the re-poll after an action)."""
@@ -396,6 +373,7 @@ class AccountPoller:
         targets = (due | new) & wanted_scopes if not only else due
         if force:
             targets = wanted_scopes
+        targets -= skip or set()
         if discover:
             self._isolated_due_at = started + self._poll.slow_interval
         symbols = sorted((parse_scope(s)[1] or "" for s in targets), key=self._urgency)
@@ -458,6 +436,8 @@ class AccountPoller:
         if self.stopped is not None:
             return
         previous = self.snapshots.get(scope)
+        if previous is not None and previous.observed_at > started:
+            return  # a read that started later (a pipeline's re-poll) answered first
         snap = isolated_snapshot(
             self.account,
             symbol,

@@ -33,7 +33,7 @@ import signal
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import httpx
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
@@ -47,6 +47,8 @@ from riskd.daemon.app import Daemon
 from riskd.daemon.prices import PriceSource
 from riskd.daemon.reload import Reloader
 from riskd.daemon.wiring import Built, build_daemon
+from riskd.dashboard.settings import DashboardSetupError
+from riskd.dashboard.wiring import daemon_dashboard
 from riskd.notify.alert import Alert
 from riskd.notify.notifier import Notifier
 from riskd.notify.outbox_store import OutboxStore
@@ -55,7 +57,12 @@ from riskd.ops.health import HealthState
 from riskd.ops.metrics import Metrics
 from riskd.ops.sdnotify import SystemdNotifier
 from riskd.ops.server import DEFAULT_MAX_TICK_AGE, OpsServer, start_ops_server
-from riskd.settings import Settings
+from riskd.settings import ConfigError, Settings
+from riskd.telegram.setup import TelegramSetupError, make_telegram_service
+
+if TYPE_CHECKING:
+    from riskd.dashboard.app import DashboardApp
+    from riskd.telegram.service import TelegramService
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +108,8 @@ class Service:
         health: HealthState | None = None,
         stop_grace: float = STOP_GRACE_S,
         hard_exit: Callable[[int], NoReturn] = os._exit,
+        telegram: TelegramService | None = None,
+        dashboard: DashboardApp | None = None,
     ) -> None:
         self.built = built
         self.daemon: Daemon = built.daemon
@@ -111,6 +120,9 @@ class Service:
         self.health_limit = health_limit(built.daemon.settings, systemd)
         self.systemd = systemd
         self.notifier = notifier
+        self.telegram = telegram
+        #: Served by the ops server under /dashboard (riskd.dashboard); None: off.
+        self.dashboard = dashboard
         self.live_override = live_override
         self.stop_grace = stop_grace
         self._hard_exit = hard_exit
@@ -287,6 +299,7 @@ class Service:
                 settings.metrics.host,
                 settings.metrics.port,
                 max_tick_age=self.health_limit,
+                dashboard=self.dashboard,
             )
             log.info("metrics and health on %s", self.ops.url)
         if self.notifier is not None:
@@ -301,6 +314,8 @@ class Service:
             self.notifier.lifecycle_started(
                 crashed_before=self.daemon.crashed_before, detail=self.daemon.crash_report
             )
+        if self.telegram is not None:
+            await self.telegram.start()  # returns at once: the bot polls in its own task
         self.scheduler.add_job(
             self.tick,
             "interval",
@@ -339,7 +354,11 @@ class Service:
             task.cancel()
         if self._reloads:
             await asyncio.wait(set(self._reloads), timeout=CANCEL_WAIT_S)
+        # The bot stops (≤ 0.5 s) while the cycle in flight gets its grace.
+        bot = asyncio.ensure_future(self.telegram.stop()) if self.telegram is not None else None
         cut = await self._end_cycle()
+        if bot is not None:
+            await _step("stopping the Telegram bot", bot)
         journal = self.daemon.journal
         if cut:
             await _step("dropping the cancelled cycle's unfinished write", journal.rollback())
@@ -411,6 +430,8 @@ async def create_service(
         settings, clock=clock, http=http, prices=prices, sink=sink, metrics=metrics
     )
     notifier: Notifier | None = None
+    telegram: TelegramService | None = None
+    dashboard: DashboardApp | None = None
     closers = built.closers
     made = False
     try:
@@ -434,6 +455,22 @@ async def create_service(
                     silence_store=silences,
                 )
             built.daemon.sink = _Both(notifier, sink)
+        try:
+            telegram = make_telegram_service(
+                settings.telegram,
+                journal_path=settings.journal_path,
+                accounts=lambda: tuple(built.daemon.accounts),
+                clock=clock,
+                stale_after=limit,
+            )
+        except TelegramSetupError as exc:
+            raise ConfigError(str(exc), path=exc.path, hint=exc.hint) from None
+        try:
+            dashboard = daemon_dashboard(
+                settings, built.daemon, clock=clock, stale_after=limit, env=env
+            )
+        except DashboardSetupError as exc:
+            raise ConfigError(str(exc), hint="see docs/dashboard.md#pause-and-resume") from None
         made = True
     finally:
         if not made:  # nothing runs yet, but connections are open: close them
@@ -447,6 +484,8 @@ async def create_service(
         notifier=notifier,
         live_override=live_override,
         health=health,
+        telegram=telegram,
+        dashboard=dashboard,
     )
 
 

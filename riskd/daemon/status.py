@@ -4,9 +4,10 @@ The daemon calls :func:`status_rows` once per account and cycle: per scope the r
 (with the exchange's reported figure, riskd's own figure and how the reported one was read —
 :mod:`riskd.risk.reading`), warning and liquidation ratios, the price move that liquidates,
 recent risk samples (the trend), data age, stale data and the last poll error, firing and
-pending rules, the last action, live or dry-run. An account stopped because it is a Unified
-Trading Account has one row, scope ``account``, saying so. The rows are
-:class:`~riskd.daemon.status_model.ScopeRow` values, stored as JSON in the journal.
+pending rules, the last action, live or dry-run; for a dry-run scope with a shadow ledger
+the real figures, and the shadow's rate beside them (``shadow_risk_rate``). An account
+stopped because it is a Unified Trading Account has one row, scope ``account``, saying so.
+The rows are :class:`~riskd.daemon.status_model.ScopeRow` values, stored as JSON in the journal.
 
 ``riskd status`` reads them back with :func:`load_report` (with the daemon's liveness, recent
 actions, liquidations, budget and notifier) and shows the
@@ -28,6 +29,7 @@ from typing import Any, Protocol
 
 from riskd.amounts import fmt8
 from riskd.daemon.journal import IntentRecord, Journal
+from riskd.daemon.shadow_exchange import shadow_of
 from riskd.daemon.status_model import ACCOUNT_ROW, LastAction, ScopeRow
 from riskd.daemon.status_report import (
     AccountStatus,
@@ -105,6 +107,7 @@ async def status_rows(
     }
     rows: list[tuple[str, str, Mapping[str, object]]] = []
     poller = acc.poller
+    shadow = shadow_of(acc)
     if poller.stopped is not None:
         stopped = ScopeRow(acc.name, ACCOUNT_ROW, live=not acc.dry_run, stopped=poller.stopped)
         rows.append((acc.name, ACCOUNT_ROW, stopped.to_record()))
@@ -128,7 +131,10 @@ async def status_rows(
         # A poll error keeps the samples so far: the trend picks up again with the data.
         row = replace(row, risk_samples=previous.get(scope, ()))
         if snap is not None:
-            row = _with_snapshot(row, snap, now)
+            real = shadow.real_snapshot(snap) if shadow is not None else snap
+            row = _with_snapshot(row, real, now)
+            if real is not snap:
+                row = replace(row, shadow_risk_rate=snap.risk_rate)
         rows.append((acc.name, scope, row.to_record()))
     return rows
 

@@ -116,6 +116,10 @@ class ScopeRow:
     stopped: str | None = None
     #: When the daemon wrote the row (set when read back from the journal).
     written_at: float | None = None
+    #: A dry-run scope with a shadow ledger (:mod:`riskd.daemon.shadow`): the rate the account
+    #: would show had its would-be actions been sent (what the rules see); ``risk_rate`` is
+    #: the real one. None: no shadow.
+    shadow_risk_rate: Decimal | None = None
 
     @property
     def headroom_to_liquidation(self) -> Decimal | None:
@@ -179,6 +183,7 @@ class ScopeRow:
             "live": self.live,
             "next_poll_at": self.next_poll_at,
             "last_action": None if self.last_action is None else self.last_action.to_json(),
+            "shadow_risk_rate": _text(self.shadow_risk_rate),
         }
 
     @classmethod
@@ -218,6 +223,7 @@ class ScopeRow:
             last_action=LastAction.from_json(last) if isinstance(last, dict) else None,
             stopped=None if stopped is None else str(stopped),
             written_at=written_at,
+            shadow_risk_rate=_dec(d.get("shadow_risk_rate")),
         )
 
     def to_json(self, now: float) -> dict[str, object]:
@@ -244,6 +250,7 @@ class ScopeRow:
             "next_poll_at": self.next_poll_at,
             "last_action": None if self.last_action is None else self.last_action.to_json(),
             "written_at": self.written_at,
+            "shadow_risk_rate": _text(self.shadow_risk_rate),
         }
 
 

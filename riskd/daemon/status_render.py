@@ -104,6 +104,14 @@ def _scope_lines(row: ScopeRow, now: float) -> list[Line]:
             _risk_style(row),
         )
     ]
+    if row.shadow_risk_rate is not None:
+        lines.append(
+            (
+                f"    dry-run shadow riskRate {row.shadow_risk_rate}: what the account would"
+                " show had the would-be actions been sent (the rules decide on it)",
+                "",
+            )
+        )
     distance = _distance_text(row)
     if distance:
         lines.append((f"    {distance}", ""))

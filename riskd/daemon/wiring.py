@@ -3,11 +3,15 @@
 One :class:`RateBudget` for the process; per account a :class:`BitgetClient` whose gate is
 the budget's view for that account, a :class:`ClientExchange`, a poller, the executor chosen
 by the account's ``live`` flag (:class:`LiveExecutor` or :class:`DryRunExecutor`) and an
-:class:`ActionRunner`. Fakes enter through the keyword arguments (an ``httpx.AsyncClient``
-over the simulator's ASGI app, a ManualClock, a price source, an alert sink). Without a
-price source given, ``[prices] enabled`` builds a :class:`BitgetIndexPriceFeed`
-(``Built.feed``; :meth:`Built.start_feed` starts it), otherwise :class:`NoPrices`. The feed
-speaks v2 (``index-price`` on ``/v2/ws/public``) when any account speaks v2, else v1.
+:class:`ActionRunner`. A dry-run account's poller and executor see the exchange through its
+shadow ledger (:class:`ShadowExchange`, :mod:`riskd.daemon.shadow_book`: the would-be actions'
+effects on top of every read, so dry-run decides once; every account has one, empty while it
+is LIVE, so a reload to dry-run starts one); reconciliation reads the real one.
+Fakes enter through the keyword arguments (an ``httpx.AsyncClient`` over the simulator's ASGI
+app, a ManualClock, a price source, an alert sink). Without a price source given,
+``[prices] enabled`` builds a :class:`BitgetIndexPriceFeed` (``Built.feed``;
+:meth:`Built.start_feed` starts it), otherwise :class:`NoPrices`. The feed speaks v2
+(``index-price`` on ``/v2/ws/public``) when any account speaks v2, else v1.
 
 The push path (:mod:`riskd.daemon.push`, ``[push] enabled`` and at least one v2 account):
 one :class:`PushReactor` (``Built.push``) watches every v2 account's poller; it listens to
@@ -28,6 +32,7 @@ one read would only hold the cycle up.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,15 +50,19 @@ from riskd.daemon.actions import ActionRunner
 from riskd.daemon.alerts import AlertSink, LoggingSink
 from riskd.daemon.app import AccountRuntime, Daemon
 from riskd.daemon.client_exchange import ClientExchange
-from riskd.daemon.exchange import Exchange
+from riskd.daemon.events import EventKind
+from riskd.daemon.exchange import Exchange, RiskFigure
 from riskd.daemon.executor import DryRunExecutor, Executor, LiveExecutor
 from riskd.daemon.journal import Journal
 from riskd.daemon.liquidations import ClientLiquidations, LiquidationWatch
+from riskd.daemon.order_slots import OrderSlots
 from riskd.daemon.poll_notices import Notice, NoticeHook
 from riskd.daemon.poller import AccountPoller
 from riskd.daemon.prices import BitgetIndexPriceFeed, NoPrices, PriceSource
 from riskd.daemon.push import PushReactor
 from riskd.daemon.reconcile import Reconciler
+from riskd.daemon.shadow_book import ShadowBook, discard_saved
+from riskd.daemon.shadow_exchange import ShadowExchange
 from riskd.notify.alert import Alert, AlertKind
 from riskd.ops.metrics import Metrics
 from riskd.redact import redact
@@ -153,7 +162,7 @@ def _bad_answer_hook(notice: NoticeHook, account: str) -> Callable[[str], Awaita
     async def hook(text: str) -> None:
         await notice(
             Notice(
-                "bad_answer",
+                EventKind.BAD_ANSWER,
                 account,
                 None,
                 f"unexpected answer from Bitget for {account}",
@@ -163,6 +172,32 @@ def _bad_answer_hook(notice: NoticeHook, account: str) -> Callable[[str], Awaita
         )
 
     return hook
+
+
+def _shadowed(
+    name: str,
+    exchange: Exchange,
+    journal: Journal,
+    clock: Clock,
+    runtimes: Mapping[str, AccountRuntime],
+) -> tuple[ShadowExchange, ShadowBook]:
+    """A dry-run account's exchange seen through its shadow ledger (:mod:`riskd.daemon.shadow`):
+    its poller reads, and its :class:`DryRunExecutor` records, through it. The book clears
+    itself once the account is LIVE (a reload), after which the reads pass through as they are.
+    """
+
+    def dry_run() -> bool:
+        runtime = runtimes.get(name)
+        return runtime is None or runtime.dry_run
+
+    book = ShadowBook(
+        name,
+        journal,
+        clock,
+        dry_run=dry_run,
+        contested=lambda: isinstance(exchange, RiskFigure) and exchange.risk_rate_contested,
+    )
+    return ShadowExchange(exchange, book), book
 
 
 def _pacing(
@@ -190,8 +225,12 @@ async def build_daemon(
     wrap_executor: ExecutorWrapper | None = None,
     sync_clock: bool = True,
     open_journal: JournalOpener = Journal.open,
+    rng_for: Callable[[str], random.Random] | None = None,
 ) -> Built:
-    """Everything ``riskd run`` runs, not started yet (call ``daemon.start()``)."""
+    """Everything ``riskd run`` runs, not started yet (call ``daemon.start()``).
+
+    ``rng_for(account)`` gives each client its retry-jitter RNG (default: seeded by the OS);
+    the demo passes seeded ones so that two runs retry at the same instants."""
     feed: BitgetIndexPriceFeed | None = None
     price_source: PriceSource
     v2_accounts = [name for name, acc in settings.accounts.items() if acc.api == "v2"]
@@ -239,10 +278,17 @@ async def build_daemon(
             timeout_s=settings.poll.request_timeout,
             retry=READ_RETRY,
             api=acc.api,
+            rng=rng_for(name) if rng_for is not None else None,
         )
         clients[name] = client
-        exchange = ClientExchange(client, on_bad_answer=_bad_answer_hook(notice, name))
-        exchanges[name] = exchange
+        exchange: Exchange = ClientExchange(client, on_bad_answer=_bad_answer_hook(notice, name))
+        exchanges[name] = exchange  # reconciliation reads the real account
+        live = settings.account_live(name)
+        if live:
+            await discard_saved(journal, name, clock.now())
+        # Every account reads through its shadow: empty and passed through while LIVE, so a
+        # reload that turns an account to dry-run finds its ledger ready.
+        exchange, book = _shadowed(name, exchange, journal, clock, runtimes)
         poller = AccountPoller(
             name,
             acc,
@@ -253,11 +299,8 @@ async def build_daemon(
             pacing=_pacing(gate, settings.poll.fast_interval, acc.api),
             notice=notice,
         )
-        executor: Executor
-        if settings.account_live(name):
-            executor = LiveExecutor(exchange)
-        else:
-            executor = DryRunExecutor(exchange)
+        book.attach(poller)
+        executor: Executor = LiveExecutor(exchange) if live else DryRunExecutor(exchange)
         if wrap_executor is not None:
             executor = wrap_executor(name, executor)
         runner = ActionRunner(
@@ -270,6 +313,9 @@ async def build_daemon(
             repoll=poller.repoll,
             reconcile=reconciler.status_of,
             prices=lambda p=poller: p.last_prices,  # type: ignore[misc]
+            # an order takes its budget slot first, then is sized on the latest snapshot
+            slots=OrderSlots(gate, acc.api, clock),
+            latest=poller.snapshots.get,
         )
         runtime = runtimes[name] = AccountRuntime(
             name=name,

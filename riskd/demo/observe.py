@@ -1,9 +1,9 @@
 """What the demo puts between riskd and the simulator to watch it, without changing it.
 
-- :class:`ScaledTransport`: wraps ``httpx.ASGITransport(app=sim.app)`` (no sockets). In-process
-  ASGI has no network timeouts, so it applies the client's own read timeout itself — in
-  *market* seconds, like everything else in a scaled run (``timeout / speed`` wall seconds)
-  — and counts the requests that timed out.
+- :class:`TimedTransport`: wraps ``httpx.ASGITransport(app=sim.app)`` (no sockets). In-process
+  ASGI has no network timeouts, so it applies the client's own read timeout itself — on the
+  loop's (virtual) time, like everything else in the demo — and counts the requests and the
+  ones that timed out.
 - :class:`DemoSink`: the daemon's alert sink: keeps every alert for the view and the
   summary, and hands it to the real :class:`~riskd.notify.notifier.Notifier` (console route,
   plus any apprise URL given with ``--notify``).
@@ -34,12 +34,11 @@ CONSOLE_ROUTE = "console"
 CONSOLE_PLACEHOLDER_URL = "json://localhost/riskd-demo-console"
 
 
-class ScaledTransport(httpx.AsyncBaseTransport):
-    """An ASGI transport with market-time read timeouts and counters."""
+class TimedTransport(httpx.AsyncBaseTransport):
+    """An ASGI transport with read timeouts on the loop's time, and counters."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, speed: float) -> None:
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self._inner = inner
-        self._speed = speed
         self.requests = 0
         self.timeouts = 0
 
@@ -50,9 +49,7 @@ class ScaledTransport(httpx.AsyncBaseTransport):
         if not isinstance(read, int | float) or read <= 0:
             return await self._inner.handle_async_request(request)
         try:
-            return await asyncio.wait_for(
-                self._inner.handle_async_request(request), timeout=read / self._speed
-            )
+            return await asyncio.wait_for(self._inner.handle_async_request(request), timeout=read)
         except TimeoutError:
             self.timeouts += 1
             raise httpx.ReadTimeout(

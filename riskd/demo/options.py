@@ -1,4 +1,4 @@
-"""How one demo run is made: the scenario, the rules, the speed (shared by the runner and
+"""How one demo run is made: the scenario, the rules, the pacing (shared by the runner and
 the results, which must not import each other)."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import Literal
 from riskd.settings import PollSettings
 from riskd.sim.scenario import Scenario
 
+#: Pacing of ``riskd demo`` when it shows its live view (market seconds per wall second).
 DEFAULT_SPEED = 10.0
 
 
@@ -18,7 +19,9 @@ class DemoOptions:
     scenario: Scenario
     #: Rule files for the daemon; ``None`` with ``daemon=False``.
     rules_dir: Path | None = None
-    speed: float = DEFAULT_SPEED
+    #: At most this many market seconds per wall second (the live view); ``None``: virtual
+    #: time as fast as possible (the suite, ``--json``). The result does not depend on it.
+    speed: float | None = None
     #: False: the same scenario with riskd off (``--no-daemon``).
     daemon: bool = True
     #: Apprise URLs to send alerts to, besides the console.
@@ -33,12 +36,17 @@ class DemoOptions:
     seed: int = 0
     #: Bitget API version the daemon speaks to the simulator (v1: legacy, ``--api v1``).
     api: Literal["v1", "v2"] = "v2"
+    #: Serve the dashboard over the demo's daemon on this loopback port (``--dashboard``;
+    #: 0: a free port); ``None``: no dashboard. Needs a paced run (``speed``).
+    dashboard_port: int | None = None
 
     def __post_init__(self) -> None:
-        if self.speed <= 0:
+        if self.speed is not None and self.speed <= 0:
             raise ValueError(f"speed must be > 0, got {self.speed}")
         if self.daemon and self.rules_dir is None:
             raise ValueError("a rules directory is needed to run the daemon")
+        if self.dashboard_port is not None and (not self.daemon or self.speed is None):
+            raise ValueError("the dashboard needs the daemon and a paced run (--speed)")
 
     @property
     def run_s(self) -> float:

@@ -216,12 +216,20 @@ def _coin_oracle(
             True,
         )
     r = start.liquidation_ratio
+    # The riskiest instants for the starting balances first: a repayment too small fails
+    # there, so the search stops at the first instant over the line (same answer, sooner).
+    start_rates = _rates(start.balances, start.mmr, path)
+    riskiest = [
+        _with_usdt(path[i].prices)
+        for i in sorted(range(len(path)), key=lambda i: start_rates[i], reverse=True)
+    ]
 
     def ok(value: Decimal) -> tuple[bool, str | None]:
         after = after_repay(start, coin, value, prices0)
         if after is None:
             return False, None
-        return max(_rates(after[0], start.mmr, path)) <= r, after[1]
+        held = all(riskmath.risk_rate(after[0], p, start.mmr) <= r for p in riskiest)
+        return held, after[1]
 
     p_c = _price(prices0, coin)
     hi = debt.liability * p_c

@@ -1,19 +1,23 @@
-"""Run one scenario: the simulator and the real daemon in one process, on one scaled clock.
+"""Run one scenario: the simulator and the real daemon in one process, on virtual time.
 
 ::
 
-    summary = await run_demo(DemoOptions(scenario=load_scenario("default")), view)
+    summary = run_demo_virtual(DemoOptions(scenario=load_scenario("default")), view)
 
-- One :class:`~riskd.clock.ScaledClock` (``speed`` × the wall) is the simulator's market clock,
+- The run is on a :class:`~riskd.virtual_time.VirtualTimeLoop`: time jumps to the next timer
+  whenever the simulator, the daemon and their threads are idle, so a 3-minute scenario takes
+  seconds of CPU and gives the same result on any machine, however loaded. ``opts.speed``
+  paces it (at most that many market seconds per wall second) for watching the live view.
+- One :class:`~riskd.clock.LoopClock` from :data:`DEMO_START` is the simulator's market clock,
   its protocol clock (server time, timestamp window), its rate-limit clock, and the daemon's
-  clock: every interval, rate window and timeout is in market seconds, so a run at ×10 behaves
-  like the same run at ×1, ten times sooner.
+  clock: every interval, rate window and timeout is in market (virtual) seconds.
 - The daemon is riskd's real one (:func:`riskd.daemon.wiring.build_daemon`), **live** against
   the simulator (the simulator is not an exchange: nothing real is traded), with the rules
   of ``rules_dir``. Its cycles are driven here exactly as ``riskd run``'s scheduler drives
   them: one :meth:`~riskd.daemon.app.Daemon.run_cycle` every ``poll.fast_interval`` (market
   seconds), never two at once, missed ticks coalesced.
-- Client ↔ simulator through ``httpx.ASGITransport(app=sim.app)``: no sockets.
+- Client ↔ simulator through ``httpx.ASGITransport(app=sim.app)`` (no sockets), wrapped in
+  :class:`~riskd.demo.observe.TimedTransport` for the client's read timeout.
 - A recorder samples the simulator's true state every ``sample_s`` market seconds for the
   view, the plot and the summary.
 """
@@ -23,6 +27,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import random
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -32,7 +38,7 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
-from riskd.clock import ScaledClock
+from riskd.clock import LoopClock
 from riskd.daemon.journal import IntentRecord
 from riskd.daemon.prices import SimPriceSource
 from riskd.daemon.wiring import Built, build_daemon
@@ -42,7 +48,7 @@ from riskd.demo.observe import (
     ConsoleChannel,
     DemoChannelFactory,
     DemoSink,
-    ScaledTransport,
+    TimedTransport,
 )
 from riskd.demo.options import DEFAULT_SPEED as DEFAULT_SPEED
 from riskd.demo.options import DemoOptions as DemoOptions
@@ -57,13 +63,17 @@ from riskd.notify.channel import Outgoing
 from riskd.notify.notifier import Notifier
 from riskd.notify.settings import NotifySettings, RouteSettings
 from riskd.notify.status import NotifierStatus
+from riskd.ops.server import OpsServer
 from riskd.sim.simulator import SimKeys, Simulator
 from riskd.sim.state import AccountState
+from riskd.virtual_time import run_virtual
 
 log = logging.getLogger(__name__)
 
-#: Longest wait (wall seconds) for the notifier to flush at the end.
+#: Longest wait (market seconds) for the notifier to flush at the end.
 NOTIFY_FLUSH_S = 2.0
+#: The market clock's start (2026-01-01T00:00:00Z): fixed, so two runs read the same times.
+DEMO_START = 1_767_225_600.0
 SIM_BASE_URL = "http://sim.riskd.invalid"
 
 
@@ -150,7 +160,7 @@ class _Recorder:
 
 
 async def _daemon_loop(
-    built: Built, clock: ScaledClock, interval: float, stop: asyncio.Event, errors: list[str]
+    built: Built, clock: LoopClock, interval: float, stop: asyncio.Event, errors: list[str]
 ) -> None:
     """``riskd run``'s scheduler, in market time: a cycle every ``interval``, coalesced."""
     daemon = built.daemon
@@ -166,10 +176,10 @@ async def _daemon_loop(
         if next_at < now:  # missed ticks: coalesce into one, like APScheduler's coalesce=True
             next_at = now
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), (next_at - now) / clock.speed)
+            await asyncio.wait_for(stop.wait(), next_at - now)
 
 
-def _notifier(opts: DemoOptions, clock: ScaledClock, console: ConsoleChannel) -> Notifier:
+def _notifier(opts: DemoOptions, clock: LoopClock, console: ConsoleChannel) -> Notifier:
     routes = [RouteSettings(name=CONSOLE_ROUTE, urls=(SecretStr(CONSOLE_PLACEHOLDER_URL),))]
     if opts.notify_urls:
         routes.append(
@@ -179,6 +189,11 @@ def _notifier(opts: DemoOptions, clock: ScaledClock, console: ConsoleChannel) ->
         routes=tuple(routes), group_wait=1.0, retry_initial=1.0, retry_max=30.0, send_timeout=5.0
     )
     return Notifier(settings, clock, channel_factory=DemoChannelFactory(console))
+
+
+def _retry_rng(seed: int) -> Callable[[str], random.Random]:
+    """Each client's retry jitter from a seeded RNG: two runs retry at the same instants."""
+    return lambda name: random.Random(f"demo-retry:{seed}:{name}")
 
 
 def _open_accounts(sim: Simulator) -> dict[str, SimKeys]:
@@ -197,12 +212,14 @@ async def run_demo(
 ) -> DemoSummary:
     """Run ``opts.scenario`` to its end and return the summary (plots written if asked).
 
-    ``on_console`` receives every message the console route delivers; ``on_ready`` is
-    called with the simulator once its accounts are set up (tests: inject faults, read keys).
+    Meant for a :class:`~riskd.virtual_time.VirtualTimeLoop` (:func:`run_demo_virtual`); on
+    another loop it runs in real time. ``on_console`` receives every message the console
+    route delivers; ``on_ready`` is called with the simulator once its accounts are set up
+    (tests: inject faults, read keys).
     """
     view = view if view is not None else NullView()
     wall0 = time.monotonic()
-    clock = ScaledClock(speed=opts.speed)
+    clock = LoopClock(DEMO_START)
     sim = Simulator(
         clock=clock,
         scenario=opts.scenario,
@@ -218,16 +235,21 @@ async def run_demo(
     rec = _Recorder(truth, view, opts, [scope_key(s.account, s.scope) for s in starts])
     sink = DemoSink(rec.alert)
     console = ConsoleChannel(on_console if on_console is not None else lambda m: None)
-    transport = ScaledTransport(httpx.ASGITransport(app=sim.app), opts.speed)
+    transport = TimedTransport(httpx.ASGITransport(app=sim.app))
     http = httpx.AsyncClient(transport=transport, base_url=SIM_BASE_URL)
     built: Built | None = None
     notifier: Notifier | None = None
+    board: OpsServer | None = None
     stop = asyncio.Event()
     errors: list[str] = []
     loop_task: asyncio.Task[None] | None = None
     intents: list[IntentRecord] = []
     health: NotifierStatus | None = None
-    tmp = tempfile.TemporaryDirectory(prefix="riskd-demo-") if opts.out_dir is None else None
+    tmp = (
+        tempfile.TemporaryDirectory(prefix="riskd-demo-", dir=_scratch_dir())
+        if opts.out_dir is None
+        else None
+    )
     view.start()
     try:
         rec.sample()  # the starting point, before the daemon takes its first look
@@ -238,7 +260,14 @@ async def run_demo(
                 keys, opts.rules_dir, journal, SIM_BASE_URL, opts.poll, opts.api
             )
             prices = SimPriceSource(sim.index_price, lambda: sim.exchange.market.symbols, clock)
-            built = await build_daemon(settings, clock=clock, http=http, prices=prices, sink=sink)
+            built = await build_daemon(
+                settings,
+                clock=clock,
+                http=http,
+                prices=prices,
+                sink=sink,
+                rng_for=_retry_rng(opts.seed),
+            )
             notifier = _notifier(opts, clock, console)
             sink.notifier = notifier
             await notifier.start()
@@ -250,6 +279,10 @@ async def run_demo(
                 _daemon_loop(built, clock, opts.poll.fast_interval, stop, errors),
                 name="riskd-demo-daemon",
             )
+            if opts.dashboard_port is not None:
+                from riskd.dashboard.demo import serve_for_demo
+
+                board = await serve_for_demo(built.daemon, clock=clock, port=opts.dashboard_port)
         tick = 1
         while True:
             target = min(tick * opts.sample_s, opts.run_s)
@@ -262,6 +295,8 @@ async def run_demo(
             tick = max(tick + 1, int(t / opts.sample_s) + 1)
     finally:
         stop.set()
+        if board is not None:
+            await board.stop()
         if loop_task is not None:
             await loop_task
         if built is not None:
@@ -293,6 +328,27 @@ async def run_demo(
         wall_s=time.monotonic() - wall0,
     )
     return build_summary(record)
+
+
+def run_demo_virtual(
+    opts: DemoOptions,
+    view: Observer | None = None,
+    *,
+    on_console: Callable[[Outgoing], None] | None = None,
+    on_ready: Callable[[Simulator], None] | None = None,
+) -> DemoSummary:
+    """:func:`run_demo` on a fresh virtual-time loop paced at ``opts.speed`` (``None``: as
+    fast as possible)."""
+    return run_virtual(
+        run_demo(opts, view, on_console=on_console, on_ready=on_ready), speed=opts.speed
+    )
+
+
+def _scratch_dir() -> str | None:
+    """Where a journal nobody keeps goes: a RAM filesystem when there is one (the journal's
+    fsyncs then cost nothing: on virtual time the loop waits for each), else the default."""
+    shm = Path("/dev/shm")  # noqa: S108 - a private TemporaryDirectory is made inside it
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
 def _journal_path(opts: DemoOptions, tmp: Path | None) -> Path:

@@ -20,8 +20,7 @@ sub-table of run options for the demo, ``[expect.demo]``::
     max_cycle_errors = 0           # daemon cycles that raised
 
     [expect.demo]
-    speed = 10                     # default --speed for this scenario
-    suite_speed = 40               # the speed the suite (CI) runs it at
+    speed = 10                     # default --speed (live view pacing) for this scenario
     notify = ["json://127.0.0.1:1/"]   # apprise URLs alerts also go to
 
 An unknown key is an error naming it (a typo must not silently check nothing).
@@ -54,7 +53,6 @@ class DemoHints:
     """``[expect.demo]``: how the demo and the suite run this scenario."""
 
     speed: float | None = None
-    suite_speed: float | None = None
     notify: tuple[str, ...] = ()
 
 
@@ -107,22 +105,16 @@ def demo_hints(scenario: Scenario) -> DemoHints:
     name = scenario.name
     if not isinstance(raw, Mapping):
         raise ExpectError(f"scenario {name}: expect.demo must be a table")
-    unknown = sorted(set(raw) - {"speed", "suite_speed", "notify"})
+    unknown = sorted(set(raw) - {"speed", "notify"})
     if unknown:
         raise ExpectError(
-            f"scenario {name}: expect.demo: unknown key(s) {unknown} "
-            "(allowed: speed, suite_speed, notify)"
+            f"scenario {name}: expect.demo: unknown key(s) {unknown} (allowed: speed, notify)"
         )
     notify = raw.get("notify", [])
     if not isinstance(notify, list) or not all(isinstance(u, str) for u in notify):
         raise ExpectError(f"scenario {name}: expect.demo.notify must be a list of apprise URLs")
     return DemoHints(
         speed=_positive_float(name, "speed", raw["speed"]) if "speed" in raw else None,
-        suite_speed=(
-            _positive_float(name, "suite_speed", raw["suite_speed"])
-            if "suite_speed" in raw
-            else None
-        ),
         notify=tuple(notify),
     )
 
@@ -243,11 +235,6 @@ def check_expect(scenario: Scenario, summary: DemoSummary) -> list[Check]:
 
 
 # ---------------------------------------------------------------------------- running
-#: The suite aims at about this many wall seconds per scenario (CI budget).
-SUITE_WALL_TARGET_S = 10.0
-SUITE_MIN_SPEED = 20.0
-
-
 @dataclass(frozen=True, slots=True)
 class SuiteResult:
     scenario: str
@@ -264,40 +251,28 @@ class SuiteResult:
         return "\n".join(lines)
 
 
-def suite_speed(scenario: Scenario) -> float:
-    """``expect.demo.suite_speed``, else fast enough for about ten wall seconds (≥ ×20)."""
-    hints = demo_hints(scenario)
-    if hints.suite_speed is not None:
-        return hints.suite_speed
-    return max(SUITE_MIN_SPEED, (scenario.duration_s or 60.0) / SUITE_WALL_TARGET_S)
-
-
-async def run_checked(
+def run_checked(
     scenario: Scenario,
     rules_dir: Path,
     *,
-    speed: float | None = None,
     out_dir: Path | None = None,
     api: Literal["v1", "v2"] = "v2",
 ) -> SuiteResult:
-    """Run ``scenario`` with the daemon (speaking ``api``) and check its ``[expect]`` table."""
-    from riskd.demo.calibrate import slowdown
+    """Run ``scenario`` with the daemon (speaking ``api``) on unpaced virtual time, and check
+    its ``[expect]`` table. Deterministic: the same scenario gives the same result on any
+    machine, however loaded."""
     from riskd.demo.options import DemoOptions
-    from riskd.demo.runner import run_demo
+    from riskd.demo.runner import run_demo_virtual
 
     hints = demo_hints(scenario)
-    if speed is None:
-        # On a slower machine, a slower market clock: each cycle keeps the market time the
-        # scenario was written for (riskd is tested, not the CPU).
-        speed = suite_speed(scenario) / await slowdown()
     opts = DemoOptions(
         scenario=scenario,
         rules_dir=rules_dir,
-        speed=speed,
+        speed=None,
         notify_urls=hints.notify,
         out_dir=out_dir,
         api=api,
     )
-    summary = await run_demo(opts)
+    summary = run_demo_virtual(opts)
     label = scenario.name if api == "v2" else f"{scenario.name} (API {api})"
     return SuiteResult(label, summary, tuple(check_expect(scenario, summary)))

@@ -15,7 +15,7 @@ Definitions (the numbers ``riskd demo`` prints):
 - **reaction_ms**: per scope, from the first market instant its risk rate (starting balances
   on the scenario's price path) reached the warning ratio to the market instant the simulator
   executed the first protective call on it; the worst scope's figure, in *market*
-  milliseconds (divide by the speed for wall time). ``None`` when no scope both crossed and
+  milliseconds (virtual time: the wall has no say in it). ``None`` when no scope both crossed and
   was acted on; 0 when riskd acted before the crossing.
 - **api_calls** / **rate_limited**: requests that reached the simulator / answered HTTP 429.
 - **oracle_min**: :mod:`riskd.demo.oracle` — the least repayment that would have kept every
@@ -166,7 +166,8 @@ class DemoSummary:
     scenario: str
     description: str
     mode: str
-    speed: float
+    #: The run's pacing (market seconds per wall second); ``None``: unpaced virtual time.
+    speed: float | None
     market_seconds: float
     wall_seconds: float
     liquidated: bool
@@ -230,6 +231,16 @@ class DemoSummary:
         }
 
 
+#: The JSON fields that measure the wall, not the run: two runs of one scenario with the same
+#: options give the same JSON once these are left out (issue 17).
+WALL_TIME_FIELDS = ("wall_seconds",)
+
+
+def comparable_json(summary: DemoSummary) -> dict[str, Any]:
+    """:meth:`DemoSummary.to_json` without :data:`WALL_TIME_FIELDS` (determinism checks)."""
+    return {k: v for k, v in summary.to_json().items() if k not in WALL_TIME_FIELDS}
+
+
 def _pct(value: Decimal | None) -> str:
     if value is None:
         return "n/a"
@@ -243,7 +254,7 @@ def render_text(s: DemoSummary) -> str:
         f"scenario: {s.scenario} — {s.description}" if s.description else f"scenario: {s.scenario}",
         f"mode: {s.mode}",
         f"time: {s.market_seconds:.0f} s of market time in {s.wall_seconds:.1f} s "
-        f"(speed ×{s.speed:g})",
+        + ("(virtual time)" if s.speed is None else f"(virtual time paced at ×{s.speed:g})"),
         f"liquidated: {'true' if s.liquidated else 'false'}",
         f"max_risk_rate: {dec(s.max_risk_rate, 4)}",
         f"lowest_distance: {_pct(s.lowest_distance)} price move from liquidation",
@@ -252,12 +263,7 @@ def render_text(s: DemoSummary) -> str:
         f"oracle_min: {dec(s.oracle_min, 2)} USDT"
         + ("" if s.oracle_feasible else " (not enough: the path busts the account)")
         + (f" — riskd moved ×{ratio:.2f} of it" if ratio is not None and s.intents else ""),
-        "reaction_ms: "
-        + (
-            "n/a"
-            if s.reaction_ms is None
-            else f"{s.reaction_ms} (market time; {s.reaction_ms / s.speed:.0f} ms wall)"
-        ),
+        "reaction_ms: " + ("n/a" if s.reaction_ms is None else f"{s.reaction_ms} (market time)"),
         f"api_calls: {s.api_calls}",
         f"rate_limited: {s.rate_limited}",
         f"alerts: {len(s.alerts)} raised, {s.delivery.delivered} delivered"

@@ -45,7 +45,7 @@ class Frame:
     mode: str
     t: float
     duration: float
-    speed: float
+    speed: float | None
     prices: Mapping[str, Decimal]
     scopes: tuple[ScopeView, ...]
     api_calls: int
@@ -139,7 +139,8 @@ def render(frame: Frame, events: list[tuple[float, str, str]]) -> Group:
     head = Text()
     head.append(f"riskd demo — {frame.scenario}", style="bold")
     head.append(f"   {frame.mode}   ", style="cyan")
-    head.append(f"t = {frame.t:6.1f}s / {frame.duration:.0f}s  (×{frame.speed:g})")
+    pace = "virtual time" if frame.speed is None else f"×{frame.speed:g}"
+    head.append(f"t = {frame.t:6.1f}s / {frame.duration:.0f}s  ({pace})")
     prices = Table.grid(padding=(0, 2))
     for sym, price in frame.prices.items():
         prices.add_row(Text(sym, style="bold"), f"{price:,.2f} USDT")

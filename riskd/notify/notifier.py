@@ -95,7 +95,7 @@ class Notifier:
                 Lane(
                     route.name,
                     factory(route.name, i, url, settings.send_timeout),
-                    Outbox(settings, caps, speed=clock.speed, suppress=self._suppressed),
+                    Outbox(settings, caps, suppress=self._suppressed),
                 )
                 for i, url in enumerate(route.urls)
             ]

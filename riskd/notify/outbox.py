@@ -114,14 +114,10 @@ class Outbox:
         settings: NotifySettings,
         caps: Caps | None = None,
         *,
-        speed: float = 1.0,
         suppress: Suppressor | None = None,
     ) -> None:
         self._s = settings
-        self._speed = speed
-        # Provider limits are per wall second: with a clock running ``speed`` times faster
-        # than the wall (the demo), the window spans ``speed`` times more clock seconds.
-        self._window = settings.flood_window * speed
+        self._window = float(settings.flood_window)
         self._caps = caps or Caps.from_settings(settings)
         self._suppress = suppress
         self._reserve = settings.flood_limit // 4
@@ -360,7 +356,7 @@ class Outbox:
         )
         if retry_after is not None:
             asked = retry_after if retry_after > 0 else self._s.rate_limit_backoff
-            delay = max(delay, asked * self._speed)
+            delay = max(delay, asked)
         self._retry_at = now + delay
         if self._failing_since is None:
             self._failing_since = now

@@ -5,7 +5,9 @@ they are held as :class:`pydantic.SecretStr`, registered with :mod:`riskd.redact
 they are read, and error messages name the route and a redacted form (``tgram://***``), never
 the URL itself.
 
-Durations are seconds.
+Times are durations in riskd's one syntax (:mod:`riskd.durations`: ``"90s"``, ``"5m"``,
+``"1h30m"``; a bare number is seconds) and are held as float seconds. ``group_wait`` and
+``group_interval`` may be ``0s``; every other time must be longer than 0.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from riskd.durations import Duration, PositiveDuration, format_duration
 from riskd.notify.alert import EVERY_ROUTE
 from riskd.notify.matchers import MatcherError, parse_matchers, valid_label_name
 from riskd.notify.silences import InhibitRule
@@ -178,14 +181,14 @@ class NotifySettings(BaseModel):
     fallback: str | None = None
     #: Consecutive failed attempts on a channel before its alerts are copied to the fallback.
     fallback_after_failures: int = Field(default=2, ge=1)
-    #: Seconds before the same still-firing alert (incident × kind × severity) is sent again.
-    repeat_interval: float = Field(default=3600.0, gt=0)
-    #: Seconds a new alert waits to collect others arriving with it into one message.
-    group_wait: float = Field(default=2.0, ge=0)
-    #: Seconds a group already notified waits before an update of the same or lower
+    #: Time before the same still-firing alert (incident × kind × severity) is sent again.
+    repeat_interval: PositiveDuration = 3600.0
+    #: How long a new alert waits to collect others arriving with it into one message.
+    group_wait: Duration = 2.0
+    #: How long a group already notified waits before an update of the same or lower
     #: severity is sent (a more severe one, an action, a liquidation or a safety change goes
     #: after ``group_wait``). A state that flips back within it is not sent again.
-    group_interval: float = Field(default=60.0, ge=0)
+    group_interval: Duration = 60.0
     #: Labels whose values make a group (one message collects a group's alerts):
     #: any of account, scope, rule, kind, severity, incident, or a rule label.
     group_by: tuple[str, ...] = ("account",)
@@ -193,39 +196,39 @@ class NotifySettings(BaseModel):
     #: alerts during an outage and warnings under a critical escalation of the same scope.
     inhibit_rules: tuple[InhibitRuleSettings, ...] = DEFAULT_INHIBIT_RULES
     #: Undelivered alerts kept in the journal's outbox are re-sent after a restart unless
-    #: older than this (seconds); older ones are dropped with a log line.
-    outbox_max_age: float = Field(default=86400.0, gt=0)
-    #: Wall seconds between two reloads of the silences from the journal.
-    silence_refresh: float = Field(default=10.0, gt=0)
-    #: Back-off (seconds) after a channel answers "429 Too Many Requests" without saying
+    #: older than this; older ones are dropped with a log line.
+    outbox_max_age: PositiveDuration = 86400.0
+    #: Wall time between two reloads of the silences from the journal.
+    silence_refresh: PositiveDuration = 10.0
+    #: Back-off after a channel answers "429 Too Many Requests" without saying
     #: how long to wait (Telegram's ``retry_after`` is honoured when given).
-    rate_limit_backoff: float = Field(default=60.0, gt=0)
+    rate_limit_backoff: PositiveDuration = 60.0
     #: At most this many messages per channel (one apprise URL, e.g. one Telegram chat) …
     flood_limit: int = Field(default=20, ge=1)
-    #: … in any window of this many seconds. Above it, alerts are grouped into digests.
-    flood_window: float = Field(default=60.0, gt=0)
+    #: … in any window this long. Above it, alerts are grouped into digests.
+    flood_window: PositiveDuration = 60.0
     #: Most alerts waiting per channel; above it the least severe, oldest one is dropped
     #: (info before warning before critical) and counted.
     queue_size: int = Field(default=1000, ge=10)
-    #: Retry backoff: first wait, growth factor, longest wait (seconds).
-    retry_initial: float = Field(default=2.0, gt=0)
+    #: Retry backoff: first wait, growth factor, longest wait.
+    retry_initial: PositiveDuration = 2.0
     retry_multiplier: float = Field(default=2.0, ge=1)
-    retry_max: float = Field(default=300.0, gt=0)
-    #: Longest time one delivery attempt may take (seconds).
-    send_timeout: float = Field(default=20.0, gt=0)
+    retry_max: PositiveDuration = 300.0
+    #: Longest time one delivery attempt may take.
+    send_timeout: PositiveDuration = 20.0
     #: Length caps: a single message's body, a digest's lines and characters, a title.
     message_max_chars: int = Field(default=800, ge=200, le=4000)
     digest_max_lines: int = Field(default=25, ge=3, le=200)
     digest_max_chars: int = Field(default=3500, ge=500, le=4000)
     title_max_chars: int = Field(default=100, ge=20, le=250)
     #: Optional dead-man's-switch URL (e.g. https://hc-ping.com/UUID), pinged with GET every
-    #: ``heartbeat_interval`` seconds while the notifier is healthy.
+    #: ``heartbeat_interval`` while the notifier is healthy.
     heartbeat_url: SecretStr | None = None
-    heartbeat_interval: float = Field(default=60.0, gt=0)
-    heartbeat_timeout: float = Field(default=10.0, gt=0)
-    #: A channel failing for longer than this (seconds) makes the notifier unhealthy: the
+    heartbeat_interval: PositiveDuration = 60.0
+    heartbeat_timeout: PositiveDuration = 10.0
+    #: A channel failing for longer than this makes the notifier unhealthy: the
     #: heartbeat stops, so the external switch tells the user.
-    unhealthy_after: float = Field(default=600.0, gt=0)
+    unhealthy_after: PositiveDuration = 600.0
     #: Send start, clean-stop and restarted-after-crash messages.
     lifecycle_messages: bool = True
 
@@ -260,7 +263,8 @@ class NotifySettings(BaseModel):
             )
         if self.retry_max < self.retry_initial:
             raise ValueError(
-                f"notify retry_max ({self.retry_max}) is below retry_initial ({self.retry_initial})"
+                f"notify retry_max ({format_duration(self.retry_max)}) is below retry_initial"
+                f" ({format_duration(self.retry_initial)})"
             )
         if self.heartbeat_url is not None:
             raw = self.heartbeat_url.get_secret_value()

@@ -32,6 +32,7 @@ from riskd.ops.metrics import Metrics
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "DASHBOARD_PREFIX",
     "DEFAULT_HOST",
     "DEFAULT_MAX_TICK_AGE",
     "DEFAULT_PORT",
@@ -53,6 +54,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _INDEX = b"riskd operations endpoint: /metrics (Prometheus), /healthz (scheduler liveness)\n"
+#: Where a dashboard given to :func:`start_ops_server` is mounted (riskd.dashboard).
+DASHBOARD_PREFIX = "/dashboard"
 
 
 class OpsServerError(Exception):
@@ -69,6 +72,7 @@ class OpsApp:
         *,
         clock: Clock | None = None,
         max_tick_age: float = DEFAULT_MAX_TICK_AGE,
+        dashboard: ASGIApp | None = None,
     ) -> None:
         if max_tick_age <= 0:
             raise ValueError(f"max_tick_age must be > 0 seconds, got {max_tick_age}")
@@ -77,6 +81,8 @@ class OpsApp:
         self.clock: Clock = clock if clock is not None else WallClock()
         self.max_tick_age = max_tick_age
         self._metrics_app: ASGIApp = make_asgi_app(metrics.registry)
+        #: Everything under ``/dashboard`` goes to it (None: 404 there).
+        self.dashboard = dashboard
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -85,6 +91,11 @@ class OpsApp:
         if scope["type"] != "http":
             return  # websockets are not served
         path, method = scope.get("path", ""), scope.get("method", "GET")
+        if self.dashboard is not None and (
+            path == DASHBOARD_PREFIX or path.startswith(DASHBOARD_PREFIX + "/")
+        ):
+            await self.dashboard(scope, receive, send)
+            return
         if path not in ("/", "/metrics", "/healthz"):
             await _respond(send, 404, b"not found; try /metrics or /healthz\n")
             return
@@ -216,12 +227,14 @@ async def start_ops_server(
     *,
     clock: Clock | None = None,
     max_tick_age: float = DEFAULT_MAX_TICK_AGE,
+    dashboard: ASGIApp | None = None,
 ) -> OpsServer:
     """Listen on ``host:port`` (``port=0`` picks a free port) and serve in the running loop.
 
+    ``dashboard`` (:func:`riskd.dashboard.make_dashboard`) is served under ``/dashboard``.
     Raises :class:`OpsServerError` when the address cannot be used.
     """
-    app = OpsApp(metrics, health, clock=clock, max_tick_age=max_tick_age)
+    app = OpsApp(metrics, health, clock=clock, max_tick_age=max_tick_age, dashboard=dashboard)
     sock = _bind(host, port)
     bound_port = int(sock.getsockname()[1])
     if not _is_loopback(host):

@@ -54,11 +54,16 @@ def equity_usdt(snap: ScopeSnapshot) -> Decimal:
 
 
 def _mmr_map(snap: ScopeSnapshot) -> dict[str, Decimal]:
+    """The tier rate of every held coin; a coin owed nothing needs none (its weight
+    liability × price × rate is 0 whatever the rate), as in the daemon's own risk rate —
+    riskd reads tiers only for the coins a cross account owes."""
     out: dict[str, Decimal] = {}
     for c in _held(snap):
         m = snap.maintain_margin_rate.get(c)
         if m is None:
-            raise MissingData(f"no maintainMarginRate for {c}")
+            if snap.balances[c].liability > 0:
+                raise MissingData(f"no maintainMarginRate for {c}")
+            m = ZERO
         out[c] = m
     return out
 

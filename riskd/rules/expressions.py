@@ -29,7 +29,8 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-from riskd.rules.durations import DurationError, parse_duration
+from riskd.durations import DurationError
+from riskd.rules.durations import rule_duration
 from riskd.rules.suggest import suggest
 from riskd.rules.variables import (
     ACTION_COIN,
@@ -347,7 +348,7 @@ class _Checker:
         ):
             raise self.fail(node, usage)
         try:
-            window = parse_duration(args[0].value)
+            window = rule_duration(args[0].value)
         except DurationError as exc:
             raise self.fail(node, f"maxPriceStep() window: {exc}") from None
         if window <= 0:
@@ -368,7 +369,7 @@ class _Checker:
                 + ", ".join(sorted(HISTORIC)),
             )
         try:
-            window = parse_duration(args[1].value)  # type: ignore[attr-defined]
+            window = rule_duration(args[1].value)  # type: ignore[attr-defined]
         except DurationError as exc:
             raise self.fail(node, f"{name}() window: {exc}") from None
         if window <= 0:

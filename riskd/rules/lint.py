@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from riskd.rules.durations import format_duration
+from riskd.durations import format_duration
 from riskd.rules.expressions import Expression
 from riskd.rules.model import ActionKind, Level, Problem, Rule, RuleSet
 from riskd.rules.variables import PER_COIN, SCALARS, Ref

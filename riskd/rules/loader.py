@@ -16,8 +16,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from riskd.durations import DurationError
 from riskd.rules.actions_parse import parse_then
-from riskd.rules.durations import DurationError, parse_duration
+from riskd.rules.durations import rule_duration
 from riskd.rules.expressions import Env, ExpressionError, Kind, compile_expression
 from riskd.rules.model import Level, Problem, Rule, RuleSet, ScopeSelector
 from riskd.rules.suggest import suggest
@@ -208,7 +209,7 @@ class _FileLoader:
         durations = {}
         for key in ("for", "keep_firing_for", "cooldown"):
             try:
-                durations[key] = parse_duration(values.get(key))
+                durations[key] = rule_duration(values.get(key))
             except DurationError as exc:
                 bad(key, str(exc))
         severity = self._severity(values.get("severity"), bad)

@@ -28,7 +28,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from riskd.rules.durations import DurationError, parse_duration
+from riskd.durations import DurationError
+from riskd.rules.durations import rule_duration
 from riskd.rules.suggest import suggest
 
 DATA_KEYS = (
@@ -125,7 +126,7 @@ def decimal_value(raw: object, where: str) -> Decimal:
 
 def _duration(raw: object, where: str) -> float:
     try:
-        return parse_duration(raw)
+        return rule_duration(raw)
     except DurationError as exc:
         raise TestFileError(f"{where}: {exc}") from None
 

@@ -14,10 +14,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from riskd.durations import format_duration
 from riskd.risk.snapshot import CoinBalance, ScopeSnapshot, parse_scope
 from riskd.rules.actions_parse import QUOTES
 from riskd.rules.decisions import ActionRequest, Notification
-from riskd.rules.durations import format_duration
 from riskd.rules.engine import evaluate
 from riskd.rules.loader import load
 from riskd.rules.model import Problem, RuleSet

@@ -29,7 +29,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from riskd.bitget.codes import SUCCESS
-from riskd.bitget.endpoints import ALL_ENDPOINTS, ENDPOINTS, ENDPOINTS_V2, Endpoint
+from riskd.bitget.endpoints import ALL_ENDPOINTS, ENDPOINTS, ENDPOINTS_V2, ENDPOINTS_V3, Endpoint
 from riskd.sim.errors import SimError
 from riskd.sim.handlers_account import HANDLERS as ACCOUNT
 from riskd.sim.handlers_common import Ctx, Handler, TopLevel
@@ -40,6 +40,8 @@ from riskd.sim.handlers_v2_account import HANDLERS as V2_ACCOUNT
 from riskd.sim.handlers_v2_orders import HANDLERS as V2_ORDERS
 from riskd.sim.handlers_v2_public import HANDLERS as V2_PUBLIC
 from riskd.sim.handlers_v2_records import HANDLERS as V2_RECORDS
+from riskd.sim.handlers_v3 import HANDLERS as HANDLERS_V3
+from riskd.sim.handlers_v3 import account_mode_error
 from riskd.sim.host import SimHost
 from riskd.sim.params import Params, parse_body, parse_query
 from riskd.sim.ratelimit import batch_weight, ip_buckets, uid_buckets
@@ -52,12 +54,15 @@ _ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 
 missing = [e.name for e in ENDPOINTS if e.name not in HANDLERS]
 missing += [e.key for e in ENDPOINTS_V2 if e.name not in HANDLERS_V2]
+missing += [e.key for e in ENDPOINTS_V3 if e.name not in HANDLERS_V3]
 if missing:  # pragma: no cover - guarded by a test as well
     raise RuntimeError(f"simulator has no handler for {missing}")
 
 
 def handler_for(endpoint: Endpoint) -> Handler:
     """The handler of ``endpoint`` in its API version."""
+    if endpoint.api == "v3":
+        return HANDLERS_V3[endpoint.name]
     return (HANDLERS if endpoint.api == "v1" else HANDLERS_V2)[endpoint.name]
 
 
@@ -129,12 +134,9 @@ class Pipeline:
         return response
 
     async def _market_sleep(self, seconds: float) -> None:
-        """Wait ``seconds`` of market time: a scaled demo sees the same market-time latency.
-
-        A clock that runs ``speed`` times faster than the wall waits ``seconds / speed`` wall
-        seconds; a manual clock (speed 1) waits on the wall, so tests can time out on it.
-        """
-        await asyncio.sleep(max(0.0, seconds) / max(self.sim.clock.speed, 1e-9))
+        """Wait ``seconds`` on the event loop's time: virtual in the demo (the same market-time
+        latency at any speed), real with a manual clock (so tests can time out on it)."""
+        await asyncio.sleep(max(0.0, seconds))
 
     def _error(self, exc: SimError, server_ms: int) -> Response:
         self.sim.counters.errors += 1
@@ -156,8 +158,9 @@ class Pipeline:
                     request.headers, request.method, path, query, body, server_ms
                 )
                 account = sim.exchange.account(cred.account)
-                if account.unified:
-                    raise SimError("40085")
+                mode_error = account_mode_error(endpoint, account)
+                if mode_error is not None:
+                    raise mode_error
             if endpoint.method == "POST":
                 content_type = request.headers.get("content-type", "")
                 if "application/json" not in content_type.lower():

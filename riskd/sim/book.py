@@ -163,6 +163,9 @@ class Account:
     pending_repays: list[PendingRepay] = field(default_factory=list)
     #: A Unified Trading Account: the classic margin API answers 40085 for it.
     unified: bool = False
+    #: UTA only: the mgnRatio at which the simulator liquidates it (``None``: the default of
+    #: :mod:`riskd.sim.uta`, 1).
+    uta_liquidation_level: Decimal | None = None
     #: v2 ``clientOid`` of borrows and isolated repays → the loan / repay id it created.
     client_oids: dict[str, int] = field(default_factory=dict)
 

@@ -98,12 +98,12 @@ class Control:
         """Pin ``symbol``'s index price (its scenario path no longer applies)."""
         with self._lock:
             self._ex.catch_up()
-            self._ex.market.set_price(symbol, price)
+            self._ex.market.set_price(symbol, price, now_s=self._ex.now())
             self._ex.catch_up_now()
 
     def release_price(self, symbol: str) -> None:
         with self._lock:
-            self._ex.market.release_price(symbol)
+            self._ex.market.release_price(symbol, now_s=self._ex.now())
             self._ex.catch_up_now()
 
     def crash(self, request: CrashRequest) -> CrashStarted:

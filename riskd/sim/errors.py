@@ -7,6 +7,7 @@ table does not list yet are completed here from the same document (its error-cod
 from __future__ import annotations
 
 from riskd.bitget import codes
+from riskd.bitget.codes_v3 import MESSAGES_V3
 
 #: Codes used by the simulator that ``riskd.bitget.codes`` does not carry (verbatim from the
 #: document's "RestAPI error code" table).
@@ -15,6 +16,8 @@ _EXTRA_MESSAGES: dict[str, str] = {
     "40304": "clientOid or clientOrderId length cannot greater than 50",
     "43001": "The order does not exist",
     "50039": "The currency and the trading pair do not match",
+    # v3 account mode (riskd.bitget.codes_v3: 40084's wording is unconfirmed)
+    **MESSAGES_V3,
     # WebSocket error codes (the document's "WebSocket error code" table)
     "30001": "Channel does not exist",
     "30002": "Illegal request",

@@ -130,6 +130,8 @@ class Exchange:
         self.accounts[name] = account
         setup = self.scenario.account(name)
         account.unified = unified if unified is not None else bool(setup and setup.unified)
+        if setup is not None and account.unified:
+            account.uta_liquidation_level = setup.uta_liquidation_level
         if funding is None:
             funding = setup.funding if setup and setup.funding is not None else None
         now = self.now()

@@ -8,7 +8,7 @@ drawn from a seeded RNG, so a run with the same seed sees the same faults.
 
 What each effect does to a matching request:
 
-- ``latency_s``: the answer waits that long in market time (wall seconds ÷ clock speed);
+- ``latency_s``: the answer waits that long on the event loop's time (virtual in the demo);
 - ``error_rate``: that share is answered ``error_status`` (5xx) with a non-JSON body, and the
   request is *not* executed;
 - ``rate_limit_rate``: that share is answered HTTP 429 (a 429 storm), not executed;

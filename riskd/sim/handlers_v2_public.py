@@ -1,12 +1,22 @@
 """v2 configuration endpoints (ENDPOINTS-v2.md §1a, §1e): server time, currencies, interest
-rates and limits, tier data, interest-rate record. All but the first two are signed on v2."""
+rates and limits, tier data, interest-rate record. All but the first two are signed on v2.
+
+And the public spot candle endpoints (``candles``, ``history_candles``), served from the
+market's price history (:mod:`riskd.sim.candles`): an unknown symbol is ``40034 Parameter
+<symbol> does not exist`` (as the exchange answers it), an unknown granularity or a ``limit``
+outside ``1..max`` is ``40020 Parameter … error``, a start after the end ``40707``. Month
+lines (``1M``, ``1Mutc``) are not simulated (``40020``)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from riskd.amounts import fmt8
+from riskd.bitget.endpoint_types import CandleGranularity
+from riskd.bitget.endpoints_v2 import CANDLE_GRANULARITIES, CANDLE_PAGE_DEFAULT, CANDLE_PAGE_MAX
+from riskd.sim.candles import candle_rows
 from riskd.sim.catalog import CoinSpec, SymbolSpec
+from riskd.sim.errors import SimError, param_error
 from riskd.sim.handlers_common import Ctx, Handler
 
 ONE = Decimal(1)
@@ -148,6 +158,37 @@ def interest_rate_record(ctx: Ctx) -> object:
     }
 
 
+def _granularity(ctx: Ctx) -> CandleGranularity:
+    name = ctx.params.req("granularity")
+    gran = CANDLE_GRANULARITIES.get(name)
+    if gran is None:
+        known = ", ".join(g for g, v in CANDLE_GRANULARITIES.items() if v.seconds is not None)
+        raise param_error("granularity", f"{name!r} is not one of {known}")
+    if gran.seconds is None:
+        raise param_error("granularity", f"month candles ({name}) are not simulated")
+    return gran
+
+
+def candles(ctx: Ctx) -> object:
+    """Rows ``[ts, open, high, low, close, baseVolume, usdtVolume, quoteVolume]``."""
+    symbol = ctx.params.req("symbol")
+    if symbol not in ctx.ex.market.symbols:
+        raise SimError("40034", symbol)
+    gran = _granularity(ctx)
+    most = CANDLE_PAGE_MAX[ctx.endpoint.name]
+    limit = ctx.params.integer("limit", CANDLE_PAGE_DEFAULT)
+    assert limit is not None
+    if not 1 <= limit <= most:
+        raise param_error("limit", f"must be within 1..{most}")
+    start = ctx.params.integer("startTime")
+    end = ctx.params.integer("endTime")
+    if start is not None and end is not None and start > end:
+        raise SimError("40707")
+    return candle_rows(
+        ctx.ex.market, symbol, gran, start_ms=start, end_ms=end, limit=limit, now_s=ctx.now_s
+    )
+
+
 HANDLERS: dict[str, Handler] = {
     "server_time": server_time,
     "currencies": currencies,
@@ -156,4 +197,6 @@ HANDLERS: dict[str, Handler] = {
     "cross_tier_data": cross_tier_data,
     "isolated_tier_data": isolated_tier_data,
     "interest_rate_record": interest_rate_record,
+    "candles": candles,
+    "history_candles": candles,
 }

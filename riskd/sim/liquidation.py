@@ -12,6 +12,10 @@ When ``riskRate ≥ liquidationRiskRatio`` (1.0) the scope is liquidated at once
 4. when net assets are not positive (bust) everything is sold, what can be repaid is repaid,
    and the rest of the debt is written off by the risk fund (fin ``compensate``).
 
+A Unified Trading Account is checked on its account-wide ``mgnRatio`` against its own level
+(:func:`riskd.sim.uta.due_for_liquidation`) and liquidated the same way, down to ``TARGET`` ×
+its level (half of it, as the classic 0.5 is half of 1).
+
 A liquidation record (``liqRisk``, ``totalAssets``, ``totalDebt`` at the start, ``LiqFee``) is
 written for each event.
 """
@@ -22,6 +26,7 @@ from decimal import Decimal
 
 from riskd.amounts import fmt8
 from riskd.risk.math import INFINITE
+from riskd.sim import uta
 from riskd.sim.book import Account, ScopeBook
 from riskd.sim.catalog import USDT
 from riskd.sim.convert import raise_coin
@@ -49,29 +54,39 @@ class Liquidator:
         self.count = 0
 
     def check(self, account: Account, now_s: float) -> list[Record]:
-        """Liquidate every scope of ``account`` at or above the liquidation ratio."""
+        """Liquidate every scope of ``account`` at or above the liquidation ratio (a Unified
+        Trading Account: its one book at its mgnRatio level, :mod:`riskd.sim.uta`)."""
         done: list[Record] = []
+        if account.unified:
+            if uta.due_for_liquidation(self.ledger, account, now_s):
+                target = self.target * uta.liquidation_level(account)
+                done.append(self.liquidate(account, uta.uta_book(account), now_s, target))
+            return done
         ratio = self.ledger.catalog.liquidation_risk_ratio
         for book in self.ledger.scopes_with_debt(account):
             if self.ledger.risk_rate(book, now_s) >= ratio:
                 done.append(self.liquidate(account, book, now_s))
         return done
 
-    def liquidate(self, account: Account, book: ScopeBook, now_s: float) -> Record:
+    def liquidate(
+        self, account: Account, book: ScopeBook, now_s: float, target: Decimal | None = None
+    ) -> Record:
+        """Liquidate ``book`` down to ``target`` (default :data:`TARGET`) risk rate."""
+        goal = self.target if target is None else target
         start = self.ledger.valuation(book, now_s)
         self.trading.cancel_scope(account, book, now_s)
         fee_total = ZERO
         for _ in range(_PASSES):
             v = self.ledger.valuation(book, now_s)
-            if v.liabilities <= 0 or v.risk_rate <= self.target * Decimal("1.1"):
+            if v.liabilities <= 0 or v.risk_rate <= goal * Decimal("1.1"):
                 break
             if v.equity <= 0:
                 self._close_out(account, book, now_s)
                 break
             avg_mmr = v.weighted_liabilities / v.liabilities
             cost = self.fee_rate + Decimal("0.002")
-            denom = avg_mmr - self.target * cost
-            x = v.liabilities if denom <= 0 else (v.weighted_liabilities - self.target * v.equity)
+            denom = avg_mmr - goal * cost
+            x = v.liabilities if denom <= 0 else (v.weighted_liabilities - goal * v.equity)
             if denom > 0:
                 x = x / denom
             fee_total += self._repay_value(account, book, min(x, v.liabilities), now_s)

@@ -14,6 +14,15 @@ Prices are Decimals with 8 decimals. A price pinned with :meth:`Market.set_price
 path of its symbol from then on; :meth:`Market.start_path` starts a new path for a symbol from
 its current price at a given instant (a crash on request).
 
+History (for the candle endpoints, :mod:`riskd.sim.candles`): every change of what a symbol's
+price follows — the scenario path, a pin, a release, a new path — is kept as a
+:class:`Regime` with the market second it took effect, so the price at any past instant and the
+extremes over any past span can be recomputed exactly. Memory is bounded: at most
+``MAX_REGIMES`` regimes per symbol and ``MAX_HISTORY_WALK_STEPS`` random-walk steps over all
+kept regimes; older regimes are dropped and the candles before them are no longer served.
+A pin set through :meth:`Market.set_price` without ``now_s`` takes effect at the latest market
+instant the market was asked about (the control surface catches up first, so that is now).
+
 The *feed* (what the index-price WebSocket channels publish) follows the true price except
 during a :class:`FeedStop`: then it keeps the last price from before the stop, with that
 moment's timestamp, while the market (liquidations, fills, valuations) moves on.
@@ -35,6 +44,11 @@ SegmentKind = Literal["step", "linear", "random_walk", "hold"]
 SEGMENT_KINDS: tuple[SegmentKind, ...] = ("step", "linear", "random_walk", "hold")
 _Q8 = Decimal("0.00000001")
 MAX_WALK_STEPS = 2_000_000
+#: History bounds (see the module docstring).
+MAX_REGIMES = 1_000
+MAX_HISTORY_WALK_STEPS = 2 * MAX_WALK_STEPS
+#: The last instant of a span ``[t0, t1)`` is ``t1 - EPS_S`` (prices move on milliseconds).
+EPS_S = 0.001
 
 
 def q8(value: Decimal) -> Decimal:
@@ -146,6 +160,33 @@ class PricePath:
         walk = self._walks[i]
         return walk[min(len(walk) - 1, int(elapsed // seg.step_s))]
 
+    @property
+    def walk_steps(self) -> int:
+        """How many random-walk prices this path holds (its memory cost)."""
+        return sum(len(w) for w in self._walks.values())
+
+    def span(self, u0: float, u1: float) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        """First, lowest, highest and last price over path seconds ``[u0, u1)`` (``u0 < u1``),
+        exactly: hold and step segments are flat, linear ones monotonic, walks are scanned."""
+        last = max(u0, u1 - EPS_S)
+        first_p, last_p = self.price_at(u0), self.price_at(last)
+        points = [first_p, last_p]
+        for i, seg in enumerate(self.segments):
+            s0 = self._starts[i]
+            lo, hi = max(u0, s0), min(last, s0 + seg.duration_s)
+            if lo > hi or lo >= s0 + seg.duration_s:
+                continue
+            if seg.kind == "random_walk":
+                walk = self._walks[i]
+                top = len(walk) - 1
+                i0 = min(top, int((lo - s0) // seg.step_s))
+                i1 = min(top, int((hi - s0) // seg.step_s))
+                part = walk[i0 : i1 + 1]
+                points += (min(part), max(part))
+            else:
+                points += (self.price_at(lo), self.price_at(hi))
+        return first_p, min(points), max(points), last_p
+
     def moves_between(self, t0: float, t1: float) -> bool:
         """False when the price is certainly constant over ``[t0, t1]``."""
         if t0 >= self.end_s or not self.segments:
@@ -156,6 +197,27 @@ class PricePath:
         if self.segments[i].kind not in ("hold", "step"):
             return True
         return t1 >= self._starts[i] + self.segments[i].duration_s
+
+
+@dataclass(frozen=True, slots=True)
+class Regime:
+    """What a symbol's price followed from market second ``start_s`` on: ``path`` (at path
+    second ``t - origin_s``) or, when ``pinned`` is set, that constant price."""
+
+    start_s: float
+    path: PricePath
+    origin_s: float
+    pinned: Decimal | None = None
+
+    def price(self, t: float) -> Decimal:
+        return self.pinned if self.pinned is not None else self.path.price_at(t - self.origin_s)
+
+    def span(self, t0: float, t1: float) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        """First, lowest, highest and last price over market seconds ``[t0, t1)``."""
+        if self.pinned is not None:
+            p = self.pinned
+            return p, p, p, p
+        return self.path.span(t0 - self.origin_s, t1 - self.origin_s)
 
 
 class Market:
@@ -182,6 +244,11 @@ class Market:
         self._pinned: dict[str, Decimal] = {}
         self._restarts = 0
         self.feed_stops: list[FeedStop] = list(feed_stops)
+        #: Latest market second asked about (when a pin without ``now_s`` takes effect).
+        self._seen_s = start_s
+        self._regimes: dict[str, list[Regime]] = {
+            sym: [Regime(start_s, path, start_s)] for sym, path in self._paths.items()
+        }
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -191,6 +258,8 @@ class Market:
         return now_s - self.start_s
 
     def price(self, symbol: str, now_s: float) -> Decimal:
+        if now_s > self._seen_s:
+            self._seen_s = now_s
         pinned = self._pinned.get(symbol)
         if pinned is not None:
             return pinned
@@ -212,16 +281,18 @@ class Market:
             out[self.catalog.symbol(sym).base] = self.price(sym, now_s)
         return out
 
-    def set_price(self, symbol: str, price: Decimal) -> None:
+    def set_price(self, symbol: str, price: Decimal, now_s: float | None = None) -> None:
         if symbol not in self._paths:
             raise SimError("50024", detail=symbol)
         if price <= 0:
             raise ValueError(f"price of {symbol} must be > 0, got {price}")
         self._pinned[symbol] = q8(price)
+        self._record(symbol, now_s)
 
-    def release_price(self, symbol: str) -> None:
+    def release_price(self, symbol: str, now_s: float | None = None) -> None:
         """Let ``symbol`` follow its scenario path again."""
-        self._pinned.pop(symbol, None)
+        if self._pinned.pop(symbol, None) is not None:
+            self._record(symbol, now_s)
 
     def start_path(self, symbol: str, segments: Sequence[Segment], now_s: float) -> None:
         """From ``now_s`` on, ``symbol`` follows ``segments`` from its current price (a pinned
@@ -234,6 +305,43 @@ class Market:
         self._paths[symbol] = PricePath(price, segments, seed, symbol)
         self._origin[symbol] = now_s
         self._pinned.pop(symbol, None)
+        self._record(symbol, now_s)
+
+    # ------------------------------------------------------------------ history
+    def _record(self, symbol: str, now_s: float | None) -> None:
+        """Keep what ``symbol`` follows from now on (see the module docstring)."""
+        regimes = self._regimes[symbol]
+        at = max(self._seen_s if now_s is None else now_s, regimes[-1].start_s)
+        self._seen_s = max(self._seen_s, at)
+        regimes.append(
+            Regime(at, self._paths[symbol], self._origin[symbol], self._pinned.get(symbol))
+        )
+        self._trim()
+
+    def _trim(self) -> None:
+        for regimes in self._regimes.values():
+            if len(regimes) > MAX_REGIMES:
+                del regimes[: len(regimes) - MAX_REGIMES]
+        while True:
+            paths = {
+                id(r.path): (r.path.walk_steps, sym)
+                for sym, rs in self._regimes.items()
+                for r in rs
+            }
+            if sum(steps for steps, _ in paths.values()) <= MAX_HISTORY_WALK_STEPS:
+                return
+            # drop the oldest regime that is not a symbol's current one
+            older = [(rs[0].start_s, sym) for sym, rs in self._regimes.items() if len(rs) > 1]
+            if not older:
+                return
+            del self._regimes[min(older)[1]][0]
+
+    def regimes(self, symbol: str) -> tuple[Regime, ...]:
+        """What ``symbol``'s price followed, oldest first (the kept part of its history)."""
+        regimes = self._regimes.get(symbol)
+        if regimes is None:
+            raise SimError("50024", detail=symbol)
+        return tuple(regimes)
 
     def path_end_s(self, symbol: str) -> float:
         """Market second at which ``symbol``'s current path ends (its price holds after)."""

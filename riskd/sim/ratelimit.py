@@ -1,7 +1,9 @@
 """Rate limits per endpoint and scope, as the endpoint table lists them.
 
-Sliding windows over a *monotonic wall* clock (never virtual time: a demo running 60× faster
-still meets the real per-second limits). IP-scoped limits count per client address, UID-scoped
+Sliding windows over the event loop's monotonic time (:func:`loop_time`): the wall with a
+standard loop, virtual time on a :class:`~riskd.virtual_time.VirtualTimeLoop` (the demo and
+the suite: the daemon's rate budget counts in the same time, so both sides agree however fast
+the run goes). IP-scoped limits count per client address, UID-scoped
 limits per account (one API key each), each API version with its own windows (the table's
 limits per version: many v1 IP limits are per UID on v2); unsigned (public) endpoints also
 share the global ``PUBLIC_GLOBAL_LIMIT`` requests per ``PUBLIC_GLOBAL_WINDOW_S`` per IP. A
@@ -13,6 +15,7 @@ be counted as one request"; a batch here has one symbol): see :func:`batch_weigh
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -20,6 +23,14 @@ from collections.abc import Callable, Mapping, Sequence
 from riskd.bitget.endpoints import PUBLIC_GLOBAL_LIMIT, PUBLIC_GLOBAL_WINDOW_S, Endpoint, LimitScope
 
 Bucket = tuple[str, int, float]
+
+
+def loop_time() -> float:
+    """The running event loop's ``time()``; ``time.monotonic()`` outside a loop."""
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return time.monotonic()
 
 
 def batch_weight(endpoint: Endpoint, body: Mapping[str, object]) -> int:
@@ -50,7 +61,7 @@ def uid_buckets(endpoint: Endpoint, uid: str) -> list[Bucket]:
 class RateLimiter:
     """Sliding-window counters keyed by bucket name."""
 
-    def __init__(self, monotonic: Callable[[], float] = time.monotonic, enabled: bool = True):
+    def __init__(self, monotonic: Callable[[], float] = loop_time, enabled: bool = True):
         self._monotonic = monotonic
         self.enabled = enabled
         self._hits: dict[str, deque[float]] = {}

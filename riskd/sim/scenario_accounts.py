@@ -1,5 +1,10 @@
 """Scenario keys about money: ``[markets]``, ``[funding]``, ``[[accounts]]`` with their positions
-and open orders."""
+and open orders.
+
+A Unified Trading Account (``unified = true``) has one account-wide book, the cross scope: its
+funding, positions and orders must be cross, and ``uta_liquidation_level`` (a decimal > 0,
+default 1) sets the mgnRatio at which the simulator liquidates it (:mod:`riskd.sim.uta`).
+"""
 
 from __future__ import annotations
 
@@ -73,7 +78,11 @@ def read_accounts(
     for i, item in enumerate(value):
         key = f"accounts[{i}]"
         table = r.table(key, item)
-        r.unknown(key, table, {"name", "funding", "positions", "unified", "orders"})
+        r.unknown(
+            key,
+            table,
+            {"name", "funding", "positions", "unified", "orders", "uta_liquidation_level"},
+        )
         name = table.get("name")
         if not isinstance(name, str) or not name:
             r.bad(f"{key}.name", "expected a non-empty string")
@@ -90,8 +99,43 @@ def read_accounts(
         unified = table.get("unified", False)
         if not isinstance(unified, bool):
             r.bad(f"{key}.unified", f"expected true or false, got {unified!r}")
-        out.append(AccountSetup(name, funding, tuple(positions), unified is True, tuple(orders)))
+        level = _uta_level(r, key, table, unified is True)
+        if unified is True:
+            _only_cross(r, key, funding, positions, orders)
+        out.append(
+            AccountSetup(name, funding, tuple(positions), unified is True, tuple(orders), level)
+        )
     return out
+
+
+def _uta_level(r: Reader, key: str, table: Mapping[str, object], unified: bool) -> Decimal | None:
+    if "uta_liquidation_level" not in table:
+        return None
+    k = f"{key}.uta_liquidation_level"
+    if not unified:
+        r.bad(k, "only a Unified Trading Account (unified = true) has a UTA liquidation level")
+        return None
+    return r.decimal(k, table["uta_liquidation_level"])
+
+
+def _only_cross(
+    r: Reader,
+    key: str,
+    funding: Funding | None,
+    positions: list[PositionSpec],
+    orders: list[OrderSpec],
+) -> None:
+    """A UTA account has one book: refuse isolated scopes, naming where they are."""
+    why = "a Unified Trading Account has no isolated accounts (use the cross scope)"
+    for scope in funding or {}:
+        if scope != CROSS:
+            r.bad(f"{key}.funding.{scope}", why)
+    for i, p in enumerate(positions):
+        if p.scope != CROSS:
+            r.bad(f"{key}.positions[{i}].scope", why)
+    for i, o in enumerate(orders):
+        if o.scope != CROSS:
+            r.bad(f"{key}.orders[{i}].scope", why)
 
 
 def _scope_and_symbol(

@@ -61,6 +61,8 @@ class AccountSetup:
     #: A Unified Trading Account: every classic (v1/v2 margin) signed endpoint answers 40085.
     unified: bool = False
     orders: tuple[OrderSpec, ...] = ()
+    #: UTA only: the mgnRatio at which the simulator liquidates the account (``None``: 1).
+    uta_liquidation_level: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

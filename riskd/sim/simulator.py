@@ -36,6 +36,7 @@ from riskd.sim.scenario import Funding, Scenario, flat_scenario, load_scenario
 from riskd.sim.state import Counters, SimStats
 from riskd.sim.ws import stream_endpoint
 from riskd.sim.ws_v2 import stream_endpoints_v2
+from riskd.sim.ws_v3 import stream_endpoints_v3
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,7 @@ class Simulator:
                 self,
                 control_routes(self.control),
                 stream_endpoint(self),
-                stream_endpoints_v2(self),
+                {**stream_endpoints_v2(self), **stream_endpoints_v3(self)},
             )
         return self._app
 

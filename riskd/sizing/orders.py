@@ -14,7 +14,8 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from riskd.amounts import WIRE_DECIMALS, to_wire
-from riskd.risk.math import repay_value_for_target, value
+from riskd.risk import derived
+from riskd.risk.math import repay_value_for_target
 from riskd.risk.snapshot import USDT, ScopeSnapshot, SymbolTradeRule
 from riskd.sizing.kinds import Skip
 from riskd.sizing.targets import distance_reached, units_for_targets
@@ -29,18 +30,21 @@ REDUCE_SLACK = Decimal("1.005")
 def amount_for_target(
     snap: ScopeSnapshot, prices: Mapping[str, Decimal], coin: str, target: Decimal
 ) -> Decimal | None:
+    """Units of ``coin`` to repay from its balance for the modelled risk rate to fall to
+    ``target`` (:func:`riskd.risk.math.repay_value_for_target` on the freshest prices; held
+    coins owed nothing need no tier rate); ``None`` when a price or the coin's rate is
+    missing."""
     mmr = snap.maintain_margin_rate.get(coin)
-    price = Decimal(1) if coin == USDT else prices.get(coin)
-    if mmr is None or not price:
-        return None
+    fresh = priced(snap, prices)
     try:
-        v = value(snap.balances.values(), {**prices, USDT: Decimal(1)}, snap.maintain_margin_rate)
-    except KeyError:
+        v = derived.valuation(fresh)
+        price = derived.price(fresh, coin)
+    except derived.MissingData:
+        return None
+    if mmr is None or mmr <= 0:
         return None
     usdt = repay_value_for_target(v, target, mmr)
-    if not usdt.is_finite():
-        return None
-    return usdt / price
+    return usdt / price if usdt.is_finite() else None
 
 
 def reduce_units(
@@ -79,12 +83,10 @@ def reduce_units(
         raise ValueError(f"parameter target_risk_rate: {target} is negative")
     if snap.risk_rate <= target:
         return Skip(f"riskRate {snap.risk_rate} already at or below target {target}", met=True)
-    debts = [c for c, b in snap.balances.items() if b.liability > 0]
-    if debts == [debt_coin]:
-        units: Decimal | None = debt * (ONE - target / snap.risk_rate)
-    else:
-        units = amount_for_target(snap, prices, debt_coin, target)
-    if units is None:
+    units, sizing = units_for_targets(
+        priced(snap, prices), debt_coin, funding or debt_coin, rate=target, distance=None
+    )
+    if sizing == "all":
         return debt
     mmr = snap.maintain_margin_rate.get(debt_coin)
     if mmr is not None and mmr > 0 and fee > 0:

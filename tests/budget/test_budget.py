@@ -326,17 +326,21 @@ def test_config_from_settings_reads_the_settings_model() -> None:
     assert isinstance(RateBudget(ManualClock(), cfg), RateBudget)
 
 
-async def test_budget_counts_in_the_virtual_time_of_a_scaled_clock(make_budget) -> None:
-    """On a 200× ScaledClock (the demo's), a full window costs 1 virtual second, ~5 ms real."""
-    from riskd.clock import ScaledClock
+def test_budget_counts_in_the_virtual_time_of_a_loop_clock(make_budget) -> None:
+    """On virtual time (the demo's LoopClock), a full window costs 1 virtual second."""
+    from riskd.clock import LoopClock
+    from riskd.virtual_time import run_virtual
 
-    clock = ScaledClock(speed=200.0)
-    budget = make_budget(clock, reserved_share=0.0)
-    await _fill(budget, RISK_ISO, 9)
-    t0 = clock.now()
-    await budget.acquire(RISK_ISO, POLL)
-    assert clock.now() - t0 >= 0.9
-    assert (await budget.status()).key("isolated_risk_rate").waits == 1
+    async def body() -> None:
+        clock = LoopClock(1_700_000_000)
+        budget = make_budget(clock, reserved_share=0.0)
+        await _fill(budget, RISK_ISO, 9)
+        t0 = clock.now()
+        await budget.acquire(RISK_ISO, POLL)
+        assert clock.now() - t0 >= 0.9
+        assert (await budget.status()).key("isolated_risk_rate").waits == 1
+
+    run_virtual(body())
 
 
 async def test_urgent_and_protective_sit_out_only_a_short_pause(make_budget) -> None:

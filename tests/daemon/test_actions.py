@@ -237,8 +237,10 @@ async def test_flash_repay_is_followed_not_waited_for(make_exchange, clock, jour
 
 
 async def test_reduce_sends_client_oid(make_exchange, clock, journal) -> None:
-    """reduce places a market autoRepay order with the intent's clientOid."""
+    """reduce (no free USDT to repay first) places a market autoRepay order with the intent's
+    clientOid."""
     ex = _exchange(make_exchange)
+    ex.isolated_rows[0] = AssetRow("USDT", D(0), D(0), D(1000), D(1), "BTCUSDT")
     report = await _runner(ex, journal, clock).run(
         Req("a1", "reduce"), _snap(ex, clock), paused=False
     )
@@ -246,6 +248,17 @@ async def test_reduce_sends_client_oid(make_exchange, clock, journal) -> None:
     _name, kw = next(c for c in ex.calls if c[0] == "place_market_autorepay")
     rec = (await journal.intents())[0]
     assert kw["client_oid"] == f"riskd-{rec.intent.intent_id}" and kw["side"] == "sell"
+
+
+async def test_reduce_repays_the_free_owed_balance_first(make_exchange, clock, journal) -> None:
+    """reduce in a scope holding free USDT that it owes repays that balance first (no trade)."""
+    ex = _exchange(make_exchange)
+    report = await _runner(ex, journal, clock).run(
+        Req("a1", "reduce"), _snap(ex, clock), paused=False
+    )
+    assert report.status == SUCCEEDED
+    assert ex.mutating_calls()[:1] == ["repay"]
+    assert not any(c[0] == "place_market_autorepay" for c in ex.calls)
 
 
 async def test_nothing_to_do_is_skipped(make_exchange, clock, journal) -> None:

@@ -45,7 +45,8 @@ async def test_cross_crash_is_survived_live(tmp_path: Path) -> None:
 
 async def test_dry_run_sends_nothing_and_says_what_it_would_do(tmp_path: Path) -> None:
     """Dry-run: the same crash, no mutating request reaches the simulator; alerts and the
-    journal say what would have been done."""
+    journal say what would have been done, and the shadow ledger kept the de-leveraging it
+    would have done (cleared once the real scope, unprotected, is liquidated)."""
     world = await make_world(tmp_path, live=False)
     try:
         await crash(world, "BTCUSDT", D(30000), D(21000), D(50), 2.0)
@@ -53,7 +54,11 @@ async def test_dry_run_sends_nothing_and_says_what_it_would_do(tmp_path: Path) -
         intents = await world.daemon.journal.intents()
         assert intents and all(r.status == DRY_RUN and r.intent.dry_run for r in intents)
         titles = [a.title for a in world.sink.alerts if a.dry_run]
-        assert any(t.startswith("DRY-RUN: would flash repay BTCUSDT") for t in titles), titles
+        assert any(t.startswith("DRY-RUN: would repay") for t in titles), titles
+        shadow = await world.daemon.journal.events(kinds=["shadow"])
+        assert any(e.data.get("what") == "applied" for e in shadow)
+        if world.sim.stats.liquidations:  # nothing was sent: the real scope was liquidated
+            assert any(e.data.get("what") == "cleared" for e in shadow)
         summaries = [e.summary for e in await world.daemon.journal.events(kinds=["intent"])]
         assert all(s.startswith("DRY-RUN: would ") for s in summaries)
     finally:

@@ -6,9 +6,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from riskd.redact import redact
-from riskd.settings import CoinCap, ConfigError, load_settings, parse_duration
+from riskd.settings import CoinCap, ConfigError, PollSettings, load_settings
 
 CONFIG = """
 live = false
@@ -163,18 +164,39 @@ def test_defaults_without_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 @pytest.mark.parametrize(
-    ("text", "seconds"), [(5, 5.0), (2.5, 2.5), ("500ms", 0.5), ("2m", 120.0), ("1h", 3600.0)]
+    ("text", "seconds"),
+    [(5, 5.0), (2.5, 2.5), ("40", 40.0), ("500ms", 0.5), ("2m", 120.0), ("1h30m", 5400.0)],
 )
 def test_durations(text: object, seconds: float) -> None:
-    """Durations accept seconds and suffixed strings."""
-    assert parse_duration(text) == seconds
+    """Duration settings take bare seconds and the duration syntax (riskd.durations)."""
+    assert PollSettings(stale_after=text).stale_after == seconds
 
 
-@pytest.mark.parametrize("bad", [0, -1, "x", "10 parsecs", True, None])
-def test_bad_durations(bad: object) -> None:
-    """Zero, negative and malformed durations are refused."""
-    with pytest.raises(ValueError):
-        parse_duration(bad)
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (0, "must be longer than 0s"),
+        ("0s", "must be longer than 0s"),
+        (-1, "is negative"),
+        ("x", "is not a duration"),
+        ("10 parsecs", "unknown unit 'parsecs'"),
+        (True, "is not a duration"),
+        (None, "is not a duration"),
+    ],
+)
+def test_bad_durations(bad: object, message: str) -> None:
+    """Zero, negative and malformed duration settings are refused, saying why."""
+    with pytest.raises(ValidationError, match=message):
+        PollSettings(stale_after=bad)
+
+
+def test_bad_duration_names_the_key_and_the_syntax(tmp_path: Path) -> None:
+    """A bad duration in the file names its dotted key, the syntax and its variable."""
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_write(tmp_path, '[poll]\ninterval = "10 seconds"\n'))
+    text = str(caught.value)
+    assert "poll.interval: Value error, '10 seconds' is not a duration: unknown unit" in text
+    assert '"1h30m"' in text and "(env RISKD_POLL__INTERVAL)" in text
 
 
 def test_example_config_loads(tmp_path: Path) -> None:

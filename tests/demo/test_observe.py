@@ -17,11 +17,12 @@ from riskd.demo.observe import (
     ConsoleChannel,
     DemoChannelFactory,
     DemoSink,
-    ScaledTransport,
+    TimedTransport,
 )
 from riskd.notify.alert import Alert, AlertKind
 from riskd.notify.channel import Outgoing
 from riskd.severity import Severity
+from riskd.virtual_time import run_virtual
 
 
 async def slow(request: Request) -> PlainTextResponse:
@@ -36,20 +37,29 @@ async def fast(request: Request) -> PlainTextResponse:
 APP = Starlette(routes=[Route("/slow", slow), Route("/fast", fast)])
 
 
-async def test_read_timeout_is_in_market_seconds() -> None:
-    """A 10 s client timeout at ×1000 gives up after 10 ms of wall time, as a ReadTimeout."""
-    transport = ScaledTransport(httpx.ASGITransport(app=APP), speed=1000)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        with pytest.raises(httpx.ReadTimeout, match="10 s \\(market time\\)"):
-            await client.get("/slow", timeout=10)
-        assert (await client.get("/fast", timeout=10)).text == "ok"
+def test_read_timeout_is_in_market_seconds() -> None:
+    """On virtual time a 10 s client timeout gives up after 10 virtual seconds (no real
+    wait), as a ReadTimeout; a quick answer passes."""
+    transport = TimedTransport(httpx.ASGITransport(app=APP))
+
+    async def body() -> float:
+        loop = asyncio.get_running_loop()
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            t0 = loop.time()
+            with pytest.raises(httpx.ReadTimeout, match="10 s \\(market time\\)"):
+                await client.get("/slow", timeout=10)
+            waited = loop.time() - t0
+            assert (await client.get("/fast", timeout=10)).text == "ok"
+        return waited
+
+    assert run_virtual(body()) == pytest.approx(10.0)
     assert transport.requests == 2
     assert transport.timeouts == 1
 
 
 async def test_no_timeout_means_no_limit() -> None:
     """Without a read timeout the request is passed through as it is."""
-    transport = ScaledTransport(httpx.ASGITransport(app=APP), speed=1000)
+    transport = TimedTransport(httpx.ASGITransport(app=APP))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         assert (await client.get("/fast", timeout=None)).text == "ok"
     assert transport.timeouts == 0

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from riskd.cli.main import cli
-from riskd.demo.runner import DemoOptions, run_demo
+from riskd.demo.runner import DemoOptions, run_demo_virtual
 from riskd.sim.scenario import parse_scenario
 from riskd.sim.simulator import SimKeys, Simulator
 
@@ -45,7 +45,7 @@ message = "riskRate {riskRate:.2f} on {scope}: repaying"
 
 
 @pytest.mark.slow
-async def test_daemon_acts_and_the_summary_says_so(tmp_path: Path) -> None:
+def test_daemon_acts_and_the_summary_says_so(tmp_path: Path) -> None:
     """The real daemon repays in time; the summary, journal and plots agree with the sim."""
     rules = tmp_path / "rules"
     rules.mkdir()
@@ -58,10 +58,9 @@ async def test_daemon_acts_and_the_summary_says_so(tmp_path: Path) -> None:
     opts = DemoOptions(
         scenario=parse_scenario(SCENARIO, "gentle.toml"),
         rules_dir=rules,
-        speed=40,
         out_dir=tmp_path / "out",
     )
-    summary = await run_demo(opts, on_ready=ready)
+    summary = run_demo_virtual(opts, on_ready=ready)
     assert not summary.liquidated
     assert summary.actions and summary.actions[0].kind == "repay"
     assert summary.actions[0].scope == "isolated:BTCUSDT"
@@ -85,12 +84,11 @@ async def test_daemon_acts_and_the_summary_says_so(tmp_path: Path) -> None:
         assert secret.encode() not in files
 
 
-@pytest.mark.slow
 def test_cli_no_daemon_shows_the_liquidation(tmp_path: Path) -> None:
     """`riskd demo --no-daemon --json` on the default scenario reports liquidated: true."""
     result = CliRunner().invoke(
         cli,
-        ["demo", "--no-daemon", "--json", "--speed", "90", "--out", str(tmp_path)],
+        ["demo", "--no-daemon", "--json", "--out", str(tmp_path)],
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from riskd.demo.suite import ExpectError, check_expect, demo_hints, suite_speed
+from riskd.demo.suite import ExpectError, check_expect, demo_hints
 from riskd.demo.summary import Delivery, DemoSummary, Liquidation
 from riskd.sim.scenario import Scenario, parse_scenario
 
@@ -99,16 +99,10 @@ def test_unknown_keys_and_bad_values_are_named(results: Results) -> None:
 
 def test_demo_hints_are_read_and_checked() -> None:
     """[expect.demo] gives the run options; unknown keys are refused."""
-    sc = scenario('[expect.demo]\nspeed = 5\nsuite_speed = 40\nnotify = ["json://localhost/x"]')
+    sc = scenario('[expect.demo]\nspeed = 5\nnotify = ["json://localhost/x"]')
     hints = demo_hints(sc)
-    assert (hints.speed, hints.suite_speed, hints.notify) == (5.0, 40.0, ("json://localhost/x",))
-    assert suite_speed(sc) == 40.0
+    assert (hints.speed, hints.notify) == (5.0, ("json://localhost/x",))
     with pytest.raises(ExpectError, match="unknown key"):
         demo_hints(scenario("[expect.demo]\nsped = 5"))
     with pytest.raises(ExpectError, match="must be > 0"):
         demo_hints(scenario("[expect.demo]\nspeed = 0"))
-
-
-def test_suite_speed_defaults_to_about_ten_wall_seconds() -> None:
-    """Without a hint the suite runs a 300 s scenario at ×30 (and never below ×20)."""
-    assert suite_speed(scenario("")) == 30.0

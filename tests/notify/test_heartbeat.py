@@ -6,10 +6,11 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from riskd.clock import ManualClock, ScaledClock
+from riskd.clock import LoopClock, ManualClock
 from riskd.notify.heartbeat import Heartbeat
 from riskd.notify.notifier import Notifier
 from riskd.notify.settings import parse_notify_settings
+from riskd.virtual_time import run_virtual
 
 T0 = 1_700_000_000.0
 
@@ -35,9 +36,14 @@ async def test_beat_pings_only_when_healthy(http_sink: Any) -> None:
     await beat.aclose()
 
 
-async def test_notifier_heartbeat_stops_when_unhealthy(http_sink: Any, until: Any) -> None:
+def test_notifier_heartbeat_stops_when_unhealthy(http_sink: Any, until: Any) -> None:
     """The running notifier pings every interval; when the daemon reports unhealthy the pings
-    stop and the skips are visible in status."""
+    stop and the skips are visible in status (on virtual time paced at 20× the wall: the pings
+    are real HTTP; the sink's server thread is foreign to the loop)."""
+    run_virtual(_heartbeat_stops(http_sink, until), speed=20, foreign_after_s=0.05)
+
+
+async def _heartbeat_stops(http_sink: Any, until: Any) -> None:
     daemon_ok = True
     settings = parse_notify_settings(
         {
@@ -47,13 +53,13 @@ async def test_notifier_heartbeat_stops_when_unhealthy(http_sink: Any, until: An
         },
         "t",
     )
-    notifier = Notifier(settings, ScaledClock(T0, speed=50), health_check=lambda: daemon_ok)
+    notifier = Notifier(settings, LoopClock(T0), health_check=lambda: daemon_ok)
     await notifier.start()
-    await until(lambda: len(http_sink.requests) >= 2)
+    await until(lambda: len(http_sink.requests) >= 2, 60)
     daemon_ok = False
-    await until(lambda: (notifier.status().heartbeat or _none()).skipped_unhealthy >= 2)
+    await until(lambda: (notifier.status().heartbeat or _none()).skipped_unhealthy >= 2, 60)
     pings = len(http_sink.requests)
-    await until(lambda: (notifier.status().heartbeat or _none()).skipped_unhealthy >= 4)
+    await until(lambda: (notifier.status().heartbeat or _none()).skipped_unhealthy >= 4, 60)
     assert len(http_sink.requests) == pings
     assert not notifier.status().healthy
     await notifier.stop(timeout=1)

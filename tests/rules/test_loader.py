@@ -57,13 +57,13 @@ def test_a_good_file_loads_with_defaults_applied() -> None:
 ERRORS = [
     ('name = "x"\nwhen = "riskrate > 1"', 3, "x", "when", "did you mean 'riskRate'?"),
     ('name = "x"\nwhen = "riskRate > 1"\nfor = 30', 4, "x", "for", "has no unit"),
-    ('name = "x"\nwhen = "riskRate > 1"\nfor = "-5s"', 4, "x", "for", "is not a duration"),
+    ('name = "x"\nwhen = "riskRate > 1"\nfor = "-5s"', 4, "x", "for", "is negative"),
     (
         'name = "x"\nwhen = "riskRate > 1"\ncooldown = "9d"',
         4,
         "x",
         "cooldown",
-        "longer than 7 days",
+        "longer than 7d",
     ),
     ('name = "x"\nwhen = "riskRate > 1"\nseverity = "critcal"', 4, "x", "severity", "'critical'"),
     ('name = "x"\nwhen = "riskRate > 1"\nscope = "crosss"', 4, "x", "scope", "'cross'"),

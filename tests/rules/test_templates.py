@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from riskd.rules.durations import DurationError, format_duration, parse_duration
+from riskd.durations import DurationError, format_duration
+from riskd.rules.durations import rule_duration
 from riskd.rules.expressions import Env, ExpressionError
 from riskd.rules.templates import compile_template, format_value, render
 from riskd.rules.variables import ScopeContext
@@ -78,9 +79,9 @@ def test_format_value_is_plain_decimal_text() -> None:
     ],
 )
 def test_durations_parse(text: str, seconds: float) -> None:
-    """Durations are strings with units; they round-trip through format_duration."""
-    assert parse_duration(text) == seconds
-    assert parse_duration(format_duration(seconds)) == seconds
+    """Rule durations are strings with units; they round-trip through format_duration."""
+    assert rule_duration(text) == seconds
+    assert rule_duration(format_duration(seconds)) == seconds
 
 
 @pytest.mark.parametrize(
@@ -88,14 +89,14 @@ def test_durations_parse(text: str, seconds: float) -> None:
     [
         (30, "has no unit"),
         ("30", "has no unit"),
-        ("-1s", "is not a duration"),
-        ("5 minutes", "is not a duration"),
-        ("8d", "longer than 7 days"),
+        ("-1s", "is negative"),
+        ("5 minutes", "unknown unit 'minutes'"),
+        ("8d", "longer than 7d"),
         (True, "is not a duration"),
         (None, "is not a duration"),
     ],
 )
 def test_bad_durations(value: object, message: str) -> None:
-    """Bad durations say what to write instead."""
+    """Bad rule durations (a bare number included) say what is wrong."""
     with pytest.raises(DurationError, match=message):
-        parse_duration(value)
+        rule_duration(value)

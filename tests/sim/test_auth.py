@@ -39,7 +39,7 @@ ASSETS = BY_NAME["cross_assets"]
 def test_verifier_accepts_the_reference_vectors(prehash_text: str, expected: str) -> None:
     """The simulator's verifier accepts the ENDPOINTS.md vectors (secret test-secret)."""
     auth = Authenticator()
-    auth.register(Credential("a", "k", "test-secret", "pass"))
+    auth.register(Credential("a", "k", "test-secret", "vector-passphrase"))
     stamp = prehash_text[:13]
     rest = prehash_text[13:]
     method = "POST" if rest.startswith("POST") else "GET"
@@ -54,7 +54,7 @@ def test_verifier_accepts_the_reference_vectors(prehash_text: str, expected: str
         "access-key": "k",
         "access-sign": expected,
         "access-timestamp": stamp,
-        "access-passphrase": "pass",
+        "access-passphrase": "vector-passphrase",
     }
     cred = auth.verify(headers, method, path, query, body, int(stamp))
     assert cred.account == "a"

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from riskd.cli.main import cli
 from riskd.cli.sim import banner, prepare
-from riskd.clock import ScaledClock, WallClock
+from riskd.clock import LoopClock, WallClock
 from riskd.sim.serve import serve_in_thread
 
 ENV = {
@@ -36,7 +36,7 @@ def test_new_keys_are_created_and_printed_once() -> None:
     assert prepared.created == ("main",)
     assert text.count(keys.secret) == 1 and text.count(keys.passphrase) == 1
     assert f"export RISKD_API_KEY={keys.api_key}" in text
-    assert isinstance(prepared.sim.clock, ScaledClock) and prepared.sim.clock.speed == 60.0
+    assert isinstance(prepared.sim.clock, LoopClock)
 
 
 def test_non_loopback_host_is_warned_about() -> None:

@@ -1,0 +1,1 @@
+"""``riskd backtest``: replay rules over candle history (see docs/backtest.md)."""

@@ -1,0 +1,56 @@
+"""When a scope is polled again (pure; :class:`riskd.daemon.poller.AccountPoller` stretches
+it to the rate budget's pace): its interval, and at once when a price it depends on moved."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from riskd.risk.derived import debt_coins
+from riskd.risk.snapshot import ScopeSnapshot
+from riskd.settings import PollSettings
+
+
+def interval_for(
+    snap: ScopeSnapshot, poll: PollSettings, previous: ScopeSnapshot | None = None
+) -> float:
+    """Seconds until the scope should be polled again (before budget stretching).
+
+    ``fast_interval`` at or above the near line (warning ratio − ``near_margin``);
+    ``slow_interval`` with no debt or below ``calm_below``; ``interval`` in between. Then,
+    if the risk rate rose since ``previous``, never longer than half the time the last
+    change would take to reach the near line (a crash is seen early, not one slow poll late).
+    """
+    near_line = snap.warning_risk_ratio - poll.near_margin
+    if snap.risk_rate >= near_line:
+        return poll.fast_interval
+    if not debt_coins(snap):
+        return poll.slow_interval
+    base = poll.slow_interval if snap.risk_rate < poll.calm_below else poll.interval
+    if previous is None:
+        return base
+    rise = snap.risk_rate - previous.risk_rate
+    elapsed = snap.observed_at - previous.observed_at
+    if rise <= 0 or elapsed <= 0:
+        return base
+    eta = float((near_line - snap.risk_rate) / rise) * elapsed
+    return max(poll.fast_interval, min(base, eta / 2))
+
+
+def moved_scopes(
+    snapshots: Mapping[str, ScopeSnapshot], prices: Mapping[str, Decimal], limit: Decimal
+) -> set[str]:
+    """Scopes holding or owing a coin whose price in ``prices`` moved ``limit`` or more since
+    the scope's snapshot (none when ``limit`` is 0 or no prices are known)."""
+    if limit <= 0 or not prices:
+        return set()
+    out: set[str] = set()
+    for scope, snap in snapshots.items():
+        for coin, bal in snap.balances.items():
+            then, now = snap.prices_usdt.get(coin), prices.get(coin)
+            if not then or not now or (bal.total_amount == 0 and bal.liability == 0):
+                continue
+            if abs(now / then - 1) >= limit:
+                out.add(scope)
+                break
+    return out
