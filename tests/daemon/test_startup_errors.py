@@ -30,8 +30,9 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 RISKD = [sys.executable, "-m", "riskd.cli.main"]
-#: A hang is a failure: every command must be gone well within this (seconds).
-EXIT_WITHIN = 5.0
+#: A hang is a failure: every command must be gone within this (seconds). Generous, as the
+#: whole suite shares two cores with it (a start-up takes well under a second on its own).
+EXIT_WITHIN = 20.0
 READERS = ("status", "journal")
 WRITERS = ("pause", "resume")
 JOURNAL_COMMANDS = (*READERS, *WRITERS)
