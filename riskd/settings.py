@@ -93,6 +93,7 @@ class ConfigError(Exception):
 
 
 NonNegDecimal = Annotated[Decimal, Field(ge=0)]
+PositiveDecimal = Annotated[Decimal, Field(gt=0)]
 
 
 class _Frozen(BaseModel):
@@ -129,6 +130,10 @@ class CapsSettings(_Frozen):
         return out
 
 
+#: Documented default of ``uta_liquidation_level`` (1 = 100 %, by analogy with futures).
+DEFAULT_UTA_LIQUIDATION_LEVEL = Decimal(1)
+
+
 class AccountSettings(_Frozen):
     """One Bitget account (one API key)."""
 
@@ -149,6 +154,11 @@ class AccountSettings(_Frozen):
     #: Bitget margin API version spoken for this account. ``v1`` was switched off upstream on
     #: 2025-11-28 and stays for the simulator and the seed document only.
     api: Literal["v1", "v2"] = "v2"
+    #: Classic margin or Unified Trading Account: ``auto`` asks the exchange at start.
+    mode: Literal["auto", "classic", "uta"] = "auto"
+    #: The ``mgnRatio`` at which a UTA account is liquidated (UNCONFIRMED upstream; riskd says
+    #: so at start while it is not set). The ``uta`` scope's riskRate is mgnRatio ÷ this.
+    uta_liquidation_level: PositiveDecimal = DEFAULT_UTA_LIQUIDATION_LEVEL
     caps: CapsSettings = Field(default_factory=CapsSettings)
 
     @field_validator("isolated")

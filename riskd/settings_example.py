@@ -35,9 +35,9 @@ enabled = true
 host = "127.0.0.1"
 port = 9464
 
-[prices]                           # USDT index prices (WebSocket indexPrice channel)
+[prices]                           # USDT index prices (WebSocket index-price channel)
 enabled = true
-# ws_url = "wss://ws.bitget.com/spot/v1/stream"   # default: derived from base_url
+# ws_url = "wss://ws.bitget.com/v2/ws/public"     # default: derived from base_url
 max_age = "30s"                    # an older price is dropped, never acted on
 
 [accounts.main]                    # credentials: files main_api_key, main_api_secret,

@@ -154,12 +154,13 @@ class _Run:
         snap: AccountSnapshot,
         rules: RuleSet | None,
         cadence: Cadence,
+        reference: bool = False,
     ) -> None:
         first = series.candles[0]
         self.series = series
         self.rules = rules
         self.cadence = cadence
-        self.ex = BacktestExchange(snap, first.ts_ms / 1000, first.open)
+        self.ex = BacktestExchange(snap, first.ts_ms / 1000, first.open, cache=not reference)
         self.state = EngineState()
         self.account = snap.account
         self.result = RunResult(rules is not None, self.ex.equity())
@@ -345,10 +346,14 @@ def run_path(
     rules: RuleSet | None,
     poll: PollSettings | None = None,
     quiet_below: Decimal | None = None,
+    reference: bool = False,
 ) -> RunResult:
-    """One run over the path: with ``rules``, or none (the account left alone)."""
+    """One run over the path: with ``rules``, or none (the account left alone).
+
+    ``reference``: build every snapshot afresh from the ledger, with none of the caching
+    the run does for speed (same results, slower: the tests compare the two)."""
     cadence = Cadence.from_settings(poll or PollSettings(), quiet_below)
-    return _Run(series, snap, rules, cadence).run()
+    return _Run(series, snap, rules, cadence, reference).run()
 
 
 def backtest(

@@ -60,10 +60,19 @@ def _tiers(snap: AccountSnapshot) -> Tiers:
     return Tiers(MappingProxyType(cross), MappingProxyType(isolated))
 
 
+@dataclass(frozen=True, slots=True)
+class _Skeleton:
+    balances: MappingProxyType[str, CoinBalance]
+    values: tuple[CoinBalance, ...]
+    open_orders: int
+
+
 class BacktestExchange:
     """One account of one snapshot on the simulator's exchange core, at candle prices."""
 
-    def __init__(self, snap: AccountSnapshot, start_s: float, price: Decimal) -> None:
+    def __init__(
+        self, snap: AccountSnapshot, start_s: float, price: Decimal, cache: bool = True
+    ) -> None:
         self.snap = snap
         self.symbol = snap.symbol
         self.base = snap.base
@@ -107,6 +116,14 @@ class BacktestExchange:
         self.ex.market.set_price(self.symbol, self.price)
         self._pinned = self.price
         self._prices = {self.base: self.price, USDT: ONE}
+        self._prices_view = MappingProxyType(self._prices)
+        #: Per scope, the parts of its snapshot that only an action, a flash repay or a
+        #: liquidation changes (see :meth:`touched`); ``cache=False`` rebuilds them at every
+        #: snapshot (the reference the tests compare with).
+        self.cache = cache
+        self._skeletons: dict[str, _Skeleton] = {}
+        self._trade_rules = MappingProxyType({self.symbol: self.trade_rule})
+        self._mmr_views = {scope: MappingProxyType(m) for scope, m in self.mmr.items()}
 
     # ------------------------------------------------------------------ market
     def set_price(self, t: float, price: Decimal) -> None:
@@ -118,6 +135,7 @@ class BacktestExchange:
         if price != self.price:
             self.price = price
             self._prices = {self.base: price, USDT: ONE}
+            self._prices_view = MappingProxyType(self._prices)
 
     def sync(self) -> None:
         """Pin the current price in the simulator's market before it trades or liquidates."""
@@ -148,6 +166,7 @@ class BacktestExchange:
     def touched(self) -> None:
         """Balances changed (an action, a flash repay, a liquidation): re-read them."""
         self._terms = None
+        self._skeletons.clear()
 
     def _risk_terms(self) -> list[tuple[str, Decimal, Decimal, Decimal, Decimal]]:
         """Per scope: (scope, constant and per-price parts of the risk rate's numerator and
@@ -208,27 +227,38 @@ class BacktestExchange:
     def worst_rate(self, price: Decimal) -> Decimal:
         return max((r for _, r in self.rates(price)), default=ZERO)
 
+    def _skeleton(self, book: ScopeBook) -> _Skeleton:
+        """The price-free parts of ``book``'s snapshot, built once per change of balances."""
+        sk = self._skeletons.get(book.scope) if self.cache else None
+        if sk is None:
+            balances = {
+                c: CoinBalance(c, b.available, b.frozen, b.borrow, b.interest)
+                for c, b in book.balances.items()
+            }
+            orders = sum(1 for o in self.account.orders if o.scope == book.scope and o.is_open)
+            sk = _Skeleton(MappingProxyType(balances), tuple(balances.values()), orders)
+            if self.cache:
+                self._skeletons[book.scope] = sk
+        return sk
+
     def snapshot(self, book: ScopeBook, t: float) -> ScopeSnapshot:
-        balances = {
-            c: CoinBalance(c, b.available, b.frozen, b.borrow, b.interest)
-            for c, b in book.balances.items()
-        }
+        sk = self._skeleton(book)
         mmr = self.mmr[book.scope]
-        rate = riskmath.value(balances.values(), self.prices(), mmr).risk_rate
+        rate = riskmath.value(sk.values, self._prices, mmr).risk_rate
         iso = book.symbol is not None
         return ScopeSnapshot(
             self.account.name,
             book.scope,
             rate,
-            MappingProxyType(balances),
+            sk.balances,
             t,
             liquidation_risk_ratio=self.ratio,
-            maintain_margin_rate=MappingProxyType(mmr),
-            prices_usdt=MappingProxyType(self.prices()),
-            open_orders=sum(1 for o in self.account.orders if o.scope == book.scope and o.is_open),
+            maintain_margin_rate=self._mmr_views[book.scope],
+            prices_usdt=self._prices_view,
+            open_orders=sk.open_orders,
             base_coin=self.base if iso else None,
             quote_coin=USDT if iso else None,
-            trade_rules=MappingProxyType({self.symbol: self.trade_rule}),
+            trade_rules=self._trade_rules,
             local_risk_rate=rate,
         )
 

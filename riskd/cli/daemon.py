@@ -23,82 +23,30 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from riskd.daemon.journal import Event, Journal, JournalOpenError
-from riskd.durations import SYNTAX, DurationError, parse_duration
-from riskd.preflight import (
-    JournalLock,
-    check_journal,
-    config_error,
-    journal_error,
-    ops_error,
+from riskd.cli.common import (
+    config_option,
+    journal_option,
+    load_cli_settings,
+    resolve_journal_path,
+    with_journal,
 )
-from riskd.settings import ConfigError, Settings, load_settings
+from riskd.cli.common import journal_path_for as journal_path_for  # re-exported
+from riskd.daemon.journal import Event, Journal, JournalOpenError
+from riskd.daemon.journal_schema import events_filter
+from riskd.durations import SYNTAX, DurationError, parse_duration
+from riskd.preflight import JournalLock, check_journal, config_error, journal_error, ops_error
+from riskd.settings import ConfigError, Settings
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-T = TypeVar("T")
-
-_config = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, readable=False),
-    default=None,
-    help="Config file (default /etc/riskd/riskd.toml, else ./riskd.toml).",
-)
-_journal = click.option(
-    "--journal",
-    "journal_path",
-    type=click.Path(path_type=Path, readable=False),
-    default=None,
-    help="Journal database (default: journal_path from the config).",
-)
-
-
-def _settings(config_path: Path | None, live: bool | None = None) -> Settings:
-    """The settings; a StartupError (exit 78) naming the file when they cannot be loaded."""
-    try:
-        return load_settings(config_path, live=live)
-    except ConfigError as exc:
-        raise config_error(exc) from None
-
-
-def journal_path_for(config_path: Path | None) -> Path:
-    """The journal ``riskd run --config config_path`` uses (same settings, same default)."""
-    return _settings(config_path).journal_path
-
-
-def _journal_path(config_path: Path | None, journal_path: Path | None) -> Path:
-    """The journal to work on: ``--journal``, else the one ``riskd run`` would use."""
-    return journal_path if journal_path is not None else journal_path_for(config_path)
-
-
-def with_journal(path: Path, work: Callable[[Journal], Awaitable[T]], *, write: bool) -> T:
-    """Check the (existing) journal, open it, run ``work`` on it and close it on every path;
-    any problem with the file is a StartupError."""
-    check_journal(path, create=False, write=write)
-
-    async def main() -> T:
-        try:
-            j = await Journal.open(path)
-        except JournalOpenError as exc:
-            raise journal_error(path, exc) from None
-        try:
-            return await work(j)
-        except sqlite3.Error as exc:
-            raise journal_error(path, exc) from None
-        finally:
-            await j.close()
-
-    return asyncio.run(main())
-
 
 @click.command()
-@_config
+@config_option
 @click.option("--live", is_flag=True, default=False, help="Send protective calls (not dry-run).")
 @click.option("--log-format", type=click.Choice(["auto", "console", "json"]), default=None)
 @click.option("--log-level", default=None, help="DEBUG, INFO, WARNING… (default INFO).")
@@ -110,7 +58,7 @@ def run(
 
     configure_logging(fmt=log_format, level=log_level)
     live_override = True if live else None
-    settings = _settings(config_path, live=live_override)
+    settings = load_cli_settings(config_path, live=live_override)
     check_journal(settings.journal_path, create=True, write=True)
     with JournalLock(settings.journal_path):
         code = asyncio.run(_serve(settings, config_path, live_override))
@@ -142,8 +90,8 @@ async def _serve(settings: Settings, config_path: Path | None, live_override: bo
 
 
 @click.command()
-@_config
-@_journal
+@config_option
+@journal_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (schema_version 1).")
 @click.option("--watch", is_flag=True, help="A live view, refreshed every second (Ctrl-C quits).")
 def status(config_path: Path | None, journal_path: Path | None, as_json: bool, watch: bool) -> None:
@@ -153,7 +101,7 @@ def status(config_path: Path | None, journal_path: Path | None, as_json: bool, w
 
     if as_json and watch:
         raise click.UsageError("--watch and --json do not go together")
-    path = _journal_path(config_path, journal_path)
+    path = resolve_journal_path(config_path, journal_path)
     stale_after = _stale_after(config_path, journal_path)
     if watch:
         watch_status(path, stale_after)
@@ -175,7 +123,7 @@ def _stale_after(config_path: Path | None, journal_path: Path | None) -> float:
 
     if journal_path is not None and config_path is None:
         return DEFAULT_STALE_AFTER
-    return max(DEFAULT_STALE_AFTER, 2 * _settings(config_path).poll.fast_interval)
+    return max(DEFAULT_STALE_AFTER, 2 * load_cli_settings(config_path).poll.fast_interval)
 
 
 def watch_status(
@@ -245,16 +193,9 @@ def _query(path: Path, sql: str, args: Sequence[object] = ()) -> list[tuple[Any,
 
 
 def _count_events(path: Path, since: float | None, kinds: Sequence[str]) -> int:
-    where, args = [], list[object]()
-    if since is not None:
-        where.append("at >= ?")
-        args.append(since)
-    if kinds:
-        where.append(f"kind IN ({','.join('?' * len(kinds))})")
-        args.extend(kinds)
+    where, args = events_filter(since, kinds)
     # Only "?" placeholders are joined in; the values go as parameters.
-    sql = "SELECT COUNT(*) FROM events" + (" WHERE " + " AND ".join(where) if where else "")  # noqa: S608
-    return int(_query(path, sql, args)[0][0])
+    return int(_query(path, "SELECT COUNT(*) FROM events" + where, args)[0][0])  # noqa: S608
 
 
 def _check_kinds(path: Path, kinds: Sequence[str]) -> None:
@@ -277,8 +218,8 @@ def _check_kinds(path: Path, kinds: Sequence[str]) -> None:
 
 
 @click.command()
-@_config
-@_journal
+@config_option
+@journal_option
 @click.option("--since", default=None, help="Only events since: 30m, 2h, 1d or an ISO time.")
 @click.option(
     "--limit",
@@ -298,7 +239,7 @@ def journal(
     as_json: bool,
 ) -> None:
     """Show the journal: decisions, intents, outcomes, notifications."""
-    path = _journal_path(config_path, journal_path)
+    path = resolve_journal_path(config_path, journal_path)
     cutoff = _since(since)
 
     async def work(j: Journal) -> tuple[list[Event], int | None]:
@@ -331,7 +272,7 @@ def _known_accounts(
     or with only ``--journal`` those the journal has status or rule state for (a resume also
     takes an account still paused)."""
     if journal_path is None or config_path is not None:
-        names, source = set(_settings(config_path).accounts), "the configuration's accounts"
+        names, source = set(load_cli_settings(config_path).accounts), "the configuration's accounts"
     else:
         rows = _query(path, "SELECT account FROM status UNION SELECT account FROM rule_state")
         names, source = {str(r[0]) for r in rows}, "the accounts this journal knows"
@@ -348,7 +289,7 @@ def _set_pause(
     paused: bool,
     reason: str,
 ) -> None:
-    path = _journal_path(config_path, journal_path)
+    path = resolve_journal_path(config_path, journal_path)
 
     async def work(j: Journal) -> bool:
         if account is not None:
@@ -375,8 +316,8 @@ def _set_pause(
 
 
 @click.command()
-@_config
-@_journal
+@config_option
+@journal_option
 @click.option("--account", default=None, help="Only this account (default: every account).")
 @click.option("--reason", default="", help="Why (kept in the journal).")
 def pause(
@@ -387,8 +328,8 @@ def pause(
 
 
 @click.command()
-@_config
-@_journal
+@config_option
+@journal_option
 @click.option("--account", default=None, help="Only this account (default: every account).")
 def resume(config_path: Path | None, journal_path: Path | None, account: str | None) -> None:
     """Take actions again after a pause."""

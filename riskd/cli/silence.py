@@ -6,7 +6,6 @@ The journal is found as ``riskd status`` finds it (``--journal``, else ``journal
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import sqlite3
 import time
@@ -17,32 +16,17 @@ from typing import TypeVar
 
 import click
 
-from riskd.cli.daemon import _config, _journal, _journal_path
+from riskd.cli.common import config_option, journal_option, resolve_journal_path, with_store
 from riskd.durations import POSITIVE_DURATION
 from riskd.notify.matchers import MatcherError, parse_matchers
 from riskd.notify.silence_store import SilenceNotFound, SilenceStore
 from riskd.notify.silences import Silence
-from riskd.preflight import check_journal, journal_error
 
 T = TypeVar("T")
 
 
 def _with_store(path: Path, work: Callable[[SilenceStore], Awaitable[T]], *, write: bool) -> T:
-    check_journal(path, create=False, write=write)
-
-    async def main() -> T:
-        try:
-            store = await SilenceStore.open(path)
-        except (sqlite3.Error, OSError) as exc:
-            raise journal_error(path, exc) from None
-        try:
-            return await work(store)
-        except sqlite3.Error as exc:
-            raise journal_error(path, exc) from None
-        finally:
-            await store.close()
-
-    return asyncio.run(main())
+    return with_store(path, SilenceStore.open, (sqlite3.Error, OSError), work, write=write)
 
 
 def _when(at: float) -> str:
@@ -62,8 +46,8 @@ def silence() -> None:
 
 
 @silence.command("add")
-@_config
-@_journal
+@config_option
+@journal_option
 @click.option(
     "--matcher",
     "matchers",
@@ -93,7 +77,7 @@ def add(
         parsed = parse_matchers(matchers)
     except MatcherError as exc:
         raise click.BadParameter(str(exc), param_hint="--matcher") from None
-    path = _journal_path(config_path, journal_path)
+    path = resolve_journal_path(config_path, journal_path)
     now = time.time()
 
     async def work(store: SilenceStore) -> Silence:
@@ -106,12 +90,12 @@ def add(
 
 
 @silence.command("list")
-@_config
-@_journal
+@config_option
+@journal_option
 @click.option("--all", "show_all", is_flag=True, help="Also expired silences.")
 def list_(config_path: Path | None, journal_path: Path | None, show_all: bool) -> None:
     """List active (and pending) silences; with --all also expired ones."""
-    path = _journal_path(config_path, journal_path)
+    path = resolve_journal_path(config_path, journal_path)
     now = time.time()
     found = _with_store(path, lambda store: store.all(), write=False)
     shown = [s for s in found if show_all or s.active(now) or now < s.starts_at]
@@ -122,12 +106,12 @@ def list_(config_path: Path | None, journal_path: Path | None, show_all: bool) -
 
 
 @silence.command("expire")
-@_config
-@_journal
+@config_option
+@journal_option
 @click.argument("silence_id")
 def expire(config_path: Path | None, journal_path: Path | None, silence_id: str) -> None:
     """End a silence now (its id, or a unique prefix of it)."""
-    path = _journal_path(config_path, journal_path)
+    path = resolve_journal_path(config_path, journal_path)
 
     async def work(store: SilenceStore) -> Silence:
         return await store.expire(silence_id, time.time())

@@ -68,6 +68,9 @@ class ActionReport:
 
     #: The call was not executed for a passing reason: it may be tried again.
     retryable: bool = False
+    #: A skip repeated from an earlier cycle (riskd.daemon.repeats): not journaled or alerted
+    #: again.
+    quiet: bool = False
 
     @property
     def improved(self) -> bool | None:

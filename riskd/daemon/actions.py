@@ -49,6 +49,7 @@ from riskd.daemon.action_report import (
     ActionRequestLike,
 )
 from riskd.daemon.caps import DAY_S, apply_caps
+from riskd.daemon.events import EventKind
 from riskd.daemon.exchange import CallRejected, CallUncertain, ExchangeError
 from riskd.daemon.executor import FOLLOWING, UNCERTAIN, ExecResult, Executor
 from riskd.daemon.journal import (
@@ -63,6 +64,7 @@ from riskd.daemon.journal import (
 from riskd.daemon.journal_space import JournalFull
 from riskd.daemon.order_slots import OrderSlots, nearness
 from riskd.daemon.plans import ActionPlan, plan_action
+from riskd.daemon.repeats import RepeatFilter
 from riskd.ops.logging import log_for
 from riskd.risk.snapshot import ScopeSnapshot
 from riskd.settings import CapsSettings
@@ -112,6 +114,8 @@ class ActionRunner(LegRunner):
         self._repoll = repoll
         self._reconcile = reconcile
         self._prices = prices
+        #: A skip repeated every cycle is journaled once, then every 10 minutes with a count.
+        self._repeats = RepeatFilter()
 
     @property
     def dry_run(self) -> bool:
@@ -141,6 +145,15 @@ class ActionRunner(LegRunner):
         self, req: ActionRequestLike, status: str, detail: str, **kw: object
     ) -> ActionReport:
         now = self._clock.now()
+        if status == SKIPPED:
+            quiet = self._repeats.admit((req.scope, req.rule, req.kind), now)
+            if quiet is None:
+                log_for(account=self.account, scope=req.scope, rule=req.rule).debug(
+                    "action not sent (again)", action=req.kind, status=status, detail=detail
+                )
+                return self._report(req, status, detail, quiet=True, **kw)
+            if quiet:
+                detail = f"{detail} (the same skip {quiet} more times since the last line)"
         await self._journal.record(
             status,
             f"{req.kind} not sent: {detail}",
@@ -195,6 +208,7 @@ class ActionRunner(LegRunner):
             if isinstance(planned, Skip):
                 return await self._refuse(req, SKIPPED, planned.reason)
             self._run_spent = Decimal(0)
+            self._repeats.forget((req.scope, req.rule, req.kind))
             report = await self._execute(req, planned, snap, prices)
         attempt = 1
         give_up_at = now + self._retry_for
@@ -293,7 +307,7 @@ class ActionRunner(LegRunner):
             if decision.capped is not None:
                 plan = plan.with_legs(decision.legs)
                 await self._journal.record(
-                    "capped",
+                    EventKind.CAPPED,
                     f"{plan.describe()} (reduced to fit {decision.capped})",
                     at=now,
                     account=self.account,
@@ -305,7 +319,7 @@ class ActionRunner(LegRunner):
             self._limited = plan.limited or decision.capped is not None
         if plan.note:
             await self._journal.record(
-                "capped",
+                EventKind.CAPPED,
                 f"{plan.describe()} ({plan.note})",
                 at=now,
                 account=self.account,
@@ -376,7 +390,7 @@ class ActionRunner(LegRunner):
         )
         if after is not None:
             await self._journal.record(
-                "verified",
+                EventKind.VERIFIED,
                 f"riskRate {before} → {risk_after} after {description}",
                 at=self._clock.now(),
                 account=self.account,
@@ -405,7 +419,7 @@ class ActionRunner(LegRunner):
             # known the scope takes no other flash repay (other actions may go ahead: they
             # cannot repeat it). Nothing here waits for it.
             await self._journal.record(
-                "following",
+                EventKind.FOLLOWING,
                 f"{intent.kind}: {result.detail}",
                 at=now,
                 account=intent.account,
@@ -426,7 +440,7 @@ class ActionRunner(LegRunner):
             )
             return result.status
         await self._journal.record(
-            "uncertain",
+            EventKind.UNCERTAIN,
             f"{intent.kind}: {result.detail}; checking the exchange",
             at=now,
             account=intent.account,

@@ -25,6 +25,7 @@ from riskd.daemon.actions import (
     STALE,
     ActionReport,
 )
+from riskd.daemon.events import EventKind
 from riskd.daemon.journal import DRY_RUN, FAILED, NOT_EXECUTED, SUCCEEDED, Intent, Journal
 from riskd.notify.alert import Alert, AlertKind
 from riskd.ops.metrics import Metrics
@@ -92,7 +93,7 @@ class JournalRecorder:
         if self._metrics is not None and outcome in FAILED_DELIVERY:
             self._metrics.notification_failed(route_of(route))
         await self._journal.record(
-            "delivery",
+            EventKind.DELIVERY,
             f"alert {alert_key} via {route}: {outcome}" + (f" ({detail})" if detail else ""),
             at=self._clock.now(),
             data={"alert": alert_key, "route": route, "outcome": outcome},

@@ -64,8 +64,9 @@ UTA_CODE = "40085"
 DUPLICATE_CLIENT_OID = "50060"
 UTA_MESSAGE = (
     "this account is a Unified Trading Account (Bitget answered 40085 on {endpoint}): "
-    "riskd's classic margin client cannot protect it; it is stopped (UTA support is a "
-    "separate feature), every other account is still protected"
+    "riskd's classic margin client cannot protect it; it is stopped, every other account is "
+    'still protected. Set api = "v2" and mode = "auto" (or "uta") for this account '
+    "so that riskd protects it through API v3"
 )
 
 

@@ -139,7 +139,9 @@ def action(
         rule=report.rule,
         intent_id=report.intent_id,
         data={"action_kind": report.kind, "status": report.status},
-        alert=alerts.from_report(
+        alert=None
+        if report.quiet
+        else alerts.from_report(
             report, severity=request.severity, incident=request.incident, at=now, snap=snap
         ),
         journaled=False,

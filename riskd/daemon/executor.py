@@ -34,7 +34,7 @@ from typing import Protocol
 from riskd.amounts import to_wire
 from riskd.daemon.exchange import CallRejected, CallUncertain, Exchange, IdempotentRepay
 from riskd.daemon.journal import DRY_RUN, FAILED, SUCCEEDED
-from riskd.daemon.plans import ActionPlan, client_oid
+from riskd.daemon.plans import ActionPlan, client_oid, is_own_order
 from riskd.daemon.shadow_exchange import ShadowExchange
 
 #: Called with (exchange id, one-line summary) when the exchange has accepted the call.
@@ -129,9 +129,12 @@ class LiveExecutor:
     async def _cancel(self, plan: ActionPlan, accepted: AcceptedHook) -> ExecResult:
         cancelled: list[str] = []
         failed: list[str] = []
+        kept = 0
         for symbol in plan.symbols:
             orders = await self._ex.open_orders(plan.margin, symbol)
-            ids = [o.order_id for o in orders]
+            # riskd's own protective orders (still filling) are the protection: keep them.
+            ids = [o.order_id for o in orders if not is_own_order(o.client_oid)]
+            kept += len(orders) - len(ids)
             for i in range(0, len(ids), CANCEL_BATCH):
                 result = await self._ex.batch_cancel(plan.margin, symbol, ids[i : i + CANCEL_BATCH])
                 cancelled.extend(result.cancelled)
@@ -141,6 +144,8 @@ class LiveExecutor:
         detail = f"cancelled {len(cancelled)} open order(s)"
         if failed:
             detail += f", {len(failed)} could not be cancelled"
+        if kept:
+            detail += f"; {kept} of riskd's own protective order(s) left working"
         status = FAILED if failed and not cancelled else SUCCEEDED
         return ExecResult(status, detail, ref=",".join(cancelled) or None)
 

@@ -11,6 +11,8 @@ Tables:
 - ``control``: pause state (``*`` = every account), written by ``riskd pause``/``resume``.
 - ``status`` and ``meta``: the per-scope status rows and daemon facts ``riskd status`` reads.
 
+The tables' layout and the intent row mapping are in :mod:`riskd.daemon.journal_schema`.
+
 Every text written passes through :func:`riskd.redact.redact`; nothing secret is ever given
 to the journal in the first place.
 """
@@ -25,11 +27,18 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import aiosqlite
 
+from riskd.daemon.events import EventKind
+from riskd.daemon.journal_schema import (
+    INTENT_COLUMNS,
+    SCHEMA,
+    events_filter,
+    intent_record,
+    probe,
+)
 from riskd.daemon.journal_space import JournalFull, SpaceGuard, is_disk_full
 from riskd.daemon.journal_types import (
     ACCEPTED,
@@ -56,40 +65,6 @@ from riskd.redact import redact
 log = logging.getLogger(__name__)
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    at REAL NOT NULL,
-    kind TEXT NOT NULL,
-    account TEXT, scope TEXT, rule TEXT, intent_id TEXT,
-    summary TEXT NOT NULL,
-    data TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_at ON events(at);
-CREATE TABLE IF NOT EXISTS intents (
-    intent_id TEXT PRIMARY KEY,
-    at REAL NOT NULL,
-    account TEXT NOT NULL, scope TEXT NOT NULL, kind TEXT NOT NULL,
-    rule TEXT NOT NULL, action_id TEXT NOT NULL,
-    params TEXT NOT NULL,
-    coin TEXT, amount TEXT, value_usdt TEXT,
-    dry_run INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    ref TEXT,
-    outcome TEXT,
-    finished_at REAL
-);
-CREATE INDEX IF NOT EXISTS intents_status ON intents(status);
-CREATE INDEX IF NOT EXISTS intents_action ON intents(account, action_id);
-CREATE TABLE IF NOT EXISTS rule_state (account TEXT PRIMARY KEY, at REAL, state TEXT);
-CREATE TABLE IF NOT EXISTS control (account TEXT PRIMARY KEY, paused INTEGER, at REAL,
-                                    reason TEXT);
-CREATE TABLE IF NOT EXISTS status (account TEXT, scope TEXT, at REAL, data TEXT,
-                                   PRIMARY KEY (account, scope));
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
-"""
-
-
 class Journal:
     """Async access to the journal database. Open with :meth:`open`, close with :meth:`close`."""
 
@@ -110,7 +85,7 @@ class Journal:
             path.parent.mkdir(parents=True, exist_ok=True)
             # Probed with plain sqlite3 first: when aiosqlite's own connect fails, its worker
             # thread ends on its own later and may find the event loop already closed.
-            _probe(path)  # quick and once, at start: run in the loop
+            probe(path)  # quick and once, at start: run in the loop
             db = await aiosqlite.connect(path)
         except (OSError, sqlite3.Error) as exc:
             raise JournalOpenError(path, exc) from exc
@@ -119,7 +94,7 @@ class Journal:
             await db.execute("PRAGMA journal_mode=WAL")
             await db.execute("PRAGMA synchronous=FULL")
             await db.execute("PRAGMA busy_timeout=5000")
-            await db.executescript(_SCHEMA)
+            await db.executescript(SCHEMA)
             await db.commit()
             opened = True
         except (OSError, sqlite3.Error) as exc:
@@ -214,18 +189,9 @@ class Journal:
     async def events(
         self, *, since: float | None = None, limit: int | None = None, kinds: Sequence[str] = ()
     ) -> list[Event]:
+        where, args = events_filter(since, kinds)
         sql = "SELECT seq, at, kind, account, scope, rule, intent_id, summary, data FROM events"
-        where: list[str] = []
-        args: list[object] = []
-        if since is not None:
-            where.append("at >= ?")
-            args.append(since)
-        if kinds:
-            where.append(f"kind IN ({','.join('?' * len(kinds))})")
-            args.extend(kinds)
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY seq DESC"
+        sql += where + " ORDER BY seq DESC"
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
@@ -263,7 +229,7 @@ class Journal:
                 ),
             )
             await self._insert_event(
-                "intent",
+                EventKind.INTENT,
                 summary,
                 intent.at,
                 intent.account,
@@ -284,17 +250,8 @@ class Journal:
                 "UPDATE intents SET status = ?, ref = ? WHERE intent_id = ? AND status = ?",
                 (ACCEPTED, ref, intent_id, PENDING),
             )
-            row = await self._intent_row(intent_id)
-            await self._insert_event(
-                "accepted",
-                summary,
-                at,
-                row[2] if row else None,
-                row[3] if row else None,
-                row[5] if row else None,
-                intent_id,
-                {"ref": ref},
-            )
+            data = {"ref": ref}
+            await self._insert_intent_event(EventKind.ACCEPTED, summary, at, intent_id, data)
 
         return await self._group(body, f"acceptance of intent {intent_id}", essential=True)
 
@@ -307,7 +264,7 @@ class Journal:
         summary: str,
         outcome: Mapping[str, object] | None = None,
         ref: str | None = None,
-        kind: str = "outcome",
+        kind: str = EventKind.OUTCOME,
     ) -> bool:
         """Record the final status of an intent and an ``outcome`` event."""
         if status in OPEN_STATUSES:
@@ -319,28 +276,27 @@ class Journal:
                 " ref = COALESCE(?, ref) WHERE intent_id = ?",
                 (status, dumps(outcome or {}), at, ref, intent_id),
             )
-            row = await self._intent_row(intent_id)
-            await self._insert_event(
-                kind,
-                summary,
-                at,
-                row[2] if row else None,
-                row[3] if row else None,
-                row[5] if row else None,
-                intent_id,
-                {"status": status, **(outcome or {})},
-            )
+            data = {"status": status, **(outcome or {})}
+            await self._insert_intent_event(kind, summary, at, intent_id, data)
 
         return await self._group(body, f"outcome of intent {intent_id}", essential=True)
 
+    async def _insert_intent_event(
+        self, kind: str, summary: str, at: float, intent_id: str, data: Mapping[str, object]
+    ) -> None:
+        """An event about intent ``intent_id``, with that intent's account, scope and rule."""
+        row = await self._intent_row(intent_id)
+        account, scope, rule = (row[2], row[3], row[5]) if row else (None, None, None)
+        await self._insert_event(kind, summary, at, account, scope, rule, intent_id, data)
+
     async def _intent_row(self, intent_id: str) -> tuple[Any, ...] | None:
-        async with self._db.execute(_INTENT_COLUMNS + " WHERE intent_id = ?", (intent_id,)) as c:
+        async with self._db.execute(INTENT_COLUMNS + " WHERE intent_id = ?", (intent_id,)) as c:
             row = await c.fetchone()
         return tuple(row) if row is not None else None
 
     async def intent(self, intent_id: str) -> IntentRecord | None:
         row = await self._intent_row(intent_id)
-        return None if row is None else _to_record(row)
+        return None if row is None else intent_record(row)
 
     async def open_intents(self) -> list[IntentRecord]:
         """Intents without a final outcome (left by a crash), oldest first."""
@@ -367,9 +323,9 @@ class Journal:
         )
 
     async def _intents(self, tail: str, args: Iterable[object]) -> list[IntentRecord]:
-        async with self._db.execute(_INTENT_COLUMNS + tail, tuple(args)) as cur:
+        async with self._db.execute(INTENT_COLUMNS + tail, tuple(args)) as cur:
             rows = await cur.fetchall()
-        return [_to_record(tuple(r)) for r in rows]
+        return [intent_record(tuple(r)) for r in rows]
 
     async def used_refs(self, account: str, kind: str) -> set[str]:
         """Exchange ids already attributed to an intent (so one record never counts twice)."""
@@ -434,7 +390,7 @@ class Journal:
                 " reason = excluded.reason",
                 (key, int(paused), at, redact(reason)),
             )
-            what = "paused" if paused else "resumed"
+            what = EventKind.PAUSED if paused else EventKind.RESUMED
             target = "all accounts" if account is None else f"account {account}"
             await self._insert_event(
                 what,
@@ -491,36 +447,6 @@ class Journal:
         async with self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:
             row = await cur.fetchone()
         return None if row is None else json.loads(row[0])
-
-
-def _probe(path: Path) -> None:
-    """Open and close ``path`` with sqlite3 (raises what a connect would)."""
-    sqlite3.connect(path).close()
-
-
-_INTENT_COLUMNS = (
-    "SELECT intent_id, at, account, scope, kind, rule, action_id, params, coin, amount,"
-    " value_usdt, dry_run, status, ref, outcome, finished_at FROM intents"
-)
-
-
-def _to_record(row: tuple[Any, ...]) -> IntentRecord:
-    intent = Intent(
-        intent_id=row[0],
-        at=row[1],
-        account=row[2],
-        scope=row[3],
-        kind=row[4],
-        rule=row[5],
-        action_id=row[6],
-        params=MappingProxyType(json.loads(row[7])),
-        coin=row[8],
-        amount=None if row[9] is None else Decimal(row[9]),
-        value_usdt=None if row[10] is None else Decimal(row[10]),
-        dry_run=bool(row[11]),
-    )
-    outcome = json.loads(row[14]) if row[14] else {}
-    return IntentRecord(intent, row[12], row[13], MappingProxyType(outcome), row[15])
 
 
 __all__ = [

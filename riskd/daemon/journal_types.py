@@ -14,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
+from riskd.daemon.events import EventKind
 from riskd.redact import redact
 
 
@@ -44,7 +45,15 @@ ALL_ACCOUNTS = "*"
 #: Events still journaled while the disk is full (with intents, outcomes, rule state and
 #: pause control); the rest are skipped until space is back.
 ESSENTIAL_EVENTS: Final = frozenset(
-    {"lifecycle", "settled", "following", "uncertain", "reload", "reload_failed", "disk"}
+    {
+        EventKind.LIFECYCLE,
+        EventKind.SETTLED,
+        EventKind.FOLLOWING,
+        EventKind.UNCERTAIN,
+        EventKind.RELOAD,
+        EventKind.RELOAD_FAILED,
+        EventKind.DISK,
+    }
 )
 
 

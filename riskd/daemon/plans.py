@@ -56,9 +56,19 @@ _NO_RULE = SymbolTradeRule()
 _EMPTY: Mapping[str, Decimal] = MappingProxyType({})
 
 
+#: Every clientOid riskd sends starts with this: its own protective orders are known by it.
+OWN_OID_PREFIX = "riskd-"
+
+
 def client_oid(intent_id: str) -> str:
     """The clientOid of the order an intent places (≤ 40 characters, found again by it)."""
-    return f"riskd-{intent_id}"[:40]
+    return f"{OWN_OID_PREFIX}{intent_id}"[:40]
+
+
+def is_own_order(order_client_oid: str | None) -> bool:
+    """True for an order riskd placed itself (a protective market order still settling):
+    ``cancelOrders`` leaves it working — cancelling it undoes the protection it is giving."""
+    return bool(order_client_oid) and str(order_client_oid).startswith(OWN_OID_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)

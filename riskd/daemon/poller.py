@@ -11,6 +11,11 @@ Calls per poll (ENDPOINTS.md), using the ones that answer for many scopes at onc
 - reference data (``currencies``, tier data per cross coin / isolated symbol) every
   ``poll.reference_ttl`` seconds, and at once for a newly seen coin or symbol.
 
+- a Unified Trading Account (:class:`~riskd.daemon.uta_exchange.UtaExchange`): its one scope,
+  ``"uta"``, from one ``uta_assets`` read (:func:`riskd.daemon.snapshots.uta_snapshot`), the
+  tiers of newly owed coins and the open orders where a balance is locked; no cross or
+  isolated reads. Scheduling, urgency, staleness and the price-move trigger are the same.
+
 A scope is also due at once when the index price of a coin it holds or owes has moved
 ``price_move`` (0.5 %) since its last poll: the price feed is local, so a crash is seen
 within one tick, not one interval later.
@@ -64,6 +69,7 @@ from riskd.daemon.exchange import (
     MalformedAnswer,
     Margin,
     RiskFigure,
+    TierInfo,
 )
 from riskd.daemon.poll_notices import NoticeHook, PollNotices
 from riskd.daemon.poll_schedule import interval_for, moved_scopes
@@ -74,9 +80,11 @@ from riskd.daemon.snapshots import (
     has_debt,
     isolated_snapshot,
     isolated_symbols,
+    uta_snapshot,
 )
+from riskd.daemon.uta_exchange import UtaExchange
 from riskd.risk.derived import debt_coins
-from riskd.risk.snapshot import CROSS, USDT, ScopeSnapshot, isolated_scope, parse_scope
+from riskd.risk.snapshot import CROSS, USDT, UTA, ScopeSnapshot, isolated_scope, parse_scope
 from riskd.settings import AccountSettings, PollSettings
 
 log = logging.getLogger(__name__)
@@ -129,6 +137,8 @@ class AccountPoller:
         self._notices = PollNotices(account, notice)
         #: Called when a poll is asked for (the cycle in flight, if any, polls it at once).
         self.on_request: Callable[[], None] | None = None
+        #: A Unified Trading Account: one scope, ``"uta"``, from one read per cycle.
+        self._uta = exchange if isinstance(exchange, UtaExchange) else None
 
     @property
     def stopped(self) -> str | None:
@@ -161,6 +171,10 @@ class AccountPoller:
         if self.stopped is not None:
             return set()
         out: set[str] = set(self.moved())
+        if self._uta is not None:
+            if UTA in self.wanted or self.next_due.get(UTA, 0.0) <= now:
+                out.add(UTA)
+            return out & {UTA}
         for scope in self.wanted:
             known = scope == CROSS or scope in self.next_due or scope in self.snapshots
             out.add(scope if known else "isolated:*")
@@ -181,6 +195,8 @@ class AccountPoller:
     def next_wakeup(self) -> float | None:
         if self.stopped is not None:
             return None
+        if self._uta is not None:
+            return self.next_due.get(UTA, 0.0)
         times = list(self.next_due.values())
         if self._acc.isolated or self._acc.discover_isolated:
             times.append(self._isolated_due_at)
@@ -188,6 +204,8 @@ class AccountPoller:
 
     def calls_per_cycle(self) -> dict[str, int]:
         """Calls one poll of every known scope makes, by endpoint (for the budget's pacing)."""
+        if self._uta is not None:
+            return {"uta_assets": 1}
         iso = [s for s in self.snapshots if s != CROSS]
         owing = [s for s in iso if debt_coins(self.snapshots[s])]
         per_cycle = min(len(owing), 1) if isinstance(self._ex, BatchRiskRates) else len(owing)
@@ -233,6 +251,10 @@ class AccountPoller:
         if not due:
             return out
         await self._refresh_reference(now)
+        if self._uta is not None:
+            uta_base = max(current_priority(), asked.get(UTA, Priority.POLL))
+            await self._with_priority({UTA}, uta_base, self._poll_uta(self._uta, out))
+            return out
         # Cross and isolated side by side: a slow answer for one never holds up the other.
         base = current_priority()
         jobs = []
@@ -262,7 +284,9 @@ class AccountPoller:
             raise AccountModeError(self.stopped)
         out = PollOutcome()
         await self._load_prices()
-        if scope == CROSS:
+        if self._uta is not None:
+            await self._poll_uta(self._uta, out)
+        elif scope == CROSS:
             await self._poll_cross(out)
         else:
             await self._poll_isolated({scope}, out, force=False, only=True)
@@ -292,6 +316,7 @@ class AccountPoller:
         previous = self.snapshots.get(CROSS)
         if previous is not None and previous.observed_at > started:
             return  # a read that started later (a pipeline's re-poll) answered first
+        await self._load_prices()  # the feed's latest: the reads may have taken seconds
         snap = cross_snapshot(
             self.account, rows, rate or Decimal(0), started, self.ref, self.last_prices, orders
         )
@@ -299,6 +324,36 @@ class AccountPoller:
         self._ok(CROSS)
         out.polled.add(CROSS)
         self._schedule(CROSS, started, previous=previous)
+
+    async def _poll_uta(self, ex: UtaExchange, out: PollOutcome) -> None:
+        """The ``uta`` scope: one ``uta_assets`` read (and the tiers of new debt coins)."""
+        started = self._clock.now()
+        try:
+            got = await ex.read()
+            await self._ensure_tiers("cross", {c.coin for c in got.assets if c.debt > 0})
+        except ExchangeError as exc:
+            await self._failed(UTA, exc, started, out)
+            return
+        locked = {f"{c.coin}{USDT}" for c in got.assets if c.balance > c.available}
+        orders = await self._count_orders("cross", locked - {f"{USDT}{USDT}"})
+        if self.stopped is not None:
+            return
+        previous = self.snapshots.get(UTA)
+        if previous is not None and previous.observed_at > started:
+            return  # a read that started later (a pipeline's re-poll) answered first
+        await self._load_prices()  # the feed's latest: the reads may have taken seconds
+        self.snapshots[UTA] = uta_snapshot(
+            self.account,
+            got,
+            ex.liquidation_level,
+            started,
+            self.ref,
+            self.last_prices,
+            orders,
+        )
+        self._ok(UTA)
+        out.polled.add(UTA)
+        self._schedule(UTA, started, previous=previous)
 
     # --- what a failed or odd answer means ------------------------------------------------
     async def _failed(
@@ -438,6 +493,7 @@ class AccountPoller:
         previous = self.snapshots.get(scope)
         if previous is not None and previous.observed_at > started:
             return  # a read that started later (a pipeline's re-poll) answered first
+        await self._load_prices()  # the feed's latest: the reads may have taken seconds
         snap = isolated_snapshot(
             self.account,
             symbol,
@@ -496,14 +552,20 @@ class AccountPoller:
         missing = sorted(k for k in keys if k and k not in have)
         if not missing:
             return
-        fetched = dict(have)
-        for key in missing:
+        kind: Margin = "cross" if margin == "cross" else "isolated"
+
+        async def one(key: str) -> tuple[str, TierInfo | None]:
             try:
-                fetched[key] = await self._ex.tier(
-                    "cross" if margin == "cross" else "isolated", key
-                )
+                return key, await self._ex.tier(kind, key)
             except ExchangeError as exc:
                 log.warning("%s: no tier data for %s %s: %s", self.account, margin, key, exc)
+                return key, None
+
+        # Side by side (the budget paces them): a dozen new symbols on a slow exchange must
+        # not hold the first risk reads up for a dozen round trips.
+        got = {k: t for k, t in await asyncio.gather(*map(one, missing)) if t is not None}
+        now_have = self.ref.cross_tiers if margin == "cross" else self.ref.isolated_tiers
+        fetched = {**now_have, **got}
         if margin == "cross":
             self.ref = Reference(self.ref.symbols, fetched, self.ref.isolated_tiers)
         else:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from riskd.clock import Clock
+from riskd.daemon.events import EventKind
 from riskd.daemon.exchange import CallRejected, CallUncertain, Exchange, Margin
 from riskd.daemon.journal import (
     NOT_EXECUTED,
@@ -130,7 +131,7 @@ class Reconciler:
             summary=f"reconciled {kind}: {result.detail}",
             outcome={"detail": result.detail, "reconciled": True},
             ref=result.ref,
-            kind="reconciled",
+            kind=EventKind.RECONCILED,
         )
         log.info("reconciled intent %s: %s", rec.intent.intent_id, result.detail)
         return result

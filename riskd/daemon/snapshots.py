@@ -17,15 +17,18 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import MappingProxyType
 
+from riskd.bitget.models_uta import UtaAssets
 from riskd.daemon.exchange import AssetRow, SymbolInfo, TierInfo
 from riskd.risk import math as riskmath
 from riskd.risk.reading import DIRECT, INVERSE, RiskReading, read_risk_rate
 from riskd.risk.snapshot import (
     CROSS,
     USDT,
+    UTA,
     CoinBalance,
     ScopeSnapshot,
     SymbolTradeRule,
+    UtaFigures,
     isolated_scope,
 )
 
@@ -197,6 +200,54 @@ def isolated_snapshot(
         base_coin=base,
         quote_coin=quote,
         trade_rules=ref.trade_rules((symbol,)),
+    )
+
+
+def uta_snapshot(
+    account: str,
+    got: UtaAssets,
+    level: Decimal,
+    observed_at: float,
+    ref: Reference,
+    prices: Mapping[str, Decimal],
+    open_orders: int = 0,
+) -> ScopeSnapshot:
+    """The ``uta`` scope of a Unified Trading Account: ``risk_rate = mgnRatio ÷ level``, the
+    margin-call and liquidation lines at 0.8 and 1 on that scale (the ladder's). Each coin's
+    maintenance rate is its tier's ÷ ``level``, so riskd's own figures from balances and
+    prices (localRiskRate, distances, sizing) liquidate at 1 too."""
+    bal = {
+        c.coin: CoinBalance(
+            c.coin, c.available, max(c.balance - c.available, Decimal(0)), c.debt, Decimal(0)
+        )
+        for c in got.assets
+    }
+    mmr = {c: t.maintain_margin_rate / level for c, t in ref.cross_tiers.items() if c in bal}
+    lev = [t.leverage for c, t in ref.cross_tiers.items() if c in bal and t.leverage is not None]
+    figures = UtaFigures(
+        mgn_ratio=got.mgn_ratio,
+        mmr=got.mmr,
+        imr=got.imr,
+        eff_equity=got.eff_equity,
+        account_equity=got.account_equity,
+        liquidation_level=level,
+        coin_equity=MappingProxyType({c.coin: c.equity for c in got.assets}),
+    )
+    return ScopeSnapshot(
+        account=account,
+        scope=UTA,
+        risk_rate=got.mgn_ratio / level,
+        balances=MappingProxyType(bal),
+        observed_at=observed_at,
+        warning_risk_ratio=DEFAULT_WARNING,
+        liquidation_risk_ratio=DEFAULT_LIQUIDATION,
+        maintain_margin_rate=MappingProxyType(mmr),
+        leverage=min(lev) if lev else None,
+        prices_usdt=_prices_for(bal, prices),
+        open_orders=open_orders,
+        trade_rules=ref.trade_rules(f"{c}{USDT}" for c in bal if c != USDT),
+        reported_risk_rate=got.mgn_ratio,
+        uta=figures,
     )
 
 

@@ -21,7 +21,14 @@ account_pushes``) logs in on the private socket and reports balance and order ch
 The service runs a cycle as soon as ``Built.push.wake`` is set.
 
 Each account's client speaks the account's API version (``api``, default ``v2``); nothing
-past the client knows which. The poller's notices (risk figures that disagree, an answer in
+past the client knows which. Each account is built in its configured mode (``auto``: classic)
+without touching the network; :meth:`Built.decide_modes` (first thing in
+:meth:`Built.start_feed`; the demo calls it itself) asks the exchange
+(:mod:`riskd.daemon.account_mode`) and rebuilds an account found in the other mode: a Unified
+Trading Account gets a :class:`UtaExchange` (one ``uta`` scope, API v3, estimated from index-price
+pushes like any scope; no shadow ledger, private v3 push or liquidation-history watch yet), a
+classic one a :class:`ClientExchange`, side by side.
+The poller's notices (risk figures that disagree, an answer in
 an unexpected shape, a Unified Trading Account) become critical alerts and journal entries
 (:func:`notice_hook`).
 
@@ -32,6 +39,7 @@ one read would only hold the cycle up.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -45,6 +53,7 @@ from riskd.bitget.client_core import RetryPolicy
 from riskd.bitget.endpoints import endpoint
 from riskd.budget import AccountGate, BudgetConfig, RateBudget
 from riskd.clock import Clock
+from riskd.daemon import account_mode
 from riskd.daemon.account_push import AccountPushClient, Margin
 from riskd.daemon.actions import ActionRunner
 from riskd.daemon.alerts import AlertSink, LoggingSink
@@ -63,12 +72,13 @@ from riskd.daemon.push import PushReactor
 from riskd.daemon.reconcile import Reconciler
 from riskd.daemon.shadow_book import ShadowBook, discard_saved
 from riskd.daemon.shadow_exchange import ShadowExchange
+from riskd.daemon.uta_exchange import UtaExchange
 from riskd.notify.alert import Alert, AlertKind
 from riskd.ops.metrics import Metrics
 from riskd.redact import redact
 from riskd.rules import loader
 from riskd.rules.model import RuleSet
-from riskd.settings import ConfigError, Settings
+from riskd.settings import AccountSettings, ConfigError, Settings
 from riskd.severity import Severity
 
 #: The daemon's reads retry twice, after at most 0.5 s each (plus any 429 pause of the budget).
@@ -92,9 +102,26 @@ class Built:
     account_pushes: list[AccountPushClient] = field(default_factory=list)
     #: Closed with the rest, before the journal (the notifier's journal stores).
     closers: list[tuple[str, Callable[[], Awaitable[None]]]] = field(default_factory=list)
+    #: Asks each account's mode and switches the accounts built in the other one
+    #: (:meth:`decide_modes`).
+    modes: Callable[[], Awaitable[None]] | None = None
+    modes_decided: bool = False
+
+    async def decide_modes(self) -> None:
+        """Ask the exchange each account's mode (:mod:`riskd.daemon.account_mode`, at most
+        :data:`~riskd.daemon.account_mode.PROBE_TIMEOUT`), say which adapter each uses, and
+        rebuild an account built in the other mode. Once; :meth:`start_feed` calls it first.
+        Not done in :func:`build_daemon`: building touches no network, so a bad setting met
+        later at start (a busy metrics port) is still the one line the start prints."""
+        if self.modes is None or self.modes_decided:
+            return
+        self.modes_decided = True
+        await self.modes()
 
     async def start_feed(self) -> None:
-        """Start the WebSocket clients: the price feed and the account pushes."""
+        """Decide the accounts' modes, then start the WebSocket clients: the price feed and
+        the account pushes."""
+        await self.decide_modes()
         if self.feed is not None:
             await self.feed.start()
         for client in self.account_pushes:
@@ -213,6 +240,16 @@ def _pacing(
     return pace
 
 
+def _uta_pacing(gate: AccountGate, fast: float) -> Callable[[Mapping[str, int]], float]:
+    """The pacing of a UTA account's poller: its calls are v3 endpoints."""
+
+    def pace(calls: Mapping[str, int]) -> float:
+        keyed = {endpoint(name, "v3").key: n for name, n in calls.items()}
+        return gate.suggest_interval(fast, keyed) if keyed else 0.0
+
+    return pace
+
+
 async def build_daemon(
     settings: Settings,
     *,
@@ -266,13 +303,13 @@ async def build_daemon(
     if push is not None and feed is not None:
         feed.add_listener(push.on_prices)
     account_pushes: list[AccountPushClient] = []
+    gates = {name: budget.for_account(name) for name in settings.accounts}
     for name, acc in settings.accounts.items():
-        gate = budget.for_account(name)
-        client = BitgetClient(
+        clients[name] = BitgetClient(
             creds[name],
             http=http,
             base_url=settings.base_url,
-            gate=gate,
+            gate=gates[name],
             clock=clock,
             sync_clock=sync_clock,
             timeout_s=settings.poll.request_timeout,
@@ -280,15 +317,30 @@ async def build_daemon(
             api=acc.api,
             rng=rng_for(name) if rng_for is not None else None,
         )
-        clients[name] = client
-        exchange: Exchange = ClientExchange(client, on_bad_answer=_bad_answer_hook(notice, name))
+    pushes_by_name: dict[str, AccountPushClient] = {}
+
+    async def make(name: str, acc: AccountSettings, uta: bool) -> AccountRuntime:
+        """Build (or rebuild, in the other mode) account ``name``'s runtime."""
+        gate = gates[name]
+        client = clients[name]
+        exchange: Exchange
+        if uta:
+            exchange = UtaExchange(
+                client,
+                liquidation_level=acc.uta_liquidation_level,
+                on_bad_answer=_bad_answer_hook(notice, name),
+            )
+        else:
+            exchange = ClientExchange(client, on_bad_answer=_bad_answer_hook(notice, name))
         exchanges[name] = exchange  # reconciliation reads the real account
         live = settings.account_live(name)
         if live:
             await discard_saved(journal, name, clock.now())
-        # Every account reads through its shadow: empty and passed through while LIVE, so a
-        # reload that turns an account to dry-run finds its ledger ready.
-        exchange, book = _shadowed(name, exchange, journal, clock, runtimes)
+        book: ShadowBook | None = None
+        if not uta:
+            # Every classic account reads through its shadow: empty and passed through while
+            # LIVE, so a reload that turns an account to dry-run finds its ledger ready.
+            exchange, book = _shadowed(name, exchange, journal, clock, runtimes)
         poller = AccountPoller(
             name,
             acc,
@@ -296,10 +348,13 @@ async def build_daemon(
             exchange,
             price_source,
             clock,
-            pacing=_pacing(gate, settings.poll.fast_interval, acc.api),
+            pacing=_uta_pacing(gate, settings.poll.fast_interval)
+            if uta
+            else _pacing(gate, settings.poll.fast_interval, acc.api),
             notice=notice,
         )
-        book.attach(poller)
+        if book is not None:
+            book.attach(poller)
         executor: Executor = LiveExecutor(exchange) if live else DryRunExecutor(exchange)
         if wrap_executor is not None:
             executor = wrap_executor(name, executor)
@@ -314,7 +369,7 @@ async def build_daemon(
             reconcile=reconciler.status_of,
             prices=lambda p=poller: p.last_prices,  # type: ignore[misc]
             # an order takes its budget slot first, then is sized on the latest snapshot
-            slots=OrderSlots(gate, acc.api, clock),
+            slots=None if uta else OrderSlots(gate, acc.api, clock),
             latest=poller.snapshots.get,
         )
         runtime = runtimes[name] = AccountRuntime(
@@ -324,7 +379,9 @@ async def build_daemon(
             runner=runner,
             rules=rulesets[name],
             rules_dir=settings.account_rules_dir(name),
-            liquidations=LiquidationWatch(
+            liquidations=None
+            if uta
+            else LiquidationWatch(
                 name,
                 ClientLiquidations(client),
                 interval=settings.poll.liquidation_check,
@@ -332,9 +389,18 @@ async def build_daemon(
             ),
         )
         if push is not None and acc.api == "v2":
+            # A UTA account's scope is estimated from index-price pushes like any other;
+            # its private v3 ``account`` topic is not listened to yet.
             push.watch(name, poller, lambda rt=runtime: rt.rules)  # type: ignore[misc]
-            if feed is not None and settings.push.account_pushes:
-                account_pushes.append(_account_push(settings, name, client, poller, push))
+            pushes_by_name.pop(name, None)
+            if feed is not None and settings.push.account_pushes and not uta:
+                pushes_by_name[name] = _account_push(settings, name, client, poller, push)
+            account_pushes[:] = list(pushes_by_name.values())
+        return runtime
+
+    for name, acc in settings.accounts.items():
+        # Built as configured (auto: classic); :meth:`Built.decide_modes` asks the exchange.
+        await make(name, acc, acc.mode == "uta" and acc.api == "v2")
     daemon = Daemon(
         settings,
         journal=journal,
@@ -344,7 +410,18 @@ async def build_daemon(
         sink=alert_sink,
         metrics=metrics,
     )
-    return Built(daemon, budget, clients, feed, push, account_pushes)
+
+    async def decide_all() -> None:
+        accounts = list(settings.accounts.items())
+        decisions = await asyncio.gather(
+            *(account_mode.decide(name, acc, clients[name], notice) for name, acc in accounts)
+        )
+        for (name, acc), decision in zip(accounts, decisions, strict=True):
+            await account_mode.announce(name, acc, decision, journal, alert_sink, clock)
+            if (decision.adapter == "uta") != isinstance(exchanges[name], UtaExchange):
+                daemon.accounts[name] = await make(name, acc, decision.adapter == "uta")
+
+    return Built(daemon, budget, clients, feed, push, account_pushes, modes=decide_all)
 
 
 def _account_push(

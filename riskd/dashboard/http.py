@@ -5,17 +5,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 from urllib.parse import urlsplit
 
+from riskd.ops.asgi import TEXT_PLAIN, ASGIApp, Receive, Scope, Send, is_loopback, respond_with
 from riskd.redact import redact
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 #: Longest request body taken (pause / resume take a tiny JSON object).
 MAX_BODY = 4096
@@ -39,17 +32,10 @@ async def respond(
     send: Send,
     status: int,
     body: bytes,
-    content_type: bytes = b"text/plain; charset=utf-8",
+    content_type: bytes = TEXT_PLAIN,
     extra: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
-    headers = [
-        (b"content-type", content_type),
-        (b"content-length", str(len(body)).encode()),
-        *SECURITY_HEADERS,
-        *(extra or []),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await respond_with(send, status, body, content_type, [*SECURITY_HEADERS, *(extra or [])])
 
 
 async def respond_json(send: Send, status: int, doc: object) -> None:
@@ -107,16 +93,7 @@ def host_allowed(value: str | None, bound_host: str) -> bool:
     if name in _LOOPBACK_NAMES or name == bound_host.strip("[]").lower():
         return True
     try:
-        return ipaddress.ip_address(name).is_loopback and _is_loopback(bound_host)
-    except ValueError:
-        return False
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        return ipaddress.ip_address(name).is_loopback and is_loopback(bound_host)
     except ValueError:
         return False
 

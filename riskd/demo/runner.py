@@ -271,6 +271,7 @@ async def run_demo(
             notifier = _notifier(opts, clock, console)
             sink.notifier = notifier
             await notifier.start()
+            await built.decide_modes()  # classic or Unified Trading Account, per account
             await built.daemon.start()
             notifier.lifecycle_started(
                 crashed_before=built.daemon.crashed_before, detail="demo against the simulator"

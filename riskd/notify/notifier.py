@@ -12,10 +12,11 @@
 
 One worker task per channel (one apprise URL). Each owns an :class:`Outbox` that decides what
 to send when (grouping, flood control, backoff); the worker only sends and reports. Delivery
-outcomes go to the :class:`DeliveryRecorder` through a bounded queue and a writer task, so a
-slow journal never slows ``submit``. With an ``outbox_store`` every alert × channel is written
-to the journal's ``alert_outbox`` by a writer task right after ``submit`` (never inside it) and
-re-queued by the next notifier if it was not delivered (:mod:`riskd.notify.persist`). Silences
+outcomes go to the :class:`DeliveryRecorder` through a bounded queue and a writer task
+(:mod:`riskd.notify.record_queue`), so a slow journal never slows ``submit``. With an
+``outbox_store`` every alert × channel is written to the journal's ``alert_outbox`` by a writer
+task right after ``submit`` (never inside it) and re-queued by the next notifier if it was not
+delivered (:mod:`riskd.notify.persist`). Silences
 come from ``silence_store`` (reloaded every ``silence_refresh`` seconds) or
 :meth:`Notifier.set_silences`; they and the inhibition rules are applied at ``submit`` and again
 when a group is sent. Call every method from the event loop's thread.
@@ -24,7 +25,6 @@ when a group is sent. Call every method from the event loop's thread.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable
 
@@ -45,7 +45,9 @@ from riskd.notify.persist import (
     SilenceSource,
     load_backlog,
 )
-from riskd.notify.recorder import DeliveryRecord, DeliveryRecorder, MemoryRecorder, Outcome
+from riskd.notify.record_queue import RECORD_QUEUE_SIZE as RECORD_QUEUE_SIZE  # re-exported
+from riskd.notify.record_queue import RecordQueue
+from riskd.notify.recorder import DeliveryRecorder, MemoryRecorder, Outcome
 from riskd.notify.routing import Router
 from riskd.notify.settings import NotifySettings
 from riskd.notify.silences import Silence, active_map_update, suppression_reason
@@ -55,8 +57,6 @@ from riskd.redact import redact
 
 log = logging.getLogger(__name__)
 
-#: Most delivery records waiting for the recorder; beyond it records are counted as lost.
-RECORD_QUEUE_SIZE = 10_000
 #: Extra wall seconds over ``send_timeout`` before a stuck channel call is abandoned.
 _SEND_GRACE = 5.0
 _NO_ROUTE = "-"
@@ -79,7 +79,7 @@ class Notifier:
     ) -> None:
         self._settings = settings
         self._clock = clock
-        self._recorder: DeliveryRecorder = recorder if recorder is not None else MemoryRecorder()
+        self._records = RecordQueue(recorder if recorder is not None else MemoryRecorder())
         self._health_check = health_check
         factory = channel_factory if channel_factory is not None else AppriseChannelFactory()
         caps = Caps.from_settings(settings)
@@ -111,7 +111,6 @@ class Notifier:
                 timeout=settings.heartbeat_timeout,
                 client=http_client,
             )
-        self._records: asyncio.Queue[DeliveryRecord] = asyncio.Queue(RECORD_QUEUE_SIZE)
         self._record_task: asyncio.Task[None] | None = None
         self._heartbeat_task: asyncio.Task[None] | None = None
         self._persist_task: asyncio.Task[None] | None = None
@@ -125,7 +124,6 @@ class Notifier:
         self._deduplicated = 0
         self._dropped = 0
         self._fallback_copies = 0
-        self._records_lost = 0
         self._last_error: str | None = None
 
     # --- the caller's side: never blocks, never raises ------------------------------------
@@ -234,12 +232,7 @@ class Notifier:
                 self._record(item.alert.group_key, lane.channel.label, "suppressed", item.reason)
 
     def _record(self, key: str, route: str, outcome: Outcome, detail: str) -> None:
-        try:
-            self._records.put_nowait(DeliveryRecord(key, route, outcome, redact(detail)))
-        except asyncio.QueueFull:
-            self._records_lost += 1
-            if self._records_lost == 1 or self._records_lost % 1000 == 0:
-                log.warning("delivery recorder is behind: %d records lost", self._records_lost)
+        self._records.put(key, route, outcome, detail)
 
     # --- start / stop ---------------------------------------------------------------------
 
@@ -262,7 +255,7 @@ class Notifier:
                 self._run_lane(lane), name=f"notify:{lane.channel.label}"
             )
             lane.task.add_done_callback(self._task_ended)
-        self._record_task = asyncio.create_task(self._write_records(), name="notify:recorder")
+        self._record_task = asyncio.create_task(self._records.run(), name="notify:recorder")
         if self._heartbeat is not None:
             self._heartbeat_task = asyncio.create_task(
                 self._heartbeat.run(), name="notify:heartbeat"
@@ -294,7 +287,7 @@ class Notifier:
             for lane in self._all_lanes():  # never started: nothing was sent
                 for alert in lane.outbox.take_all():
                     self._dropped += 1
-                    await self._recorder.record(
+                    await self._records.recorder.record(
                         alert.group_key,
                         lane.channel.label,
                         "failed",
@@ -330,8 +323,7 @@ class Notifier:
         if self._persist_task is not None:
             await self._persist.drain(1.0)
             await _cancel([self._persist_task])
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._records.join(), timeout=1.0)
+        await self._records.drain(1.0)
         await _cancel([self._record_task] if self._record_task else [])
         self._running = False
         self._stopped = True
@@ -430,18 +422,6 @@ class Notifier:
                 for fb_lane in self._lanes[fallback]:
                     self._enqueue(fb_lane, alert, now, is_copy=True)
 
-    async def _write_records(self) -> None:
-        while True:
-            record = await self._records.get()
-            try:
-                await self._recorder.record(
-                    record.alert_key, record.route, record.outcome, record.detail
-                )
-            except Exception as exc:  # noqa: BLE001 - a journal failure must not stop delivery
-                log.error("delivery recorder failed: %s", redact(f"{type(exc).__name__}: {exc}"))
-            finally:
-                self._records.task_done()
-
     def _task_ended(self, task: asyncio.Task[None]) -> None:
         if task.cancelled():
             return
@@ -481,7 +461,7 @@ class Notifier:
             failed=lanes.failed,
             dropped=self._dropped,
             fallback_copies=self._fallback_copies,
-            records_lost=self._records_lost,
+            records_lost=self._records.lost,
             last_error=self._last_error,
             routes=lanes.routes,
             heartbeat=self._heartbeat.status() if self._heartbeat is not None else None,

@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import json
 import logging
 import socket
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
-from typing import Any
+from collections.abc import Iterator
 
 import uvicorn
 from prometheus_client import make_asgi_app
 
 from riskd.clock import Clock, WallClock
+from riskd.ops.asgi import NO_STORE, ASGIApp, Receive, Scope, Send, is_loopback, respond_with
 from riskd.ops.health import HealthState
 from riskd.ops.metrics import Metrics
 
@@ -46,12 +45,6 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9464
 #: Default health limit: the watchdog's 30 s (``WatchdogSec=`` in systemd/riskd.service).
 DEFAULT_MAX_TICK_AGE = 30.0
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _INDEX = b"riskd operations endpoint: /metrics (Prometheus), /healthz (scheduler liveness)\n"
 #: Where a dashboard given to :func:`start_ops_server` is mounted (riskd.dashboard).
@@ -97,10 +90,13 @@ class OpsApp:
             await self.dashboard(scope, receive, send)
             return
         if path not in ("/", "/metrics", "/healthz"):
-            await _respond(send, 404, b"not found; try /metrics or /healthz\n")
+            await respond_with(
+                send, 404, b"not found; try /metrics or /healthz\n", headers=NO_STORE
+            )
             return
         if method not in ("GET", "HEAD"):
-            await _respond(send, 405, b"method not allowed\n", extra=[(b"allow", b"GET, HEAD")])
+            allow = (*NO_STORE, (b"allow", b"GET, HEAD"))
+            await respond_with(send, 405, b"method not allowed\n", headers=allow)
             return
         if path == "/metrics":
             await self._metrics_app(scope, receive, send)
@@ -108,27 +104,9 @@ class OpsApp:
             report = self.health.check(self.clock.now(), self.max_tick_age)
             body = json.dumps(report.as_dict()).encode() + b"\n"
             status = 200 if report.healthy else 503
-            await _respond(send, status, body, content_type=b"application/json")
+            await respond_with(send, status, body, b"application/json", NO_STORE)
         else:
-            await _respond(send, 200, _INDEX)
-
-
-async def _respond(
-    send: Send,
-    status: int,
-    body: bytes,
-    *,
-    content_type: bytes = b"text/plain; charset=utf-8",
-    extra: list[tuple[bytes, bytes]] | None = None,
-) -> None:
-    headers = [
-        (b"content-type", content_type),
-        (b"content-length", str(len(body)).encode()),
-        (b"cache-control", b"no-store"),
-        *(extra or []),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+            await respond_with(send, 200, _INDEX, headers=NO_STORE)
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
@@ -165,15 +143,6 @@ def _bind(host: str, port: int) -> socket.socket:
         reason = exc.strerror or str(exc)
         raise OpsServerError(f"ops endpoint: cannot listen on {host}:{port}: {reason}") from None
     return sock
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class OpsServer:
@@ -237,7 +206,7 @@ async def start_ops_server(
     app = OpsApp(metrics, health, clock=clock, max_tick_age=max_tick_age, dashboard=dashboard)
     sock = _bind(host, port)
     bound_port = int(sock.getsockname()[1])
-    if not _is_loopback(host):
+    if not is_loopback(host):
         log.warning(
             "ops endpoint listens on %s, not on a loopback address: /metrics shows account "
             "names and risk rates to anyone who can reach it",

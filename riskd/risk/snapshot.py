@@ -1,7 +1,8 @@
 """Snapshots of account data: what the poller hands the rules engine.
 
-A snapshot is one *scope* of one account: the cross account, or one isolated symbol.
-Scope ids are strings: ``"cross"`` or ``"isolated:BTCUSDT"``. Every snapshot carries the
+A snapshot is one *scope* of one account: the cross account, one isolated symbol, or the
+whole of a Unified Trading Account. Scope ids are strings: ``"cross"``,
+``"isolated:BTCUSDT"`` or ``"uta"``. Every snapshot carries the
 time its data was observed (``observed_at``, clock seconds; the oldest of its parts), so
 that staleness is a property of the data, judged against ``now`` by whoever holds it.
 """
@@ -14,8 +15,10 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Literal
 
-ScopeKind = Literal["cross", "isolated"]
+ScopeKind = Literal["cross", "isolated", "uta"]
 CROSS = "cross"
+#: The one scope of a Unified Trading Account (account-wide margin, API v3).
+UTA = "uta"
 ISOLATED_PREFIX = "isolated:"
 USDT = "USDT"
 
@@ -27,12 +30,15 @@ def isolated_scope(symbol: str) -> str:
 
 
 def parse_scope(scope: str) -> tuple[ScopeKind, str | None]:
-    """``"cross"`` → ``("cross", None)``; ``"isolated:BTCUSDT"`` → ``("isolated", "BTCUSDT")``."""
+    """``"cross"`` → ``("cross", None)``; ``"uta"`` → ``("uta", None)``;
+    ``"isolated:BTCUSDT"`` → ``("isolated", "BTCUSDT")``."""
     if scope == CROSS:
         return "cross", None
+    if scope == UTA:
+        return "uta", None
     if scope.startswith(ISOLATED_PREFIX) and len(scope) > len(ISOLATED_PREFIX):
         return "isolated", scope[len(ISOLATED_PREFIX) :]
-    raise ValueError(f"not a scope: {scope!r} (expected 'cross' or 'isolated:SYMBOL')")
+    raise ValueError(f"not a scope: {scope!r} (expected 'cross', 'uta' or 'isolated:SYMBOL')")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +82,24 @@ class SymbolTradeRule:
     taker_fee_rate: Decimal | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class UtaFigures:
+    """The account-wide figures of a Unified Trading Account (``/api/v3/account/assets``, USD).
+
+    ``mgn_ratio``: the exchange's margin ratio (higher = riskier); ``liquidation_level``: the
+    ``mgnRatio`` at which the account is liquidated (a setting: the real level is unconfirmed).
+    The scope's ``risk_rate`` is ``mgn_ratio / liquidation_level`` (1 = liquidation)."""
+
+    mgn_ratio: Decimal
+    mmr: Decimal
+    imr: Decimal
+    eff_equity: Decimal
+    account_equity: Decimal
+    liquidation_level: Decimal
+    #: Per coin: equity (balance − debt), available, debt, in the coin.
+    coin_equity: Mapping[str, Decimal] = field(default_factory=lambda: _EMPTY)
+
+
 _NO_RULES: Mapping[str, SymbolTradeRule] = MappingProxyType({})
 
 
@@ -112,6 +136,8 @@ class ScopeSnapshot:
     risk_reading: str | None = None
     #: ``risk_reading`` was confirmed against ``local_risk_rate`` at this poll.
     reading_checked: bool = False
+    #: A ``uta`` scope's account-wide figures (``None`` for classic scopes).
+    uta: UtaFigures | None = None
 
     @property
     def kind(self) -> ScopeKind:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from riskd.risk.snapshot import UTA
 from riskd.rules.expressions import Env, Expression, ExpressionError, Kind, check_coin
 from riskd.rules.expressions import compile_expression as _compile
 from riskd.rules.model import Action, ActionKind, ScopeSelector, decimal_literal
@@ -105,7 +106,7 @@ def _parse_one(i: int, raw: object, scope: ScopeSelector, errors: list[str]) -> 
             errors.append(
                 f"{where}: unknown parameter '{key}'{suggest(key, allowed)}; takes {takes}"
             )
-    cross_only = all(p == "cross" for p in scope.patterns)
+    cross_only = all(p in ("cross", UTA) for p in scope.patterns)  # uta: account-wide, like cross
     env_rule = Env(action_coin=False, isolated=scope.isolated_only)
     env_coin = Env(action_coin=True, isolated=scope.isolated_only)
     action = Action(kind, i)
@@ -119,6 +120,12 @@ def _parse_one(i: int, raw: object, scope: ScopeSelector, errors: list[str]) -> 
         action = _repay(i, table, scope, env_coin, where, errors)
     elif kind == ActionKind.FLASH_REPAY:
         coin = None
+        if UTA in scope.patterns:
+            errors.append(
+                f"{where}: a Unified Trading Account has no flash repay; use"
+                ' "repay" in the uta scope (a flashRepay of a "*" rule is sent to a uta'
+                " scope as an account-wide repay)"
+            )
         if "coin" in table:
             if not cross_only:
                 errors.append(

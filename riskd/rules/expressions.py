@@ -16,14 +16,14 @@ literals are read from their source text, so ``riskRate > 0.8`` compares exactly
 A checked tree is *lowered*: every value it reads becomes a positional parameter
 (``r0, r1, …`` for :class:`~riskd.rules.variables.Ref`) and every literal a global
 (``k0, k1, …``); the lowered tree is compiled with ``compile()`` into a lambda whose globals
-hold no builtins. No user text ever reaches the compiler as source.
+hold no builtins (:mod:`riskd.rules.expression_code`). No user text ever reaches the compiler
+as source.
 """
 
 from __future__ import annotations
 
 import ast
-import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -31,6 +31,9 @@ from typing import Any
 
 from riskd.durations import DurationError
 from riskd.rules.durations import rule_duration
+from riskd.rules.expression_code import Batch as Batch  # re-exported
+from riskd.rules.expression_code import compile_batch as compile_batch  # re-exported
+from riskd.rules.expression_code import make_function
 from riskd.rules.suggest import suggest
 from riskd.rules.variables import (
     ACTION_COIN,
@@ -105,9 +108,6 @@ _REFUSED: dict[type[ast.AST], str] = {
     ast.Yield: "yield is not allowed",
     ast.YieldFrom: "yield is not allowed",
 }
-
-#: Runtime functions available to compiled code (and nothing else: no builtins).
-_RUNTIME: dict[str, Any] = {"__builtins__": {}, "_min": min, "_max": max, "_abs": abs}
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,24 +421,6 @@ def parse(source: str) -> ast.expr:
     return tree.body
 
 
-def _make_function(params: Sequence[str], body: ast.expr, consts: Sequence[Any]) -> Any:
-    args = ast.arguments(
-        posonlyargs=[],
-        args=[ast.arg(arg=p) for p in params],
-        vararg=None,
-        kwonlyargs=[],
-        kw_defaults=[],
-        kwarg=None,
-        defaults=[],
-    )
-    tree = ast.fix_missing_locations(ast.Expression(body=ast.Lambda(args=args, body=body)))
-    code = compile(tree, "<rule expression>", "eval")
-    namespace = dict(_RUNTIME)
-    namespace.update({f"k{i}": c for i, c in enumerate(consts)})
-    # The tree was built by this module from checked nodes only; no builtins are reachable.
-    return eval(code, namespace)  # noqa: S307
-
-
 def compile_expression(source: str, want: Kind | None = None, env: Env | None = None) -> Expression:
     """Check and compile ``source``; ``want`` forces NUMBER or CONDITION."""
     body = parse(source)
@@ -456,53 +438,5 @@ def compile_expression(source: str, want: Kind | None = None, env: Env | None = 
             )
         raise ExpressionError(f"must be a number, but it is a {kind}")
     params = [f"r{i}" for i in range(len(checker.refs))]
-    fn = _make_function(params, lowered, checker.consts)
+    fn = make_function(params, lowered, checker.consts)
     return Expression(source.strip(), kind, tuple(checker.refs), tuple(checker.consts), lowered, fn)
-
-
-class _Renamer(ast.NodeTransformer):
-    def __init__(self, refs: dict[str, str], consts: dict[str, str]) -> None:
-        self.refs = refs
-        self.consts = consts
-
-    def visit_Name(self, node: ast.Name) -> ast.Name:
-        new = self.refs.get(node.id) or self.consts.get(node.id) or node.id
-        return ast.Name(id=new, ctx=ast.Load())
-
-
-@dataclass(frozen=True, slots=True)
-class Batch:
-    """Many expressions compiled into one function returning a tuple of their values."""
-
-    refs: tuple[Ref, ...]
-    fn: Callable[..., tuple[Any, ...]] = field(repr=False, compare=False)
-
-
-def compile_batch(
-    exprs: Sequence[Expression], literal: Callable[[Decimal], Any] | None = None
-) -> Batch:
-    """One function ``f(*values_of_refs) -> (value_0, value_1, …)`` for all ``exprs``.
-
-    ``literal`` converts each numeric literal (default: keep the Decimal); the benchmark
-    passes ``float`` to measure what exact Decimal arithmetic costs.
-    """
-    refs: list[Ref] = []
-    index: dict[Ref, int] = {}
-    consts: list[Decimal] = []
-    bodies: list[ast.expr] = []
-    for e in exprs:
-        ref_names: dict[str, str] = {}
-        for i, r in enumerate(e.refs):
-            if r not in index:
-                index[r] = len(refs)
-                refs.append(r)
-            ref_names[f"r{i}"] = f"r{index[r]}"
-        const_names: dict[str, str] = {}
-        for j, c in enumerate(e.consts):
-            const_names[f"k{j}"] = f"k{len(consts)}"
-            consts.append(c)
-        bodies.append(_Renamer(ref_names, const_names).visit(copy.deepcopy(e.tree)))
-    body = ast.Tuple(elts=bodies, ctx=ast.Load())
-    values = [literal(c) for c in consts] if literal else consts
-    fn = _make_function([f"r{i}" for i in range(len(refs))], body, values)
-    return Batch(tuple(refs), fn)

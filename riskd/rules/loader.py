@@ -54,7 +54,7 @@ BUILTIN_DEFAULTS: Mapping[str, Any] = MappingProxyType(
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _LABEL_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _TOML_LINE = re.compile(r"at line (\d+)")
-SCOPE_WORDS = ("*", "cross", "isolated:*")
+SCOPE_WORDS = ("*", "cross", "uta", "isolated:*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +261,7 @@ class _FileLoader:
                 continue
             bad(
                 "scope",
-                f'scope \'{item}\' is not one of "cross", "isolated:SYMBOL" (e.g.'
+                f'scope \'{item}\' is not one of "cross", "uta", "isolated:SYMBOL" (e.g.'
                 f' "isolated:BTCUSDT"), "isolated:*" or "*"{suggest(text, SCOPE_WORDS)}',
             )
             return None

@@ -22,7 +22,7 @@ from itertools import pairwise
 from typing import NamedTuple
 
 from riskd.risk import derived
-from riskd.risk.snapshot import ScopeSnapshot
+from riskd.risk.snapshot import ScopeSnapshot, UtaFigures
 
 ZERO = Decimal(0)
 
@@ -76,6 +76,16 @@ SCALARS: Mapping[str, VarSpec] = {
             "seconds between this scope's last two observations (0 before the second)",
             _NONNEG,
         ),
+        VarSpec("mgnRatio", "uta scope: the account's margin ratio as Bitget sends it", _NONNEG),
+        VarSpec("mmr", "uta scope: maintenance margin, USD", _NONNEG),
+        VarSpec("imr", "uta scope: initial margin, USD", _NONNEG),
+        VarSpec("effEquity", "uta scope: equity that counts as margin, USD"),
+        VarSpec("accountEquity", "uta scope: the account's equity, USD"),
+        VarSpec(
+            "utaLiquidationLevel",
+            "uta scope: the mgnRatio that liquidates (setting uta_liquidation_level)",
+            _NONNEG,
+        ),
     )
 }
 
@@ -87,6 +97,8 @@ PER_COIN: Mapping[str, VarSpec] = {
         VarSpec("borrow", "borrowed amount", _NONNEG),
         VarSpec("interest", "accrued unpaid interest", _NONNEG),
         VarSpec("net", "available + frozen − borrow − interest"),
+        VarSpec("debt", "borrow + interest of the coin (uta: the coin's debt)", _NONNEG),
+        VarSpec("equity", "net of the coin (uta: the coin's equity)"),
         VarSpec("totalAmount", "available + frozen", _NONNEG),
         VarSpec("price", "USDT index price (USDT is 1)", _NONNEG),
         VarSpec("maintainMarginRate", "maintenance margin rate of the coin's tier", _NONNEG),
@@ -164,6 +176,17 @@ def _leverage(snap: ScopeSnapshot, now: float) -> Decimal:
     return snap.leverage
 
 
+def _uta(
+    name: str, get: Callable[[UtaFigures], Decimal]
+) -> Callable[[ScopeSnapshot, float], Decimal]:
+    def read(snap: ScopeSnapshot, now: float) -> Decimal:
+        if snap.uta is None:
+            raise EvalError(f"{name} exists only in a uta scope (Unified Trading Account)")
+        return get(snap.uta)
+
+    return read
+
+
 _SCALAR_FNS: dict[str, Callable[[ScopeSnapshot, float], Decimal]] = {
     "riskRate": lambda s, now: s.risk_rate,
     "warningRiskRatio": lambda s, now: s.warning_risk_ratio,
@@ -177,6 +200,12 @@ _SCALAR_FNS: dict[str, Callable[[ScopeSnapshot, float], Decimal]] = {
     "localRiskRate": lambda s, now: derived.local_risk_rate(s),
     "distanceToLiquidation": lambda s, now: derived.distance_to_liquidation(s),
     "minDistanceToLiquidation": lambda s, now: _min_distance(s),
+    "mgnRatio": _uta("mgnRatio", lambda u: u.mgn_ratio),
+    "mmr": _uta("mmr", lambda u: u.mmr),
+    "imr": _uta("imr", lambda u: u.imr),
+    "effEquity": _uta("effEquity", lambda u: u.eff_equity),
+    "accountEquity": _uta("accountEquity", lambda u: u.account_equity),
+    "utaLiquidationLevel": _uta("utaLiquidationLevel", lambda u: u.liquidation_level),
 }
 
 
@@ -202,6 +231,8 @@ _COIN_FNS: dict[str, Callable[[ScopeSnapshot, str], Decimal]] = {
     "borrow": lambda s, c: s.balance(c).borrow,
     "interest": lambda s, c: s.balance(c).interest,
     "net": lambda s, c: s.balance(c).net,
+    "debt": lambda s, c: s.balance(c).liability,
+    "equity": lambda s, c: s.balance(c).net,
     "totalAmount": lambda s, c: s.balance(c).total_amount,
     "price": derived.price,
     "maintainMarginRate": lambda s, c: _lookup(s.maintain_margin_rate, c, "maintainMarginRate"),

@@ -9,16 +9,17 @@ periodic pushes (the subscribe snapshot shows its last price and that price's ti
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from riskd.amounts import fmt8
+from riskd.sim.auth import Credential
 from riskd.sim.errors import SimError, sim_message
 from riskd.sim.host import SimHost
+from riskd.sim.ws_session import Endpoint, WsSession, endpoint
 
 PUSH_INTERVAL_S = 1.0
 INDEX_ARG = {"instType": "mabl", "channel": "indexPrice", "instId": "default"}
@@ -29,12 +30,27 @@ def _error(code: str) -> str:
     return json.dumps({"event": "error", "code": code, "msg": sim_message(code)})
 
 
-class _Session:
+class _Session(WsSession):
+    LOGIN_ACK = json.dumps({"event": "login", "code": "0", "msg": ""})
+
     def __init__(self, sim: SimHost, ws: WebSocket) -> None:
-        self.sim = sim
-        self.ws = ws
+        super().__init__(sim, ws)
         self.subscribed = False
         self.logged_in = False
+
+    # v1 frames: the code is a string; a failed login says the exception's own message.
+    def error(self, code: str, detail: str | None = None) -> str:
+        return _error(code)
+
+    def login_refused(self, exc: SimError) -> str:
+        return json.dumps({"event": "error", "code": exc.code, "msg": exc.msg})
+
+    def args_of(self, msg: Mapping[str, object]) -> list[object] | None:
+        args = msg.get("args")
+        return args if isinstance(args, list) else []
+
+    def on_login(self, cred: Credential) -> None:
+        self.logged_in = True
 
     def snapshot(self, live_only: bool = False) -> str | None:
         """Every symbol's published index price (``timestamp`` = when that price was set);
@@ -60,94 +76,31 @@ class _Session:
             return None
         return json.dumps({"action": "snapshot", "arg": INDEX_ARG, "data": data})
 
-    async def push(self) -> None:
-        while True:
-            await asyncio.sleep(PUSH_INTERVAL_S)
-            text = self.snapshot(live_only=True) if self.subscribed else None
-            if text is not None:
-                await self.ws.send_text(text)
+    def push_interval(self) -> float:
+        return PUSH_INTERVAL_S
 
-    async def handle(self, text: str) -> bool:
-        """Answer one message; ``False`` closes the connection."""
-        if text == "ping":
-            await self.ws.send_text("pong")
-            return True
-        try:
-            msg = json.loads(text)
-        except json.JSONDecodeError:
-            await self.ws.send_text(_error("30002"))
-            return True
-        if not isinstance(msg, dict):
-            await self.ws.send_text(_error("30002"))
-            return True
-        op = msg.get("op")
-        args = msg.get("args")
-        if not isinstance(args, list):
-            args = []
-        if op == "login":
-            return await self._login(args)
-        if op in ("subscribe", "unsubscribe"):
-            for arg in args:
-                await self._subscription(op, arg)
-            return True
-        await self.ws.send_text(_error("30003"))
-        return True
+    async def push_once(self) -> None:
+        text = self.snapshot(live_only=True) if self.subscribed else None
+        if text is not None:
+            await self.send(text)
 
-    async def _login(self, args: list[object]) -> bool:
-        arg = args[0] if args and isinstance(args[0], Mapping) else {}
-        try:
-            self.sim.auth.verify_ws_login(
-                str(arg.get("apiKey", "")),
-                str(arg.get("passphrase", "")),
-                str(arg.get("timestamp", "")),
-                str(arg.get("sign", "")),
-                self.sim.server_time_ms(),
-            )
-        except SimError as exc:
-            await self.ws.send_text(
-                json.dumps({"event": "error", "code": exc.code, "msg": exc.msg})
-            )
-            return False
-        self.logged_in = True
-        await self.ws.send_text(json.dumps({"event": "login", "code": "0", "msg": ""}))
-        return True
-
-    async def _subscription(self, op: str, arg: object) -> None:
-        if not isinstance(arg, Mapping):
-            await self.ws.send_text(_error("30002"))
-            return
+    async def subscription(self, op: str, arg: Mapping[str, Any]) -> None:
         channel = arg.get("channel")
         if channel == "indexPrice" and arg.get("instType") == "mabl":
             if arg.get("instId") != "default":
-                await self.ws.send_text(_error("30001"))
+                await self.send(_error("30001"))
                 return
             self.subscribed = op == "subscribe"
-            await self.ws.send_text(json.dumps({"event": op, "arg": INDEX_ARG}))
+            await self.send(json.dumps({"event": op, "arg": INDEX_ARG}))
             text = self.snapshot() if self.subscribed else None
             if text is not None:
-                await self.ws.send_text(text)
+                await self.send(text)
             return
         if channel in PRIVATE_CHANNELS and not self.logged_in:
-            await self.ws.send_text(_error("30004"))
+            await self.send(_error("30004"))
             return
-        await self.ws.send_text(_error("30001"))
+        await self.send(_error("30001"))
 
 
-def stream_endpoint(sim: SimHost) -> Callable[[WebSocket], Awaitable[None]]:
-    async def endpoint(ws: WebSocket) -> None:
-        await ws.accept()
-        session = _Session(sim, ws)
-        pusher = asyncio.create_task(session.push())
-        try:
-            while True:
-                if not await session.handle(await ws.receive_text()):
-                    await ws.close()
-                    return
-        except WebSocketDisconnect:
-            return
-        finally:
-            pusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pusher
-
-    return endpoint
+def stream_endpoint(sim: SimHost) -> Endpoint:
+    return endpoint(lambda ws: _Session(sim, ws))

@@ -21,19 +21,18 @@ interval is the simulator's ``ws_push_interval_s`` (wall seconds).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from riskd.amounts import fmt8
 from riskd.sim.book import Account, Order
-from riskd.sim.errors import SimError, sim_message
 from riskd.sim.handlers_v2_common import ORDER_STATUS_V2
 from riskd.sim.host import SimHost
+from riskd.sim.ws_session import Endpoint, WsSession, endpoint, error_frame
 
 INST_TYPE = "MARGIN"
 PUBLIC_CHANNELS = ("index-price",)
@@ -42,21 +41,14 @@ ORDER_CHANNELS = ("orders-crossed", "orders-isolated")
 Rows = list[dict[str, object]]
 
 
-def _error(code: str, detail: str | None = None) -> str:
-    msg = sim_message(code) + (f": {detail}" if detail else "")
-    return json.dumps({"event": "error", "code": int(code), "msg": msg})
-
-
 def _arg_key(arg: Mapping[str, object]) -> str:
     return json.dumps(dict(arg), sort_keys=True)
 
 
-class _SessionV2:
+class _SessionV2(WsSession):
     def __init__(self, sim: SimHost, ws: WebSocket, private: bool) -> None:
-        self.sim = sim
-        self.ws = ws
+        super().__init__(sim, ws)
         self.private = private
-        self.account: Account | None = None
         #: subscribed arg (as a JSON key) → the arg and the rows last pushed (by row key)
         self.subs: dict[str, tuple[dict[str, object], dict[str, str]]] = {}
 
@@ -157,61 +149,20 @@ class _SessionV2:
                 changed.append(row)
         return self.message(arg, "update", changed) if changed else None
 
-    async def push(self) -> None:
-        while True:
-            await asyncio.sleep(max(0.01, self.sim.ws_push_interval_s))
-            for key in list(self.subs):
-                text = self.changes(key) if key in self.subs else None
-                if text is not None:
-                    await self.ws.send_text(text)
+    async def push_once(self) -> None:
+        for key in list(self.subs):
+            text = self.changes(key) if key in self.subs else None
+            if text is not None:
+                await self.send(text)
 
     # ------------------------------------------------------------------ requests
-    async def handle(self, text: str) -> bool:
-        """Answer one message; ``False`` closes the connection."""
-        if text == "ping":
-            await self.ws.send_text("pong")
-            return True
-        try:
-            msg = json.loads(text)
-        except json.JSONDecodeError:
-            await self.ws.send_text(_error("30002"))
-            return True
-        if not isinstance(msg, dict) or not isinstance(msg.get("args", []), list):
-            await self.ws.send_text(_error("30002"))
-            return True
-        op, args = msg.get("op"), msg.get("args", [])
-        if op == "login":
-            return await self._login(args)
-        if op in ("subscribe", "unsubscribe"):
-            for arg in args:
-                await self._subscription(op, arg)
-            return True
-        await self.ws.send_text(_error("30003"))
-        return True
-
-    async def _login(self, args: list[object]) -> bool:
+    async def login(self, args: list[object]) -> bool:
         if not self.private:
-            await self.ws.send_text(_error("30002", "login on the private URL /v2/ws/private"))
+            await self.send(error_frame("30002", "login on the private URL /v2/ws/private"))
             return True
-        arg = args[0] if args and isinstance(args[0], Mapping) else {}
-        try:
-            cred = self.sim.auth.verify_ws_login(
-                str(arg.get("apiKey", "")),
-                str(arg.get("passphrase", "")),
-                str(arg.get("timestamp", "")),
-                str(arg.get("sign", "")),
-                self.sim.server_time_ms(),
-            )
-        except SimError as exc:
-            await self.ws.send_text(_error(exc.code))
-            return False
-        with self.sim.lock:
-            self.account = self.sim.exchange.account(cred.account)
-        await self.ws.send_text(json.dumps({"event": "login", "code": 0}))
-        return True
+        return await super().login(args)
 
-    def _check(self, arg: Mapping[str, object]) -> tuple[str, str | None] | None:
-        """An error (code, detail) for a subscription ``arg``, or ``None`` when it is valid."""
+    def check(self, arg: Mapping[str, Any]) -> tuple[str, str | None] | None:
         channel = arg.get("channel")
         if arg.get("instType") != INST_TYPE:
             return "30001", f"instType must be {INST_TYPE}"
@@ -232,16 +183,8 @@ class _SessionV2:
             return "30016", f"instId {symbol!r} is not a symbol"
         return None
 
-    async def _subscription(self, op: str, arg: object) -> None:
-        if not isinstance(arg, Mapping):
-            await self.ws.send_text(_error("30002"))
-            return
-        problem = self._check(arg)
-        if problem is not None:
-            await self.ws.send_text(_error(*problem))
-            return
+    async def on_ack(self, op: str, arg: Mapping[str, Any]) -> None:
         key = _arg_key(arg)
-        await self.ws.send_text(json.dumps({"event": op, "arg": dict(arg)}))
         if op == "unsubscribe":
             self.subs.pop(key, None)
             return
@@ -249,7 +192,7 @@ class _SessionV2:
         channel = arg.get("channel")
         seen = {self._row_key(channel, r): self._fingerprint(r) for r in rows}
         self.subs[key] = (dict(arg), seen if channel not in PUBLIC_CHANNELS else {})
-        await self.ws.send_text(self.message(arg, "snapshot", rows))
+        await self.send(self.message(arg, "snapshot", rows))
 
 
 def _order_push(o: Order, fee: tuple[str, Decimal] | None) -> dict[str, object]:
@@ -284,26 +227,9 @@ def _order_push(o: Order, fee: tuple[str, Decimal] | None) -> dict[str, object]:
     }
 
 
-def stream_endpoints_v2(sim: SimHost) -> dict[str, Callable[[WebSocket], Awaitable[None]]]:
+def stream_endpoints_v2(sim: SimHost) -> dict[str, Endpoint]:
     """The two v2 WebSocket routes: path → ASGI endpoint."""
-
-    def make(private: bool) -> Callable[[WebSocket], Awaitable[None]]:
-        async def endpoint(ws: WebSocket) -> None:
-            await ws.accept()
-            session = _SessionV2(sim, ws, private)
-            pusher = asyncio.create_task(session.push())
-            try:
-                while True:
-                    if not await session.handle(await ws.receive_text()):
-                        await ws.close()
-                        return
-            except WebSocketDisconnect:
-                return
-            finally:
-                pusher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await pusher
-
-        return endpoint
-
-    return {"/v2/ws/public": make(False), "/v2/ws/private": make(True)}
+    return {
+        "/v2/ws/public": endpoint(lambda ws: _SessionV2(sim, ws, private=False)),
+        "/v2/ws/private": endpoint(lambda ws: _SessionV2(sim, ws, private=True)),
+    }

@@ -22,26 +22,20 @@ served (the v2 ``index-price`` channel publishes the same index prices).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from riskd.amounts import fmt8
 from riskd.sim.book import Account
-from riskd.sim.errors import SimError, sim_message
 from riskd.sim.host import SimHost
 from riskd.sim.uta import ratio_text, uta_book, uta_figures
+from riskd.sim.ws_session import Endpoint, WsSession, endpoint
 
 PRIVATE_PATH_V3 = "/v3/ws/private"
 ACCOUNT_TOPIC = {"instType": "UTA", "topic": "account"}
-
-
-def _error(code: str, detail: str | None = None) -> str:
-    msg = sim_message(code) + (f": {detail}" if detail else "")
-    return json.dumps({"event": "error", "code": int(code), "msg": msg})
 
 
 def account_event_key(account: Account) -> str:
@@ -87,11 +81,9 @@ def account_item(sim: SimHost, account: Account) -> dict[str, object]:
     }
 
 
-class _SessionV3:
+class _SessionV3(WsSession):
     def __init__(self, sim: SimHost, ws: WebSocket) -> None:
-        self.sim = sim
-        self.ws = ws
-        self.account: Account | None = None
+        super().__init__(sim, ws)
         #: The account event last pushed (``None``: not subscribed).
         self.seen: str | None = None
 
@@ -114,55 +106,12 @@ class _SessionV3:
                 return None
         return self._message("update")
 
-    async def push(self) -> None:
-        while True:
-            await asyncio.sleep(max(0.01, self.sim.ws_push_interval_s))
-            text = self.changes()
-            if text is not None:
-                await self.ws.send_text(text)
+    async def push_once(self) -> None:
+        text = self.changes()
+        if text is not None:
+            await self.send(text)
 
-    async def handle(self, text: str) -> bool:
-        """Answer one message; ``False`` closes the connection."""
-        if text == "ping":
-            await self.ws.send_text("pong")
-            return True
-        try:
-            msg = json.loads(text)
-        except json.JSONDecodeError:
-            await self.ws.send_text(_error("30002"))
-            return True
-        if not isinstance(msg, dict) or not isinstance(msg.get("args", []), list):
-            await self.ws.send_text(_error("30002"))
-            return True
-        op, args = msg.get("op"), msg.get("args", [])
-        if op == "login":
-            return await self._login(args)
-        if op in ("subscribe", "unsubscribe"):
-            for arg in args:
-                await self._subscription(op, arg)
-            return True
-        await self.ws.send_text(_error("30003"))
-        return True
-
-    async def _login(self, args: list[object]) -> bool:
-        arg = args[0] if args and isinstance(args[0], Mapping) else {}
-        try:
-            cred = self.sim.auth.verify_ws_login(
-                str(arg.get("apiKey", "")),
-                str(arg.get("passphrase", "")),
-                str(arg.get("timestamp", "")),
-                str(arg.get("sign", "")),
-                self.sim.server_time_ms(),
-            )
-        except SimError as exc:
-            await self.ws.send_text(_error(exc.code))
-            return False
-        with self.sim.lock:
-            self.account = self.sim.exchange.account(cred.account)
-        await self.ws.send_text(json.dumps({"event": "login", "code": 0}))
-        return True
-
-    def _check(self, arg: Mapping[str, object]) -> tuple[str, str | None] | None:
+    def check(self, arg: Mapping[str, Any]) -> tuple[str, str | None] | None:
         if dict(arg) != ACCOUNT_TOPIC:
             return "30001", f"the simulator serves {json.dumps(ACCOUNT_TOPIC)} only"
         if self.account is None:
@@ -171,38 +120,13 @@ class _SessionV3:
             return "30001", "a classic account has no UTA account topic (40084)"
         return None
 
-    async def _subscription(self, op: str, arg: object) -> None:
-        if not isinstance(arg, Mapping):
-            await self.ws.send_text(_error("30002"))
-            return
-        problem = self._check(arg)
-        if problem is not None:
-            await self.ws.send_text(_error(*problem))
-            return
-        await self.ws.send_text(json.dumps({"event": op, "arg": dict(arg)}))
+    async def on_ack(self, op: str, arg: Mapping[str, Any]) -> None:
         if op == "unsubscribe":
             self.seen = None
             return
-        await self.ws.send_text(self._message("snapshot"))
+        await self.send(self._message("snapshot"))
 
 
-def stream_endpoints_v3(sim: SimHost) -> dict[str, Callable[[WebSocket], Awaitable[None]]]:
+def stream_endpoints_v3(sim: SimHost) -> dict[str, Endpoint]:
     """The v3 WebSocket route: path → ASGI endpoint."""
-
-    async def endpoint(ws: WebSocket) -> None:
-        await ws.accept()
-        session = _SessionV3(sim, ws)
-        pusher = asyncio.create_task(session.push())
-        try:
-            while True:
-                if not await session.handle(await ws.receive_text()):
-                    await ws.close()
-                    return
-        except WebSocketDisconnect:
-            return
-        finally:
-            pusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pusher
-
-    return {PRIVATE_PATH_V3: endpoint}
+    return {PRIVATE_PATH_V3: endpoint(lambda ws: _SessionV3(sim, ws))}

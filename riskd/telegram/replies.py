@@ -12,6 +12,7 @@ from collections.abc import Callable, Collection
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from riskd.daemon.events import EventKind
 from riskd.daemon.journal import Journal
 from riskd.daemon.status import load_report
 from riskd.daemon.status_render import render_text, report_lines
@@ -29,7 +30,7 @@ from riskd.telegram.commands import (
 from riskd.telegram.settings import MAX_MESSAGE
 
 #: The journal's event kind for everything the bot does or refuses.
-EVENT_KIND = "telegram"
+EVENT_KIND = EventKind.TELEGRAM
 CUT = "\n… (cut: Telegram takes 4096 characters)"
 
 

@@ -314,3 +314,37 @@ async def test_lost_answer_not_executed_is_retried(make_exchange, clock, journal
     )
     assert report.status == SUCCEEDED
     assert [r.status for r in await journal.intents()] == ["not_executed", SUCCEEDED]
+
+
+async def test_a_repeated_skip_is_journaled_once_then_counted(make_exchange, clock, journal):
+    """The same skip every cycle: one journal line, quiet repeats (no alert), one line again
+    after 10 minutes with the count kept quiet meanwhile."""
+    ex = _exchange(make_exchange)
+    ex.isolated_rows[0] = AssetRow("USDT", D(0), D(0), D(1000), D(1), "BTCUSDT")
+    runner = _runner(ex, journal, clock)
+    req = Req("a1", "repay", params={"coin": "USDT"})
+    reports = []
+    for _ in range(5):
+        reports.append(await runner.run(req, _snap(ex, clock), paused=False))
+        clock.advance(1)
+    assert [r.status for r in reports] == [SKIPPED] * 5
+    assert [r.quiet for r in reports] == [False, True, True, True, True]
+    lines = [e for e in await journal.events() if e.summary.startswith("repay not sent")]
+    assert len(lines) == 1
+    clock.advance(600)
+    again = await runner.run(req, _snap(ex, clock), paused=False)
+    assert not again.quiet and "the same skip 4 more times" in again.detail
+    lines = [e for e in await journal.events() if e.summary.startswith("repay not sent")]
+    assert len(lines) == 2
+
+
+def test_repeat_filter_news_again_after_the_step_acted() -> None:
+    """A skip after the step was sent is news again (RepeatFilter.forget)."""
+    from riskd.daemon.repeats import RepeatFilter
+
+    f = RepeatFilter(every=600)
+    key = ("cross", "r1", "reduce")
+    assert f.admit(key, 0.0) == 0
+    assert f.admit(key, 1.0) is None
+    f.forget(key)
+    assert f.admit(key, 2.0) == 0

@@ -13,7 +13,21 @@ from riskd.sim import AccountState, Simulator, load_scenario
 from riskd.sim.scenario import family_scenario_names, scenario_names
 
 REPO = Path(__file__).resolve().parents[2]
-FAMILIES = ["cross_short", "cross_two_debts", "cross_unnamed_coin", "gap_steps", "many_isolated"]
+FAMILIES = [
+    "bleed_then_gaps",  # a slow bleed, then widening gaps
+    "cross_long_and_short",  # one cross account long one coin and short another
+    "cross_short",
+    "cross_two_debts",
+    "cross_unnamed_coin",
+    "gap_steps",
+    "iso_short_gaps",  # an isolated short squeezed in gaps
+    "many_isolated",
+    "many_isolated_gaps_slow",  # twelve scopes in gaps, 1.5 s latency, 429s
+    "many_isolated_shorts_slow",  # eight shorts, 1.2 s latency, orders fill 1 s late
+    "slow_settlement",  # repays, orders and flash repays settle seconds late
+    "tiny_scopes",  # positions near the minimum order sizes
+    "uta_crash",  # issue 18: a Unified Trading Account
+]
 
 
 def _run(name: str, seconds: float | None = None) -> tuple[Simulator, AccountState]:

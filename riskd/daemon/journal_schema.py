@@ -1,0 +1,98 @@
+"""The journal database's layout: the tables (:data:`SCHEMA`), the intent row and its
+mapping to :class:`~riskd.daemon.journal_types.IntentRecord`, and the ``events`` filter that
+:class:`~riskd.daemon.journal.Journal` and ``riskd journal`` share. No I/O but :func:`probe`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from riskd.daemon.journal_types import Intent, IntentRecord
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    kind TEXT NOT NULL,
+    account TEXT, scope TEXT, rule TEXT, intent_id TEXT,
+    summary TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_at ON events(at);
+CREATE TABLE IF NOT EXISTS intents (
+    intent_id TEXT PRIMARY KEY,
+    at REAL NOT NULL,
+    account TEXT NOT NULL, scope TEXT NOT NULL, kind TEXT NOT NULL,
+    rule TEXT NOT NULL, action_id TEXT NOT NULL,
+    params TEXT NOT NULL,
+    coin TEXT, amount TEXT, value_usdt TEXT,
+    dry_run INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    ref TEXT,
+    outcome TEXT,
+    finished_at REAL
+);
+CREATE INDEX IF NOT EXISTS intents_status ON intents(status);
+CREATE INDEX IF NOT EXISTS intents_action ON intents(account, action_id);
+CREATE TABLE IF NOT EXISTS rule_state (account TEXT PRIMARY KEY, at REAL, state TEXT);
+CREATE TABLE IF NOT EXISTS control (account TEXT PRIMARY KEY, paused INTEGER, at REAL,
+                                    reason TEXT);
+CREATE TABLE IF NOT EXISTS status (account TEXT, scope TEXT, at REAL, data TEXT,
+                                   PRIMARY KEY (account, scope));
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+#: The intent row, in the order :func:`intent_record` reads it (append a ``WHERE`` tail).
+INTENT_COLUMNS = (
+    "SELECT intent_id, at, account, scope, kind, rule, action_id, params, coin, amount,"
+    " value_usdt, dry_run, status, ref, outcome, finished_at FROM intents"
+)
+
+
+def probe(path: Path) -> None:
+    """Open and close ``path`` with sqlite3 (raises what a connect would)."""
+    sqlite3.connect(path).close()
+
+
+def intent_record(row: tuple[Any, ...]) -> IntentRecord:
+    """An :data:`INTENT_COLUMNS` row as an intent record."""
+    intent = Intent(
+        intent_id=row[0],
+        at=row[1],
+        account=row[2],
+        scope=row[3],
+        kind=row[4],
+        rule=row[5],
+        action_id=row[6],
+        params=MappingProxyType(json.loads(row[7])),
+        coin=row[8],
+        amount=None if row[9] is None else Decimal(row[9]),
+        value_usdt=None if row[10] is None else Decimal(row[10]),
+        dry_run=bool(row[11]),
+    )
+    outcome = json.loads(row[14]) if row[14] else {}
+    return IntentRecord(intent, row[12], row[13], MappingProxyType(outcome), row[15])
+
+
+def events_filter(since: float | None, kinds: Sequence[str]) -> tuple[str, list[object]]:
+    """The ``WHERE`` clause (``""`` when there is none) and its parameters selecting the
+    events at or after ``since`` of the ``kinds`` (every kind when empty). Only ``?``
+    placeholders are joined into the text; the values go as parameters."""
+    where: list[str] = []
+    args: list[object] = []
+    if since is not None:
+        where.append("at >= ?")
+        args.append(since)
+    if kinds:
+        where.append(f"kind IN ({','.join('?' * len(kinds))})")
+        args.extend(kinds)
+    return (" WHERE " + " AND ".join(where) if where else ""), args
+
+
+__all__ = ["INTENT_COLUMNS", "SCHEMA", "events_filter", "intent_record", "probe"]
