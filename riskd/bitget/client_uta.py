@@ -31,6 +31,7 @@ from riskd.bitget.endpoints_v3 import (
     UTA_ASSETS,
     UTA_CANCEL_ORDER,
     UTA_OPEN_ORDERS,
+    UTA_ORDER_INFO,
     UTA_PAYMENT_COINS,
     UTA_PLACE_ORDER,
     UTA_POSITION_TIER,
@@ -49,6 +50,7 @@ from riskd.bitget.models_uta import (
     UtaSettings,
     UtaTier,
     coin_list_items,
+    order_info_payload,
     order_list_payload,
 )
 
@@ -57,6 +59,8 @@ M = TypeVar("M", bound=BaseModel)
 #: Open orders: rows per page asked for, and the most pages read in one call.
 OPEN_ORDERS_PAGE = 100
 OPEN_ORDERS_MAX_PAGES = 20
+#: Codes read as "no such order" from order info (v2's; v3's own code is unconfirmed).
+ORDER_NOT_FOUND = frozenset({"43001", "40109"})
 
 
 def _summary(exc: ValidationError) -> str:
@@ -237,6 +241,29 @@ class UtaMethods(ClientCore):
                 break
             cursor = next_cursor
         return tuple(out)
+
+    async def uta_order_info(
+        self, *, client_oid: str | None = None, order_id: str | None = None
+    ) -> UtaOrder | None:
+        """One order (open or done) by ``client_oid`` or ``order_id``; ``None`` when the
+        exchange knows no such order (code 43001 / 40109, or an empty answer). Any other
+        failure is raised: the order's fate is then unknown, not "absent"."""
+        if order_id is None and client_oid is None:
+            raise RequestParamError("uta_order_info: give order_id or client_oid")
+        params = {"orderId": order_id, "clientOid": client_oid}
+        try:
+            data = await self._uta_data(UTA_ORDER_INFO, params)
+        except RiskdExchangeError as exc:
+            if exc.code in ORDER_NOT_FOUND:
+                return None
+            raise
+        try:
+            row = order_info_payload(data)
+        except ValueError as exc:
+            raise self._uta_malformed(UTA_ORDER_INFO, str(exc)) from None
+        if row is None:
+            return None
+        return self._uta_rows(UTA_ORDER_INFO, UtaOrder, [row])[0]
 
     # ------------------------------------------------------------------ public
 

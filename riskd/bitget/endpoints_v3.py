@@ -8,8 +8,11 @@ and reply fields), completed where §6 is silent from the same source keys it ci
 
 Only what a risk daemon needs is declared: risk reading (assets, settings, position tiers),
 repaying (repay and its two helper lists), reducing (a MARGIN order), cancelling (cancel, open
-orders) and the server time. Not declared: ``/api/v3/trade/loan-data``, the account switch,
-batch orders, fills and history (riskd does not use them yet).
+orders), finding an order again (order info by ``clientOid``, for reconciliation) and the
+server time. Not declared: ``/api/v3/trade/loan-data``, the account switch, batch orders,
+fills, the order history and the financial records (riskd does not use them yet). v3 lists no
+repay records (X's, T's and two other clients' v3 maps have none; ``financial-records`` may
+carry repays, its types are unconfirmed).
 
 Limits. §6 documents two: assets 20/s per UID, repay 5/s per UID. The others are read from X's
 rate costs (X counts one cost unit as 50 ms, so cost 1 = 20/s, 2 = 10/s, 4 = 5/s): settings
@@ -27,6 +30,10 @@ and docs/uta.md):
   wrapper (a bare list or an object holding the list);
 - repay ``repayAmount``: its unit (USD value or coin amount) is not stated;
 - open orders: X shows ``{list: [...], cursor}``; a bare list is read too;
+- order info (``GET /api/v3/trade/order-info``, ``orderId`` or ``clientOid``; path from the
+  v3 maps of three public clients, not from §6): its limit (20/s UID here), the answer's
+  wrapper (an object, a one-item list or ``{list: [...]}`` are all read) and the code of an
+  unknown order (43001 / 40109 as in v2, or an empty ``data``, both read as "no such order");
 - MARGIN order ``qty``: base quantity for a limit order; for a market buy, whether ``qty`` is
   base or quote is unconfirmed (X always sends the base amount);
 - how UTA margin borrows (presumably automatically on order) is unconfirmed.
@@ -175,6 +182,16 @@ UTA_OPEN_ORDERS = _ep(
     paging="cursor",
     items_key="list",
 )
+#: One order by ``orderId`` or ``clientOid`` (what reconciliation asks after a lost answer).
+UTA_ORDER_INFO = _ep(
+    "uta_order_info",
+    "GET",
+    "/trade/order-info",
+    20,
+    UID,
+    "orders",
+    (_p("orderId"), _p("clientOid"), _p("category"), _p("symbol")),
+)
 
 #: Every v3 endpoint riskd declares (the server time first).
 ENDPOINTS_V3: tuple[Endpoint, ...] = (
@@ -188,6 +205,7 @@ ENDPOINTS_V3: tuple[Endpoint, ...] = (
     UTA_PLACE_ORDER,
     UTA_CANCEL_ORDER,
     UTA_OPEN_ORDERS,
+    UTA_ORDER_INFO,
 )
 
 BY_NAME_V3: dict[str, Endpoint] = {e.name: e for e in ENDPOINTS_V3}

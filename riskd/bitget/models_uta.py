@@ -14,7 +14,9 @@ are all accepted:
   list (under ``list``, ``repayableCoinList``, ``paymentCoinList``, ``coinList`` or ``coins``),
   or a list of bare coin names;
 - repay: ``result`` ``YES`` / ``NO`` (any case) and ``repayAmount`` (unit unconfirmed);
-- open orders: ``{list, cursor}`` (X) or a bare list.
+- open orders: ``{list, cursor}`` (X) or a bare list;
+- order info: the order as an object, a one-item list, ``{list: [order]}`` or empty (no
+  such order).
 """
 
 from __future__ import annotations
@@ -192,6 +194,23 @@ def order_list_payload(data: object) -> tuple[list[object], str | None]:
         cursor = data.get("cursor")
         return items, (str(cursor) if cursor not in (None, "") else None)
     raise ValueError(f"data: expected a list or an object, got {type(data).__name__}")
+
+
+def order_info_payload(data: object) -> object | None:
+    """The one order of an order-info answer, or ``None`` when it names none."""
+    if data is None or data == "" or data == [] or data == {}:
+        return None
+    if isinstance(data, list):
+        if len(data) != 1:
+            raise ValueError(f"data: expected one order, got a list of {len(data)}")
+        first: object = data[0]
+        return first
+    if isinstance(data, Mapping) and "orderId" not in data and "list" in data:
+        inner: object = data["list"]
+        return order_info_payload(inner)
+    if isinstance(data, Mapping):
+        return data
+    raise ValueError(f"data: expected an order object, got {type(data).__name__}")
 
 
 class UtaTier(WireModel):

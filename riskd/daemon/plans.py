@@ -42,7 +42,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from riskd.amounts import WIRE_DECIMALS, quantize_down, to_wire
-from riskd.risk.snapshot import USDT, ScopeSnapshot, SymbolTradeRule
+from riskd.risk.snapshot import USDT, UTA, ScopeSnapshot, SymbolTradeRule
 from riskd.sizing import ActionKind, Skip, orders
 from riskd.sizing.legs import legs_params, next_leg
 from riskd.sizing.orders import REDUCE_SLACK
@@ -97,6 +97,10 @@ class ActionPlan:
     #: The amount was lowered to a limit (``note``, or all of the free balance): what the
     #: target still needs may go in another order.
     limited: bool = False
+    #: A repay on a ``uta`` scope: the coin's debt when it was decided, journaled as
+    #: ``debtBefore`` so that reconciliation can settle it by the debt after a restart (v3
+    #: has no repay records).
+    debt_before: Decimal | None = None
 
     @property
     def margin(self) -> Literal["cross", "isolated"]:
@@ -128,6 +132,8 @@ class ActionPlan:
             out["symbols"] = ",".join(self.symbols)
         if self.client_oid:
             out["clientOid"] = self.client_oid
+        if self.debt_before is not None:
+            out["debtBefore"] = to_wire(self.debt_before)
         return out
 
     def describe(self) -> str:
@@ -188,6 +194,21 @@ def plan_action(
     intent_id: str,
 ) -> ActionPlan | Skip:
     """Resolve one protective action against ``snap``; ValueError for a bad parameter."""
+    plan = _plan_action(kind, params, snap, prices, intent_id)
+    uta_repay = isinstance(plan, ActionPlan) and plan.kind is ActionKind.REPAY
+    if uta_repay and snap.scope == UTA and isinstance(plan, ActionPlan) and plan.coin:
+        b = snap.balance(plan.coin)
+        return replace(plan, debt_before=b.borrow + b.interest)
+    return plan
+
+
+def _plan_action(
+    kind: str,
+    params: Mapping[str, object],
+    snap: ScopeSnapshot,
+    prices: Mapping[str, Decimal],
+    intent_id: str,
+) -> ActionPlan | Skip:
     prices = {**snap.prices_usdt, **prices}  # the freshest prices win over the snapshot's
     base = ActionPlan(intent_id, ActionKind.REPAY, snap.account, snap.scope, symbol=snap.symbol)
     if kind == "reduce" and params.get("symbol") == ANY_SYMBOL and snap.symbol is None:

@@ -9,12 +9,11 @@ Calls per poll (ENDPOINTS.md), using the ones that answer for many scopes at onc
   when the exchange can (:class:`~riskd.daemon.exchange.BatchRiskRates`: v2's paged list),
   else one ``isolated_risk_rate(symbol)`` each. Calls per cycle stay flat as symbols are added.
 - reference data (``currencies``, tier data per cross coin / isolated symbol) every
-  ``poll.reference_ttl`` seconds, and at once for a newly seen coin or symbol.
+  ``poll.reference_ttl`` seconds, and at once for a newly seen coin or symbol
+  (:mod:`riskd.daemon.poll_reference`, with the open orders and each symbol's risk figure).
 
-- a Unified Trading Account (:class:`~riskd.daemon.uta_exchange.UtaExchange`): its one scope,
-  ``"uta"``, from one ``uta_assets`` read (:func:`riskd.daemon.snapshots.uta_snapshot`), the
-  tiers of newly owed coins and the open orders where a balance is locked; no cross or
-  isolated reads. Scheduling, urgency, staleness and the price-move trigger are the same.
+- a Unified Trading Account: its one scope, ``"uta"`` (:mod:`riskd.daemon.poll_uta`); no cross
+  or isolated reads. Scheduling, urgency, staleness and the price-move trigger are the same.
 
 A scope is also due at once when the index price of a coin it holds or owes has moved
 ``price_move`` (0.5 %) since its last poll: the price feed is local, so a crash is seen
@@ -67,12 +66,12 @@ from riskd.daemon.exchange import (
     Exchange,
     ExchangeError,
     MalformedAnswer,
-    Margin,
     RiskFigure,
-    TierInfo,
 )
 from riskd.daemon.poll_notices import NoticeHook, PollNotices
+from riskd.daemon.poll_reference import ReferenceReader, batch_rates, count_orders, symbol_rate
 from riskd.daemon.poll_schedule import interval_for, moved_scopes
+from riskd.daemon.poll_uta import read_uta
 from riskd.daemon.prices import PriceSource
 from riskd.daemon.snapshots import (
     Reference,
@@ -125,8 +124,7 @@ class AccountPoller:
         self.snapshots: dict[str, ScopeSnapshot] = {}
         self.errors: dict[str, str] = {}
         self.next_due: dict[str, float] = {}
-        self.ref = Reference()
-        self._ref_at: float | None = None
+        self._reference = ReferenceReader(account, exchange)
         self._isolated_due_at = 0.0
         self.last_prices: Mapping[str, Decimal] = {}
         #: Scopes whose reads go at Priority.URGENT (see the module docstring).
@@ -144,6 +142,11 @@ class AccountPoller:
     def stopped(self) -> str | None:
         """Why this account is no longer polled (a Unified Trading Account); None: it is."""
         return self._notices.stopped
+
+    @property
+    def ref(self) -> Reference:
+        """The latest reference data (currencies, tiers: :mod:`riskd.daemon.poll_reference`)."""
+        return self._reference.ref
 
     def reconfigure(self, settings: AccountSettings, poll: PollSettings) -> None:
         """New settings after a reload; schedules are kept."""
@@ -250,7 +253,7 @@ class AccountPoller:
         out = PollOutcome()
         if not due:
             return out
-        await self._refresh_reference(now)
+        await self._reference.refresh(now, self._poll.reference_ttl)
         if self._uta is not None:
             uta_base = max(current_priority(), asked.get(UTA, Priority.POLL))
             await self._with_priority({UTA}, uta_base, self._poll_uta(self._uta, out))
@@ -304,56 +307,63 @@ class AccountPoller:
         started = self._clock.now()
         try:
             rows = await self._ex.assets("cross")
-            await self._ensure_tiers("cross", {r.coin for r in rows if r.borrow or r.interest})
+            await self._reference.ensure_tiers(
+                "cross", {r.coin for r in rows if r.borrow or r.interest}
+            )
             rate = await self._ex.cross_risk_rate() if has_debt(rows) else None
         except ExchangeError as exc:
             await self._failed(CROSS, exc, started, out)
             return
         symbols = {f"{r.coin}{USDT}" for r in rows if r.frozen > 0 and r.coin != USDT}
-        orders = await self._count_orders("cross", symbols)
+        orders = await count_orders(self._ex, self.account, "cross", symbols)
+
+        def build() -> ScopeSnapshot:
+            r = rate or Decimal(0)
+            return cross_snapshot(
+                self.account, rows, r, started, self.ref, self.last_prices, orders
+            )
+
+        await self._land(CROSS, started, out, build, rate)
+
+    async def _land(
+        self,
+        scope: str,
+        started: float,
+        out: PollOutcome,
+        build: Callable[[], ScopeSnapshot],
+        reported: Decimal | None = None,
+        *,
+        read: bool = True,
+    ) -> None:
+        """Keep the snapshot ``build`` makes of a read that started at ``started`` (checked
+        against the reported figure when ``read``), unless the poller stopped meanwhile or a
+        read that started later answered first; then schedule the scope's next poll."""
         if self.stopped is not None:
             return
-        previous = self.snapshots.get(CROSS)
+        previous = self.snapshots.get(scope)
         if previous is not None and previous.observed_at > started:
             return  # a read that started later (a pipeline's re-poll) answered first
         await self._load_prices()  # the feed's latest: the reads may have taken seconds
-        snap = cross_snapshot(
-            self.account, rows, rate or Decimal(0), started, self.ref, self.last_prices, orders
-        )
-        self.snapshots[CROSS] = await self._read(snap, rate, previous)
-        self._ok(CROSS)
-        out.polled.add(CROSS)
-        self._schedule(CROSS, started, previous=previous)
+        snap = build()
+        self.snapshots[scope] = await self._read(snap, reported, previous) if read else snap
+        self._ok(scope)
+        out.polled.add(scope)
+        self._schedule(scope, started, previous=previous)
 
     async def _poll_uta(self, ex: UtaExchange, out: PollOutcome) -> None:
         """The ``uta`` scope: one ``uta_assets`` read (and the tiers of new debt coins)."""
         started = self._clock.now()
         try:
-            got = await ex.read()
-            await self._ensure_tiers("cross", {c.coin for c in got.assets if c.debt > 0})
+            got, orders = await read_uta(ex, self._reference, self.account)
         except ExchangeError as exc:
             await self._failed(UTA, exc, started, out)
             return
-        locked = {f"{c.coin}{USDT}" for c in got.assets if c.balance > c.available}
-        orders = await self._count_orders("cross", locked - {f"{USDT}{USDT}"})
-        if self.stopped is not None:
-            return
-        previous = self.snapshots.get(UTA)
-        if previous is not None and previous.observed_at > started:
-            return  # a read that started later (a pipeline's re-poll) answered first
-        await self._load_prices()  # the feed's latest: the reads may have taken seconds
-        self.snapshots[UTA] = uta_snapshot(
-            self.account,
-            got,
-            ex.liquidation_level,
-            started,
-            self.ref,
-            self.last_prices,
-            orders,
-        )
-        self._ok(UTA)
-        out.polled.add(UTA)
-        self._schedule(UTA, started, previous=previous)
+
+        def build() -> ScopeSnapshot:
+            level, prices = ex.liquidation_level, self.last_prices
+            return uta_snapshot(self.account, got, level, started, self.ref, prices, orders)
+
+        await self._land(UTA, started, out, build, read=False)
 
     # --- what a failed or odd answer means ------------------------------------------------
     async def _failed(
@@ -432,8 +442,13 @@ class AccountPoller:
         if discover:
             self._isolated_due_at = started + self._poll.slow_interval
         symbols = sorted((parse_scope(s)[1] or "" for s in targets), key=self._urgency)
-        await self._ensure_tiers("isolated", set(symbols))
-        batch = await self._batch_rates(rows, symbols, base)
+        await self._reference.ensure_tiers("isolated", set(symbols))
+        batch = await batch_rates(
+            self._ex,
+            rows,
+            symbols,
+            lambda scopes: self._priority(scopes, base or current_priority()),
+        )
         # Most urgent first (never seen, then highest risk rate), a few at a time: the rate
         # budget paces them, and no request waits in its queue longer than it may.
         gate = asyncio.Semaphore(POLL_CONCURRENCY)
@@ -447,22 +462,6 @@ class AccountPoller:
                     await self._poll_symbol(symbol, rows, started, out, batch)
 
         await asyncio.gather(*(one(sym) for sym in symbols))
-
-    async def _batch_rates(
-        self, rows: list[AssetRow], symbols: list[str], base: Priority | None
-    ) -> dict[str, Decimal] | ExchangeError | None:
-        """Every owing symbol's figure in one call, where the exchange can (else None)."""
-        if not isinstance(self._ex, BatchRiskRates):
-            return None
-        owing = [s for s in symbols if has_debt(r for r in rows if r.symbol == s)]
-        if not owing:
-            return {}
-        scopes = {isolated_scope(s) for s in owing}
-        with request_priority(self._priority(scopes, base or current_priority())):
-            try:
-                return await self._ex.isolated_risk_rates(owing)
-            except ExchangeError as exc:
-                return exc
 
     def _urgency(self, symbol: str) -> tuple[int, Decimal, str]:
         snap = self.snapshots.get(isolated_scope(symbol))
@@ -481,92 +480,18 @@ class AccountPoller:
         scope = isolated_scope(symbol)
         mine = [r for r in rows if r.symbol == symbol]
         try:
-            rate = await self._symbol_rate(symbol, mine, batch)
+            rate = await symbol_rate(self._ex, symbol, mine, batch)
         except ExchangeError as exc:
             await self._failed(scope, exc, started, out)
             return
-        orders = await self._count_orders(
-            "isolated", {symbol} if any(r.frozen for r in mine) else set()
+        orders = await count_orders(
+            self._ex, self.account, "isolated", {symbol} if any(r.frozen for r in mine) else set()
         )
-        if self.stopped is not None:
-            return
-        previous = self.snapshots.get(scope)
-        if previous is not None and previous.observed_at > started:
-            return  # a read that started later (a pipeline's re-poll) answered first
-        await self._load_prices()  # the feed's latest: the reads may have taken seconds
-        snap = isolated_snapshot(
-            self.account,
-            symbol,
-            mine,
-            rate or Decimal(0),
-            started,
-            self.ref,
-            self.last_prices,
-            orders,
-        )
-        self.snapshots[scope] = await self._read(snap, rate, previous)
-        self._ok(scope)
-        out.polled.add(scope)
-        self._schedule(scope, started, previous=previous)
 
-    async def _symbol_rate(
-        self, symbol: str, mine: list[AssetRow], batch: dict[str, Decimal] | ExchangeError | None
-    ) -> Decimal | None:
-        """The exchange's figure for ``symbol`` (None: it owes nothing, none was asked)."""
-        if not has_debt(mine):
-            return None
-        if isinstance(batch, ExchangeError):
-            raise batch
-        if batch is None:
-            return await self._ex.isolated_risk_rate(symbol)
-        if symbol not in batch:
-            raise MalformedAnswer(
-                f"isolated_risk_rate: the list has no row for symbol {symbol}, which owes"
+        def build() -> ScopeSnapshot:
+            r, prices = rate or Decimal(0), self.last_prices
+            return isolated_snapshot(
+                self.account, symbol, mine, r, started, self.ref, prices, orders
             )
-        return batch[symbol]
 
-    async def _count_orders(self, margin: Margin, symbols: set[str]) -> int:
-        """Open orders on ``symbols`` (asked only where a balance is frozen)."""
-        count = 0
-        for symbol in sorted(symbols):
-            try:
-                count += len(await self._ex.open_orders(margin, symbol))
-            except ExchangeError as exc:
-                log.warning("%s: open orders of %s unknown: %s", self.account, symbol, exc)
-        return count
-
-    # --- reference data ---------------------------------------------------------------------
-    async def _refresh_reference(self, now: float) -> None:
-        if self._ref_at is not None and now - self._ref_at < self._poll.reference_ttl:
-            return
-        try:
-            symbols = {s.symbol: s for s in await self._ex.symbols()}
-        except ExchangeError as exc:
-            log.warning("%s: cannot refresh currencies: %s", self.account, exc)
-            return
-        self.ref = Reference(symbols, {}, {})  # tiers are fetched again below, as needed
-        self._ref_at = now
-
-    async def _ensure_tiers(self, margin: str, keys: set[str]) -> None:
-        have = self.ref.cross_tiers if margin == "cross" else self.ref.isolated_tiers
-        missing = sorted(k for k in keys if k and k not in have)
-        if not missing:
-            return
-        kind: Margin = "cross" if margin == "cross" else "isolated"
-
-        async def one(key: str) -> tuple[str, TierInfo | None]:
-            try:
-                return key, await self._ex.tier(kind, key)
-            except ExchangeError as exc:
-                log.warning("%s: no tier data for %s %s: %s", self.account, margin, key, exc)
-                return key, None
-
-        # Side by side (the budget paces them): a dozen new symbols on a slow exchange must
-        # not hold the first risk reads up for a dozen round trips.
-        got = {k: t for k, t in await asyncio.gather(*map(one, missing)) if t is not None}
-        now_have = self.ref.cross_tiers if margin == "cross" else self.ref.isolated_tiers
-        fetched = {**now_have, **got}
-        if margin == "cross":
-            self.ref = Reference(self.ref.symbols, fetched, self.ref.isolated_tiers)
-        else:
-            self.ref = Reference(self.ref.symbols, self.ref.cross_tiers, fetched)
+        await self._land(scope, started, out, build, rate)

@@ -15,6 +15,18 @@ against the exchange before the daemon acts again on that scope:
 - ``reduce``: the order placed with the intent's ``clientOid`` (open orders, then history).
 - ``cancelOrders``: cancelling is idempotent; succeeded if no open order is left.
 
+A Unified Trading Account (:class:`~riskd.daemon.uta_exchange.UtaExchange`) is read through
+v3: a ``reduce`` (a MARGIN order) is found by its ``clientOid`` (open orders, then v3 order
+info); a ``repay`` — v3 lists no repay records — by comparing the coin's debt before it was
+sent (the intent's ``debtBefore`` parameter, else the figure the exchange read just before
+sending) with the debt now: lower now is executed; not lower is not executed once
+:data:`UTA_GRACE` seconds have passed since the intent (until then it is looked at again next
+cycle); the journal line names the method and both figures. The account-wide repay of a
+``"*"`` flashRepay whose answer was lost is settled the same way over every debt it repaid.
+Without a figure from before (a restart), a coin owing nothing now settles it (nothing to
+send again); otherwise the intent stays open with one critical alert, never guessed "not
+executed".
+
 The intent is then finished as ``succeeded`` (with the exchange's id), ``not_executed`` or,
 for a flash repay still running, ``unknown`` — never sent again by accident. If the exchange
 cannot be read, the intent stays open and is retried next cycle; meanwhile the scope takes
@@ -39,6 +51,7 @@ from riskd.daemon.journal import (
     IntentRecord,
     Journal,
 )
+from riskd.daemon.uta_exchange import UtaExchange
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +60,11 @@ FINISH = "FINISH"
 #: Tolerance between the daemon's clock and the exchange's record times.
 SLACK_MS = 5_000
 NOT_AUTO = ("liqRepay", "autoRepay")
+#: Intent parameter holding a coin's debt before the repay (used when journaled).
+DEBT_BEFORE = "debtBefore"
+#: Seconds after a UTA repay's intent before an unchanged debt reads as "not executed" (a
+#: repay still being processed would otherwise be sent again).
+UTA_GRACE = SLACK_MS / 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +130,12 @@ class Reconciler:
         kind = rec.intent.kind
         ex = self._exchange_for(rec.intent.account)
         result: Settled | None
-        if kind == "repay":
+        if kind == "repay" and isinstance(ex, UtaExchange):
+            result = await self._uta_repay(rec, ex)
+        elif kind == "repay":
             result = await self._repay(rec, ex)
+        elif kind == "flashRepay" and isinstance(ex, UtaExchange) and not rec.ref:
+            result = await self._uta_flash(rec, ex)
         elif kind == "flashRepay":
             result = await self._flash(rec, ex)
         elif kind == "reduce":
@@ -178,6 +200,76 @@ class Reconciler:
                 rec, SUCCEEDED, f"repay {r.repay_id} of {amount} {coin} found", r.repay_id
             )
         return Settled(rec, NOT_EXECUTED, f"no repay of {amount} {coin} since the intent")
+
+    async def _uta_repay(self, rec: IntentRecord, ex: UtaExchange) -> Settled | None:
+        """A v3 repay: the coin's debt before (read just before sending by this process, else
+        journaled with the intent at its decision) against now."""
+        i = rec.intent
+        coin = i.params.get("coin", "")
+        journaled = i.params.get(DEBT_BEFORE)
+        remembered = ex.debt_before_repay(coin)
+        before = (
+            remembered if remembered is not None else (Decimal(journaled) if journaled else None)
+        )
+        source = "read just before sending" if remembered is not None else "journaled"
+        now = await ex.debt_now(coin)
+        if before is None and now == 0:
+            ex.repay_settled(coin)
+            detail = f"uta repay of {coin}: no {coin} debt is left (nothing to send again)"
+            return Settled(rec, SUCCEEDED, detail)
+        if before is None:
+            await ex.cannot_settle(
+                i.intent_id,
+                f"uta repay of {coin} in {i.account}: its outcome is unknown and cannot be"
+                f" told (v3 lists no repay records, and no {coin} debt figure from before it"
+                f" was sent survives a restart; {now} is owed now); the intent stays open and"
+                " the uta scope takes no new action until it is settled: check the account",
+            )
+            return None
+        how = f"by debt comparison ({coin} debt {before} {source}, {now} now)"
+        if now < before:
+            ex.repay_settled(coin)
+            return Settled(rec, SUCCEEDED, f"uta repay of {coin} executed, {how}")
+        if not self._uta_settled_after(i.at):
+            return None  # a repay still being processed: look again next cycle
+        ex.repay_settled(coin)
+        return Settled(rec, NOT_EXECUTED, f"uta repay of {coin} not executed, {how}")
+
+    def _uta_settled_after(self, at: float) -> bool:
+        """True once :data:`UTA_GRACE` seconds have passed since the intent at ``at``."""
+        return self._clock.now() >= at + UTA_GRACE
+
+    async def _uta_flash(self, rec: IntentRecord, ex: UtaExchange) -> Settled | None:
+        """The account-wide v3 repay a ``"*"`` flashRepay stands for, its answer lost: the
+        debts before it against now (any lower: executed)."""
+        i = rec.intent
+        before = ex.debts_before_flash()
+        now = await ex.debts_now()
+        if before is None and not now:
+            ex.flash_settled()
+            return Settled(rec, SUCCEEDED, "uta repay of every debt: no debt is left")
+        if before is None:
+            owed = ", ".join(f"{v} {c}" for c, v in sorted(now.items()))
+            await ex.cannot_settle(
+                i.intent_id,
+                f"uta repay of every debt in {i.account}: its outcome is unknown and cannot"
+                " be told (v3 lists no repay records, and no debt figure from before it was"
+                f" sent survives a restart; {owed} owed now); the intent stays open and the"
+                " uta scope takes no new action until it is settled: check the account",
+            )
+            return None
+        lower = sorted(c for c, v in before.items() if now.get(c, Decimal(0)) < v)
+        figures = ", ".join(
+            f"{c} {v} before, {now.get(c, Decimal(0))} now" for c, v in sorted(before.items())
+        )
+        how = f"by debt comparison ({figures})"
+        if lower:
+            ex.flash_settled()
+            return Settled(rec, SUCCEEDED, f"uta repay of every debt executed, {how}")
+        if not self._uta_settled_after(i.at):
+            return None
+        ex.flash_settled()
+        return Settled(rec, NOT_EXECUTED, f"uta repay of every debt not executed, {how}")
 
     async def _flash(self, rec: IntentRecord, ex: Exchange) -> Settled | None:
         i = rec.intent

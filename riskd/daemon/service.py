@@ -40,25 +40,20 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEve
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from riskd.bitget.endpoints import LimitScope
-from riskd.clock import Clock, WallClock
+from riskd.clock import Clock
 from riskd.daemon import alerts
-from riskd.daemon.alerts import AlertSink, JournalRecorder, LoggingSink
+from riskd.daemon.alerts import JournalRecorder
 from riskd.daemon.app import Daemon
 from riskd.daemon.prices import PriceSource
 from riskd.daemon.reload import Reloader
-from riskd.daemon.wiring import Built, build_daemon
-from riskd.dashboard.settings import DashboardSetupError
-from riskd.dashboard.wiring import daemon_dashboard
-from riskd.notify.alert import Alert
+from riskd.daemon.service_build import build_parts, health_limit
+from riskd.daemon.wiring import Built
 from riskd.notify.notifier import Notifier
-from riskd.notify.outbox_store import OutboxStore
-from riskd.notify.silence_store import SilenceStore
 from riskd.ops.health import HealthState
 from riskd.ops.metrics import Metrics
 from riskd.ops.sdnotify import SystemdNotifier
-from riskd.ops.server import DEFAULT_MAX_TICK_AGE, OpsServer, start_ops_server
-from riskd.settings import ConfigError, Settings
-from riskd.telegram.setup import TelegramSetupError, make_telegram_service
+from riskd.ops.server import OpsServer, start_ops_server
+from riskd.settings import Settings
 
 if TYPE_CHECKING:
     from riskd.dashboard.app import DashboardApp
@@ -79,17 +74,6 @@ OPS_STOP_S = 0.5
 #: After a stop signal, the process is gone within this long whatever happens (os._exit).
 STOP_DEADLINE_S = 4.5
 JOB_ID = "riskd-cycle"
-
-
-def health_limit(settings: Settings, systemd: SystemdNotifier) -> float:
-    """Seconds without a healthy tick after which ``/healthz`` (and the heartbeat) say
-    unhealthy: ``WatchdogSec`` when systemd's watchdog is on for this process (the same limit
-    after which systemd kills it), else ``max(30 s, 2 × poll.fast_interval)`` (the scheduler
-    ticks every ``fast_interval``; 30 s is the unit's ``WatchdogSec``)."""
-    watchdog = systemd.watchdog_interval()
-    if watchdog is not None:
-        return watchdog
-    return max(DEFAULT_MAX_TICK_AGE, 2 * settings.poll.fast_interval)
 
 
 class Service:
@@ -417,94 +401,20 @@ async def create_service(
     env: Mapping[str, str] | None = None,
     notifier_factory: Callable[[Settings, Clock, JournalRecorder], Notifier] | None = None,
 ) -> Service:
-    """Build the service; nothing runs until :meth:`Service.run`."""
-    import os
-
-    clock = clock if clock is not None else WallClock()
-    metrics = Metrics()
-    sink: AlertSink = LoggingSink()
-    systemd = SystemdNotifier(env if env is not None else os.environ)
-    health = HealthState()
-    limit = health_limit(settings, systemd)
-    built = await build_daemon(
-        settings, clock=clock, http=http, prices=prices, sink=sink, metrics=metrics
+    """Build the service (:func:`riskd.daemon.service_build.build_parts`); nothing runs until
+    :meth:`Service.run`."""
+    parts = await build_parts(
+        settings, clock=clock, http=http, prices=prices, env=env, notifier_factory=notifier_factory
     )
-    notifier: Notifier | None = None
-    telegram: TelegramService | None = None
-    dashboard: DashboardApp | None = None
-    closers = built.closers
-    made = False
-    try:
-        if settings.notify.routes:
-            recorder = JournalRecorder(built.daemon.journal, clock, metrics)
-            if notifier_factory is not None:
-                notifier = notifier_factory(settings, clock, recorder)
-            else:
-                # Alerts are written to the journal before delivery (sent after a restart)
-                # and silences live there too (`riskd silence`).
-                outbox = await OutboxStore.open(settings.journal_path)
-                closers.append(("the alert outbox", outbox.close))
-                silences = await SilenceStore.open(settings.journal_path)
-                closers.append(("the silence store", silences.close))
-                notifier = Notifier(
-                    settings.notify,
-                    clock,
-                    recorder=recorder,
-                    health_check=scheduler_health(health, clock, limit),
-                    outbox_store=outbox,
-                    silence_store=silences,
-                )
-            built.daemon.sink = _Both(notifier, sink)
-        try:
-            telegram = make_telegram_service(
-                settings.telegram,
-                journal_path=settings.journal_path,
-                accounts=lambda: tuple(built.daemon.accounts),
-                clock=clock,
-                stale_after=limit,
-            )
-        except TelegramSetupError as exc:
-            raise ConfigError(str(exc), path=exc.path, hint=exc.hint) from None
-        try:
-            dashboard = daemon_dashboard(
-                settings, built.daemon, clock=clock, stale_after=limit, env=env
-            )
-        except DashboardSetupError as exc:
-            raise ConfigError(str(exc), hint="see docs/dashboard.md#pause-and-resume") from None
-        made = True
-    finally:
-        if not made:  # nothing runs yet, but connections are open: close them
-            await built.aclose()
     return Service(
-        built,
+        parts.built,
         config_path=config_path,
-        clock=clock,
-        metrics=metrics,
-        systemd=systemd,
-        notifier=notifier,
+        clock=parts.clock,
+        metrics=parts.metrics,
+        systemd=parts.systemd,
+        notifier=parts.notifier,
         live_override=live_override,
-        health=health,
-        telegram=telegram,
-        dashboard=dashboard,
+        health=parts.health,
+        telegram=parts.telegram,
+        dashboard=parts.dashboard,
     )
-
-
-def scheduler_health(health: HealthState, clock: Clock, limit: float) -> Callable[[], bool]:
-    """The notifier's ``health_check``: the scheduler ticked within ``limit`` seconds."""
-
-    def check() -> bool:
-        return health.is_healthy(clock.now(), limit)
-
-    return check
-
-
-class _Both:
-    """Log every alert and hand it to the notifier."""
-
-    def __init__(self, notifier: Notifier, log_sink: AlertSink) -> None:
-        self._notifier = notifier
-        self._log = log_sink
-
-    def submit(self, alert: Alert) -> None:
-        self._log.submit(alert)
-        self._notifier.submit(alert)

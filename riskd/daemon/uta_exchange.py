@@ -20,8 +20,17 @@ the ``margin`` argument of the :class:`Exchange` protocol is ignored (one book):
   account-wide repay it stands for: every debt coin, paid with every coin held. It finishes
   in the call (its status is ``FINISH`` at once).
 
-v3 keeps no repay or order history riskd reads yet: reconciliation of an uncertain repay or
-order finds no record (the next poll's figures show what happened).
+Reconciliation (:mod:`riskd.daemon.reconcile`) of an intent whose answer was lost:
+
+- an order is looked up by its ``clientOid`` (:meth:`order_history` → ``uta_order_info``;
+  "no such order" is an answer, any failure is not and leaves the intent open);
+- v3 lists no repay records, so a repay is settled by comparing the coin's debt before it was
+  sent with the debt now. :meth:`repay` reads the debt just before sending (the poll's figure
+  if that read fails) and keeps it until the intent is settled (:meth:`debt_before_repay`);
+  after a restart that figure is gone, and the intent stays open with one critical alert
+  (:meth:`cannot_settle`) rather than being guessed "not executed". The account-wide repay
+  a ``"*"`` flashRepay stands for keeps every debt it repays the same way
+  (:meth:`debts_before_flash`).
 """
 
 from __future__ import annotations
@@ -82,6 +91,12 @@ class UtaExchange:
         self._public = ClientExchange(client, on_bad_answer=on_bad_answer)
         self.last: UtaAssets | None = None
         self._repays = 0
+        self._on_bad_answer = on_bad_answer
+        #: coin → its debt read just before the last repay of it that is not settled yet.
+        self._debt_before: dict[str, Decimal] = {}
+        self._alerted: set[str] = set()
+        #: The debts (coin → debt, the cycle's read) before an unsettled account-wide repay.
+        self._flash_before: dict[str, Decimal] | None = None
 
     # --- reads ------------------------------------------------------------------------------
     async def read(self) -> UtaAssets:
@@ -128,14 +143,53 @@ class UtaExchange:
     async def order_history(
         self, margin: Margin, symbol: str, *, start_ms: int, client_oid: str
     ) -> list[OrderInfo]:
-        """Only the open orders (no v3 order history is read yet)."""
-        return await self.open_orders(margin, symbol, client_oid=client_oid)
+        """The order with ``client_oid`` (open or done) from v3 order info, or none."""
+        got = await _guard(self.client.uta_order_info(client_oid=client_oid))
+        if got is None or got.client_oid != client_oid:
+            return []
+        return [_order(got)]
 
     async def repays(
         self, margin: Margin, *, symbol: str | None, coin: str | None, start_ms: int
     ) -> list[RepayRecord]:
-        """None: v3's repay history is not read yet (see the module docstring)."""
+        """None: v3 lists no repay records (see the module docstring)."""
         return []
+
+    # --- reconciliation of a repay ----------------------------------------------------------
+    def debt_before_repay(self, coin: str) -> Decimal | None:
+        """The debt of ``coin`` read just before its last unsettled repay, if this process
+        sent it."""
+        return self._debt_before.get(coin)
+
+    def debts_before_flash(self) -> dict[str, Decimal] | None:
+        """The debts before the last account-wide repay whose answer was lost, if any."""
+        return None if self._flash_before is None else dict(self._flash_before)
+
+    def flash_settled(self) -> None:
+        """Forget the debts kept for the account-wide repay once its intent is settled."""
+        self._flash_before = None
+
+    async def debts_now(self) -> dict[str, Decimal]:
+        """Every coin with debt now (one fresh ``uta_assets`` read)."""
+        return (await self.read()).debts()
+
+    def repay_settled(self, coin: str) -> None:
+        """Forget the figure kept for ``coin``'s repay once its intent is settled."""
+        self._debt_before.pop(coin, None)
+
+    async def debt_now(self, coin: str) -> Decimal:
+        """The debt of ``coin`` now (one fresh ``uta_assets`` read); 0 when none is held."""
+        row = (await self.read()).coin(coin)
+        return row.debt if row is not None else ZERO
+
+    async def cannot_settle(self, intent_id: str, text: str) -> None:
+        """Say once per intent, as a critical alert, that it cannot be settled."""
+        if intent_id in self._alerted:
+            return
+        self._alerted.add(intent_id)
+        log.critical("intent %s: %s", intent_id, text)
+        if self._on_bad_answer is not None:
+            await self._on_bad_answer(f"intent {intent_id}: {text}")
 
     async def flash_repay_status(self, margin: Margin, flash_id: str) -> str:
         return FINISH
@@ -145,8 +199,25 @@ class UtaExchange:
         self, margin: Margin, *, coin: str, amount: Decimal, symbol: str | None
     ) -> Decimal | None:
         """Repay ``coin`` from its own balance (UTA repays what the balance covers; the
-        amount is riskd's estimate of that). The remaining debt is not answered."""
-        result = await _guard(self.client.uta_repay(repayable_coins=[coin], payment_coins=[coin]))
+        amount is riskd's estimate of that). The remaining debt is not answered. The coin's
+        debt is read first and kept until the intent is settled (for reconciliation)."""
+        before: Decimal | None
+        try:
+            before = await self.debt_now(coin)
+        except (CallRejected, CallUncertain) as exc:
+            row = self.last.coin(coin) if self.last is not None else None
+            log.warning("uta repay of %s: debt not read before sending (%s)", coin, exc)
+            before = row.debt if row is not None else None
+        if before is not None:
+            self._debt_before[coin] = before
+        try:
+            result = await _guard(
+                self.client.uta_repay(repayable_coins=[coin], payment_coins=[coin])
+            )
+        except CallRejected:
+            self._debt_before.pop(coin, None)  # a definite refusal: nothing to settle
+            raise
+        self._debt_before.pop(coin, None)
         if not result.repaid:
             raise CallRejected(f"uta repay of {coin}: the exchange repaid nothing (result NO)")
         return None
@@ -158,7 +229,16 @@ class UtaExchange:
         payers = sorted({c.coin for c in got.assets if c.available > 0} | set(debts))
         if not debts:
             raise CallRejected("uta repay: no debt to repay")
-        result = await _guard(self.client.uta_repay(repayable_coins=debts, payment_coins=payers))
+        owed = got.debts()
+        self._flash_before = {c: owed.get(c, ZERO) for c in debts}
+        try:
+            result = await _guard(
+                self.client.uta_repay(repayable_coins=debts, payment_coins=payers)
+            )
+        except CallRejected:
+            self._flash_before = None
+            raise
+        self._flash_before = None
         if not result.repaid:
             raise CallRejected("uta repay of every debt: the exchange repaid nothing (result NO)")
         self._repays += 1

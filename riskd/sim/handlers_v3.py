@@ -18,7 +18,9 @@ Choices where the sources are silent (the simulator's, documented in docs/uta.md
   auto-repay; ``qty`` is the base quantity, a market buy spends ``qty × index price`` of USDT;
   ``timeInForce`` defaults to ``gtc``; only ``category=MARGIN`` is served (others: 40020);
 - open orders: newest first, ``limit`` ≤ 100 (default 100), ``cursor`` = the last order id of
-  the previous page (``""`` on the last page).
+  the previous page (``""`` on the last page);
+- order info: the order (open or done, any symbol) by ``orderId`` or ``clientOid``, as an
+  object in the open-orders row shape; an unknown order answers ``43001`` (v2's code).
 """
 
 from __future__ import annotations
@@ -305,6 +307,20 @@ def open_orders(ctx: Ctx) -> object:
     return {"list": [_order_row(o) for o in page], "cursor": str(page[-1].id) if more else ""}
 
 
+def order_info(ctx: Ctx) -> object:
+    book = _book(ctx)
+    _category(ctx, required=False)
+    order_id, client_oid = ctx.params.text("orderId"), ctx.params.text("clientOid")
+    if order_id is None and client_oid is None:
+        raise param_empty("orderId")
+    if order_id is not None and not order_id.isdigit():
+        raise param_error("orderId", "expected a numeric id")
+    order = ctx.account.order(book.scope, int(order_id) if order_id else None, client_oid)
+    if order is None:
+        raise SimError("43001")
+    return _order_row(order)
+
+
 # ------------------------------------------------------------------ public
 
 
@@ -340,4 +356,5 @@ HANDLERS: dict[str, Handler] = {
     "uta_place_order": place_order,
     "uta_cancel_order": cancel_order,
     "uta_open_orders": open_orders,
+    "uta_order_info": order_info,
 }

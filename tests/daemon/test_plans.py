@@ -133,3 +133,13 @@ def test_cancel_orders_covers_buy_orders_frozen_in_usdt() -> None:
     assert isinstance(skip, Skip) and "params.symbol" in skip.reason
     calm = _snap("cross", USDT=("100", "0", "0", "0"), BTC=("0.1", "0", "0", "0"))
     assert isinstance(plan_action("cancelOrders", {}, calm, {}, "i"), Skip)
+
+
+def test_a_uta_repay_journals_the_debt_it_was_decided_on() -> None:
+    """A repay on the uta scope carries debtBefore (debt + interest) for reconciliation after
+    a restart; a classic repay does not."""
+    snap = _snap("uta", USDT=("500", "0", "100", "1"))
+    plan = plan_action("repay", {"coin": "USDT"}, snap, {}, "i1")
+    assert isinstance(plan, ActionPlan) and plan.params()["debtBefore"] == "101"
+    classic = plan_action("repay", {"coin": "USDT"}, _snap(USDT=("500", "0", "100", "1")), {}, "i1")
+    assert isinstance(classic, ActionPlan) and "debtBefore" not in classic.params()

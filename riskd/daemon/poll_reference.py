@@ -1,0 +1,135 @@
+"""The reads around one account's balances: reference data, open orders, risk figures.
+
+- reference data (``currencies``, tier data per cross coin / isolated symbol): refreshed every
+  ``poll.reference_ttl`` seconds (:meth:`ReferenceReader.refresh`), and the tiers of a newly
+  seen coin or symbol fetched at once (:meth:`ReferenceReader.ensure_tiers`).
+- open orders (:func:`count_orders`): asked only where a balance is frozen; an order list that
+  cannot be read is logged and counted as none.
+- an isolated symbol's reported risk figure (:func:`symbol_rate`): from the one call for every
+  owing symbol where the exchange makes it (:func:`batch_rates`), else the symbol's own read.
+
+Used by :class:`riskd.daemon.poller.AccountPoller`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from decimal import Decimal
+
+from riskd.bitget.gate import Priority, request_priority
+from riskd.daemon.exchange import (
+    AssetRow,
+    BatchRiskRates,
+    Exchange,
+    ExchangeError,
+    MalformedAnswer,
+    Margin,
+    TierInfo,
+)
+from riskd.daemon.snapshots import Reference, has_debt
+from riskd.risk.snapshot import isolated_scope
+
+log = logging.getLogger("riskd.daemon.poller")
+
+
+class ReferenceReader:
+    """The latest reference data of one account (:attr:`ref`) and when it was read."""
+
+    def __init__(self, account: str, exchange: Exchange) -> None:
+        self.account = account
+        self._ex = exchange
+        self.ref = Reference()
+        self._ref_at: float | None = None
+
+    async def refresh(self, now: float, ttl: float) -> None:
+        """Read ``currencies`` again when the last read is ``ttl`` seconds old (or none was
+        made); the tiers are dropped, to be fetched again as needed."""
+        if self._ref_at is not None and now - self._ref_at < ttl:
+            return
+        try:
+            symbols = {s.symbol: s for s in await self._ex.symbols()}
+        except ExchangeError as exc:
+            log.warning("%s: cannot refresh currencies: %s", self.account, exc)
+            return
+        self.ref = Reference(symbols, {}, {})  # tiers are fetched again below, as needed
+        self._ref_at = now
+
+    async def ensure_tiers(self, margin: str, keys: set[str]) -> None:
+        """Fetch the tiers of the ``keys`` (cross coins or isolated symbols) not known yet."""
+        have = self.ref.cross_tiers if margin == "cross" else self.ref.isolated_tiers
+        missing = sorted(k for k in keys if k and k not in have)
+        if not missing:
+            return
+        kind: Margin = "cross" if margin == "cross" else "isolated"
+
+        async def one(key: str) -> tuple[str, TierInfo | None]:
+            try:
+                return key, await self._ex.tier(kind, key)
+            except ExchangeError as exc:
+                log.warning("%s: no tier data for %s %s: %s", self.account, margin, key, exc)
+                return key, None
+
+        # Side by side (the budget paces them): a dozen new symbols on a slow exchange must
+        # not hold the first risk reads up for a dozen round trips.
+        got = {k: t for k, t in await asyncio.gather(*map(one, missing)) if t is not None}
+        now_have = self.ref.cross_tiers if margin == "cross" else self.ref.isolated_tiers
+        fetched = {**now_have, **got}
+        if margin == "cross":
+            self.ref = Reference(self.ref.symbols, fetched, self.ref.isolated_tiers)
+        else:
+            self.ref = Reference(self.ref.symbols, self.ref.cross_tiers, fetched)
+
+
+async def count_orders(ex: Exchange, account: str, margin: Margin, symbols: set[str]) -> int:
+    """Open orders on ``symbols`` (asked only where a balance is frozen)."""
+    count = 0
+    for symbol in sorted(symbols):
+        try:
+            count += len(await ex.open_orders(margin, symbol))
+        except ExchangeError as exc:
+            log.warning("%s: open orders of %s unknown: %s", account, symbol, exc)
+    return count
+
+
+async def symbol_rate(
+    ex: Exchange,
+    symbol: str,
+    mine: list[AssetRow],
+    batch: dict[str, Decimal] | ExchangeError | None,
+) -> Decimal | None:
+    """The exchange's figure for ``symbol`` (None: it owes nothing, none was asked): from the
+    one-call ``batch`` where there is one, else its own ``isolated_risk_rate`` read."""
+    if not has_debt(mine):
+        return None
+    if isinstance(batch, ExchangeError):
+        raise batch
+    if batch is None:
+        return await ex.isolated_risk_rate(symbol)
+    if symbol not in batch:
+        raise MalformedAnswer(
+            f"isolated_risk_rate: the list has no row for symbol {symbol}, which owes"
+        )
+    return batch[symbol]
+
+
+async def batch_rates(
+    ex: Exchange,
+    rows: list[AssetRow],
+    symbols: list[str],
+    priority_of: Callable[[set[str]], Priority],
+) -> dict[str, Decimal] | ExchangeError | None:
+    """Every owing symbol's figure in one call, where the exchange can (else None), at the
+    priority ``priority_of`` gives the owing symbols' scopes; a failed call is returned."""
+    if not isinstance(ex, BatchRiskRates):
+        return None
+    owing = [s for s in symbols if has_debt(r for r in rows if r.symbol == s)]
+    if not owing:
+        return {}
+    scopes = {isolated_scope(s) for s in owing}
+    with request_priority(priority_of(scopes)):
+        try:
+            return await ex.isolated_risk_rates(owing)
+        except ExchangeError as exc:
+            return exc
