@@ -96,15 +96,7 @@ class OutboxStore:
 
     @classmethod
     async def open(cls, path: Path) -> OutboxStore:
-        db = await connect(path)
-        try:
-            await db.execute(_SCHEMA)
-            await db.execute(_INDEX)
-            await db.commit()
-        except BaseException:
-            await db.close()
-            raise
-        return cls(db)
+        return cls(await connect(path, _SCHEMA, _INDEX))
 
     async def close(self) -> None:
         await self._db.close()

@@ -36,14 +36,19 @@ class SilenceNotFound(KeyError):
     """No silence has this id (or the prefix is ambiguous)."""
 
 
-async def connect(path: Path) -> aiosqlite.Connection:
-    """A connection to the journal file with a busy timeout (shared with the outbox store)."""
+async def connect(path: Path, *schema: str) -> aiosqlite.Connection:
+    """A connection to the journal file with a busy timeout, its ``schema`` statements run
+    and committed (shared with the outbox store); closed again if any of that fails."""
     db = await aiosqlite.connect(path)
     try:
         await db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         # WAL + NORMAL: a commit survives the process being killed (kill -9), without an
         # fsync per alert; only a power loss can take the last commits.
         await db.execute("PRAGMA synchronous=NORMAL")
+        for statement in schema:
+            await db.execute(statement)
+        if schema:
+            await db.commit()
     except BaseException:
         await db.close()
         raise
@@ -58,14 +63,7 @@ class SilenceStore:
 
     @classmethod
     async def open(cls, path: Path) -> SilenceStore:
-        db = await connect(path)
-        try:
-            await db.execute(_SCHEMA)
-            await db.commit()
-        except BaseException:
-            await db.close()
-            raise
-        return cls(db)
+        return cls(await connect(path, _SCHEMA))
 
     async def close(self) -> None:
         await self._db.close()
