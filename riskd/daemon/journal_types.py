@@ -142,3 +142,26 @@ class JournalOpenError(Exception):
         super().__init__(f"journal {path}: {cause}")
         self.path = path
         self.cause = cause
+
+
+class JournalUnavailable(Exception):
+    """The journal's database cannot be reached (PostgreSQL lost at run time): nothing was
+    written, so no action may be sent. The message names the database, never a password."""
+
+    def __init__(self, where: str, detail: str) -> None:
+        super().__init__(f"journal {where} unreachable: {detail}")
+        self.where = where
+        self.detail = detail
+
+
+class Fenced(Exception):
+    """The intent was not written: this node no longer holds ``account``'s lease under the
+    token it showed (another node owns the account now). The action must not be sent."""
+
+    def __init__(self, account: str, node: str, token: int | None) -> None:
+        shown = "no lease" if token is None else f"token {token}"
+        super().__init__(f"account {account}: node {node} no longer owns it ({shown}); not sent")
+        self.account = account
+        self.node = node
+        self.token = token
+
