@@ -23,6 +23,8 @@ from types import TracebackType
 
 from riskd.redact import redact
 
+#: A server named in the configuration does not answer at start (PostgreSQL, Redis).
+EX_UNAVAILABLE = 69
 #: The input file does not exist (a journal for ``status``/``journal``/``pause``/``resume``).
 EX_NOINPUT = 66
 #: The journal cannot be created (its directory is missing and cannot be made, or read-only).
@@ -35,6 +37,7 @@ EX_TEMPFAIL = 75
 EX_CONFIG = 78
 
 EXIT_CODES: dict[int, str] = {
+    EX_UNAVAILABLE: "EX_UNAVAILABLE",
     EX_NOINPUT: "EX_NOINPUT",
     EX_CANTCREAT: "EX_CANTCREAT",
     EX_IOERR: "EX_IOERR",
@@ -240,6 +243,60 @@ def journal_error(path: Path, exc: BaseException) -> StartupError:
             EX_CANTCREAT,
         )
     return StartupError(path, f"cannot use the journal ({detail})", _perm_hint(), EX_IOERR)
+
+
+def server_error(setting: str, problem: str, hint: str) -> StartupError:
+    """A server named by ``setting`` (``journal_url``, ``budget.storage_uri``) that cannot be
+    used at start; ``problem`` names it by host, port and database, never a password."""
+    return StartupError(setting, problem, hint, EX_UNAVAILABLE)
+
+
+def cluster_start_error(exc: BaseException) -> StartupError | None:
+    """What stops a cluster node from starting, as one line; None for other errors."""
+    from riskd.budget.config import BudgetStorageUnreachable
+    from riskd.cluster.nodes import NodeIdInUse
+    from riskd.cluster.pg import ClusterDatabaseError
+    from riskd.daemon.journal_types import JournalOpenError
+
+    if isinstance(exc, NodeIdInUse):
+        return StartupError(
+            "cluster.node_id",
+            str(exc),
+            "give every node its own cluster.node_id (or stop the other process first)",
+            EX_TEMPFAIL,
+        )
+    if isinstance(exc, ClusterDatabaseError):
+        return server_error("journal_url", str(exc), _PG_HINT)
+    if isinstance(exc, JournalOpenError) and exc.server:
+        return pg_journal_error(exc)
+    if isinstance(exc, BudgetStorageUnreachable):
+        return server_error(
+            "budget.storage_uri",
+            f"{exc.where}: {exc.problem}",
+            "start Redis or correct budget.storage_uri (docs/budget-redis.md)",
+        )
+    return None
+
+
+_PG_HINT = "start PostgreSQL or correct journal_url (host, port, database, user; docs/cluster.md)"
+
+#: Problems with a PostgreSQL journal that waiting may cure (server down, overloaded).
+_TRANSIENT = ("connection refused", "no answer in", "cannot connect", "too many", "shutting down")
+
+
+def pg_journal_error(exc: Exception) -> StartupError:
+    """A PostgreSQL journal (``JournalOpenError`` or ``JournalUnavailable``) that cannot be
+    opened or reached, as one line naming the database (never the password): exit 69
+    (EX_UNAVAILABLE) when the server is down or overloaded, 78 (EX_CONFIG) when the URL, the
+    credentials or the database name are wrong."""
+    from riskd.daemon.journal_types import JournalOpenError
+
+    problem = exc.problem if isinstance(exc, JournalOpenError) else str(getattr(exc, "detail", exc))
+    where = getattr(exc, "where", "PostgreSQL")
+    if not isinstance(exc, JournalOpenError) or any(t in problem for t in _TRANSIENT):
+        return StartupError(f"journal_url {where}", problem, _PG_HINT, EX_UNAVAILABLE)
+    hint = "check journal_url: host, port, database name, user and password"
+    return StartupError(f"journal_url {where}", problem, hint, EX_CONFIG)
 
 
 def is_journal_error(exc: BaseException) -> bool:

@@ -32,10 +32,12 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     ByteSize,
@@ -73,6 +75,9 @@ from riskd.settings_sections import (
 )
 from riskd.settings_sections import (
     CapsSettings as CapsSettings,
+)
+from riskd.settings_sections import (
+    ClusterSettings as ClusterSettings,
 )
 from riskd.settings_sections import (
     CoinCap as CoinCap,
@@ -148,6 +153,10 @@ class Settings(BaseSettings):
     rules_dir: Path = Path("rules")
     #: SQLite journal (decisions, intents, outcomes, rule state, status, pause state).
     journal_path: Path = Field(default_factory=lambda: default_state_dir() / "journal.sqlite3")
+    #: ``postgresql://user:password@host:5432/db``: the journal on PostgreSQL instead of
+    #: ``journal_path``, shared by several nodes (``[cluster]``, docs/cluster.md). The
+    #: password is never shown.
+    journal_url: str | None = None
     #: Disk space kept in ``<journal_path>.reserve`` for intents and outcomes when the disk
     #: fills up (riskd.daemon.journal_space); e.g. ``"8MiB"``; 0 keeps none.
     journal_reserve: ByteSize = ByteSize(8 * 1024 * 1024)
@@ -163,6 +172,8 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     prices: PricesSettings = Field(default_factory=PricesSettings)
     push: PushSettings = Field(default_factory=PushSettings)
+    #: Several nodes sharing the accounts; used when ``journal_url`` is set.
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     #: Notification routes and their behaviour (riskd.notify); ``RISKD_NOTIFY_URLS`` adds a
     #: route named ``env``.
     notify: NotifySettings = Field(default_factory=NotifySettings)
@@ -179,6 +190,25 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"account name {name!r}: use lower-case letters, digits, '_' or '-'"
                 )
+        return value
+
+    @field_validator("journal_url")
+    @classmethod
+    def _journal_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            parts = urlsplit(value)
+            password = parts.password
+        except ValueError:
+            raise ValueError("not a URL; use postgresql://user:password@host:5432/db") from None
+        if password:
+            register_secret(password)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError(
+                f"scheme {parts.scheme!r} is not supported; use postgresql://user:password@"
+                "host:5432/db (leave journal_url out for the SQLite journal at journal_path)"
+            )
         return value
 
     @model_validator(mode="after")
@@ -201,6 +231,20 @@ class Settings(BaseSettings):
         return (env_settings, creds, init_settings)
 
     # --- derived values -----------------------------------------------------------------
+    @property
+    def journal_target(self) -> Path | str:
+        """Where the journal lives: ``journal_url`` when set, else ``journal_path``."""
+        return self.journal_url if self.journal_url is not None else self.journal_path
+
+    @property
+    def clustered(self) -> bool:
+        """Whether this node shares its accounts with others (a PostgreSQL journal)."""
+        return self.journal_url is not None
+
+    def node_id(self) -> str:
+        """``cluster.node_id``, or this host's name."""
+        return self.cluster.node_id or socket.gethostname()
+
     def account_live(self, name: str) -> bool:
         acc = self.accounts[name]
         return self.live if acc.live is None else acc.live

@@ -142,6 +142,36 @@ class BudgetSettings(_Frozen):
     reserved_share: Annotated[float, Field(ge=0, le=0.9)] = 0.3
     #: ``limits`` storage URI: ``memory://`` or ``redis://host:6379`` when daemons share an IP.
     storage_uri: str = "memory://"
+    #: With a Redis ``storage_uri``: the share of every limit this node counts with while
+    #: Redis is unreachable — 1 / the number of nodes sharing the limits (docs/budget-redis.md).
+    fallback_share: Annotated[float, Field(gt=0, le=1)] = 0.33
+
+
+class ClusterSettings(_Frozen):
+    """Several riskd nodes sharing the accounts (docs/cluster.md). Used only when
+    ``journal_url`` names a PostgreSQL database: each account is then owned by one node at a
+    time, under a lease with a fencing token."""
+
+    #: This node's id, unique in the cluster; a second node started with the same id refuses
+    #: to start. Default: the host name.
+    node_id: str | None = None
+    #: Each owned account's lease. A node that stops renewing (dead, frozen, cut off from
+    #: PostgreSQL) loses its accounts when it runs out; another node takes them over within
+    #: ``lease`` plus one poll interval.
+    lease: PositiveDuration = 10.0
+    #: The most accounts this node owns at once; accounts are spread evenly over the live
+    #: nodes within these maxima.
+    max_accounts: Annotated[int, Field(ge=1)] = 100
+
+    @field_validator("node_id")
+    @classmethod
+    def _node_id(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", value):
+            raise ValueError(
+                f"{value!r}: use 1-63 letters, digits, '.', '_' or '-', starting with a "
+                "letter or digit"
+            )
+        return value
 
 
 class MetricsSettings(_Frozen):

@@ -16,6 +16,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -114,8 +115,9 @@ class Postgres:
         return out.stdout.decode()
 
     def stop(self) -> None:
+        """Fast shutdown (SIGINT: connected clients are disconnected, not waited for)."""
         if self.proc.poll() is None:
-            self.proc.terminate()
+            self.proc.send_signal(signal.SIGINT)
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
@@ -126,6 +128,19 @@ class Postgres:
         """Start the server again on the same port and data (after :meth:`stop`)."""
         self.proc = _spawn_postgres(self.bindir, self.datadir, self.port, self.user)
         _wait_port(self.port, self.proc, "postgres", self.datadir / "server.log")
+        self._wait_queries()
+
+    def _wait_queries(self) -> None:
+        """The port answers before the server accepts logins: wait for a query."""
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            try:
+                self.psql("SELECT 1")
+                return
+            except subprocess.CalledProcessError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
 
 def _as_user(user: str) -> dict[str, object]:
@@ -195,16 +210,8 @@ def start_postgres(base: Path) -> Postgres:
     proc = _spawn_postgres(bindir, datadir, port, user)
     _wait_port(port, proc, "postgres", datadir / "server.log")
     pg = Postgres(port, datadir, bindir, user, proc)
-    # The port answers before the server accepts logins: wait for a query.
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        try:
-            pg.psql("SELECT 1")
-            return pg
-        except subprocess.CalledProcessError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+    pg._wait_queries()
+    return pg
 
 
 @dataclass

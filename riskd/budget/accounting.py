@@ -73,6 +73,31 @@ def share_for(rule: LimitRule, safety_margin: float, reserved_share: float) -> S
     return split(rule.limit, rule.window_s, safety_margin, reserved_share)
 
 
+def local_limit(limit: int, share: float) -> int:
+    """``limit`` scaled to a node's ``share`` while the shared storage is down:
+    ⌊limit × share⌋, at least 1 (a node always keeps one call per window).
+
+    >>> local_limit(9, 1 / 3), local_limit(9, 0.5), local_limit(2, 0.25)
+    (3, 4, 1)
+    """
+    return max(1, math.floor(limit * share + _EPS))
+
+
+def scale_share(share: Share, factor: float) -> Share:
+    """``share`` as one node counts it alone while the shared storage is down: the capacity
+    and the polls' part each scaled by ``factor`` exactly as the fallback storage scales the
+    limits it enforces (:func:`riskd.budget.fallback.local_limit`), the rest reserved.
+
+    >>> scale_share(Share(10, 1, 9, 3), 1 / 3)
+    Share(limit=10, window_s=1, capacity=3, reserved=1)
+    """
+    if factor >= 1.0:
+        return share
+    capacity = local_limit(share.capacity, factor)
+    polls = min(local_limit(share.poll_capacity, factor), capacity)
+    return Share(share.limit, share.window_s, capacity, capacity - polls)
+
+
 def admits(used: int, used_by_polls: int, share: Share, priority: Priority) -> bool:
     """Whether one more call at ``priority`` fits a window holding ``used`` calls, of which
     ``used_by_polls`` were polls."""

@@ -21,6 +21,11 @@ them in ``limits``' async moving windows (:mod:`riskd.budget.storage`).
   capped, honouring Retry-After); polls on those keys wait it out, urgent and protective
   calls only a short pause (:mod:`riskd.budget.backoff`).
 
+With a Redis ``storage_uri`` the windows are shared by every node; when Redis is unreachable
+the budget counts locally at ``config.fallback_share`` of each limit (each capacity scaled by
+:func:`~riskd.budget.accounting.scale_share`, as the storage scales what it enforces) and
+says so once (:mod:`riskd.budget.fallback`, :meth:`RateBudget.add_storage_listener`).
+
 One budget serves several accounts: :meth:`RateBudget.for_account` returns a
 :class:`AccountGate` view (a ``RequestGate`` too) that counts UID-scoped limits for that
 account; all views share the budget's windows, queues and back-offs.
@@ -47,6 +52,7 @@ from riskd.budget.accounting import Share, Ticket, WaitQueue, admits, cycle_load
 from riskd.budget.backoff import BackoffState
 from riskd.budget.config import BudgetConfig
 from riskd.budget.errors import BudgetExhausted
+from riskd.budget.fallback import FallbackStorage, StorageListener, make_budget_storage
 from riskd.budget.limit_table import (
     LimitKey,
     LimitRule,
@@ -55,7 +61,7 @@ from riskd.budget.limit_table import (
     keys_for,
 )
 from riskd.budget.status import BudgetStatus, KeyStatus
-from riskd.budget.storage import make_storage, safe_uri
+from riskd.budget.storage import safe_uri
 from riskd.clock import Clock
 from riskd.redact import redact
 
@@ -132,9 +138,8 @@ class RateBudget:
     ) -> None:
         self._clock = clock
         self._config = config or BudgetConfig()
-        self._storage = (
-            storage if storage is not None else make_storage(self._config.storage_uri, clock)
-        )
+        self._storage = storage if storage is not None else make_budget_storage(self._config, clock)
+        self._fallback = self._storage if isinstance(self._storage, FallbackStorage) else None
         self._limiter = MovingWindowRateLimiter(self._storage)
         self._default = self._check_account(default_account)
         self._states: dict[LimitKey, _KeyState] = {}
@@ -148,6 +153,36 @@ class RateBudget:
     @property
     def config(self) -> BudgetConfig:
         return self._config
+
+    # --- shared storage -------------------------------------------------------------------
+    @property
+    def storage_degraded(self) -> bool:
+        """True while a shared (Redis) storage is unreachable and this node counts locally
+        at ``config.fallback_share`` of each limit (:mod:`riskd.budget.fallback`)."""
+        return self._fallback is not None and self._fallback.degraded
+
+    def add_storage_listener(self, listener: StorageListener) -> None:
+        """Call ``listener`` with a :class:`~riskd.budget.fallback.StorageEvent` each time
+        the shared storage goes away or comes back (never with a memory storage)."""
+        if self._fallback is not None:
+            self._fallback.add_listener(listener)
+
+    async def check_storage(self, timeout_s: float = 2.0) -> None:
+        """Start-up check: the shared storage answers within ``timeout_s``, else
+        :class:`~riskd.budget.config.BudgetStorageUnreachable` (one line, no password)."""
+        if self._fallback is not None:
+            await self._fallback.check_shared(timeout_s)
+
+    async def aclose(self) -> None:
+        """Close the shared storage's connections (and its probe); memory: nothing."""
+        if self._fallback is not None:
+            await self._fallback.aclose()
+
+    def _active(self, st: _KeyState) -> Share:
+        """The share of ``st`` counted now: scaled to the fallback share while degraded."""
+        if self._fallback is None or not self._fallback.degraded:
+            return st.share
+        return accounting.scale_share(st.share, self._fallback.share)
 
     # --- identities and keys --------------------------------------------------------------
     @staticmethod
@@ -305,16 +340,17 @@ class RateBudget:
                 ahead = first.priority.name if first is not None else "?"
                 blocked.append(_Blocked(st, None, f"has a {ahead} request waiting ahead"))
                 continue
-            share = st.share
             stats = await self._limiter.get_window_stats(st.item, st.key.label)
-            used = share.capacity - stats.remaining
+            used = st.share.capacity - stats.remaining
+            # After the read: a read that failed over to the local windows counts locally.
+            share = self._active(st)
             if used >= share.capacity:
                 reason = f"is full ({used} of {share.capacity} calls in the window)"
                 blocked.append(_Blocked(st, stats.reset_time, reason))
                 continue
             if priority < Priority.PROTECTIVE:
                 pstats = await self._limiter.get_window_stats(st.poll_item, *_poll_ids(st))
-                polls = share.poll_capacity - pstats.remaining
+                polls = st.share.poll_capacity - pstats.remaining
                 if not admits(used, polls, share, priority):
                     reason = (
                         f"has no room for polls ({polls} of {share.poll_capacity} poll calls "
@@ -329,7 +365,8 @@ class RateBudget:
                 ok = await self._limiter.hit(st.poll_item, *_poll_ids(st))
             if not ok:
                 # Only another process sharing the storage can fill a window between the
-                # check and the hit; a slot already taken is lost, which is safe.
+                # check and the hit (or the storage fell back to a smaller local share); a
+                # slot already taken is lost, which is safe.
                 stats = await self._limiter.get_window_stats(st.item, st.key.label)
                 return [_Blocked(st, stats.reset_time, "was filled by another process")]
         return []
@@ -413,7 +450,7 @@ class RateBudget:
             for name, n in calls.items()
             for key in self.keys_for(endpoint_by_key(name), account)
         )
-        shares = {key: self.share(key.rule) for key in load}
+        shares = {key: self._active(self._state(key)) for key in load}
         return accounting.suggest_interval(base_interval, load, shares)
 
     async def poll_headroom(
@@ -430,7 +467,7 @@ class RateBudget:
                 if st.backoff.active(now):
                     return 0.0
                 used, polls = await self._used(st)
-                free = min(free, accounting.headroom(used, polls, st.share))
+                free = min(free, accounting.headroom(used, polls, self._active(st)))
         return free
 
     async def _used(self, st: _KeyState) -> tuple[int, int]:
@@ -446,6 +483,7 @@ class RateBudget:
         keys: list[KeyStatus] = []
         for key, st in sorted(self._states.items(), key=lambda kv: kv[0].label):
             used, polls = await self._used(st)
+            share = self._active(st)
             keys.append(
                 KeyStatus(
                     rule=key.name,
@@ -453,8 +491,8 @@ class RateBudget:
                     identity=key.identity,
                     limit=key.rule.limit,
                     window_s=key.rule.window_s,
-                    capacity=st.share.capacity,
-                    reserved=st.share.reserved,
+                    capacity=share.capacity,
+                    reserved=share.reserved,
                     used=used,
                     used_by_polls=polls,
                     backoff_remaining_s=st.backoff.remaining(now),
@@ -472,6 +510,8 @@ class RateBudget:
             safety_margin=self._config.safety_margin,
             reserved_share=self._config.reserved_share,
             keys=tuple(keys),
+            storage_degraded=self.storage_degraded,
+            fallback_share=self._config.fallback_share if self._fallback is not None else None,
         )
 
 

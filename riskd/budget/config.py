@@ -14,6 +14,17 @@ class BudgetConfigError(ValueError):
     """A budget setting that cannot be used; the message names the setting."""
 
 
+class BudgetStorageUnreachable(BudgetConfigError):
+    """The shared budget storage (Redis) does not answer at start: the message is one line
+    naming it as ``redis://host:port/db`` (never the password); ``where`` is that name and
+    ``problem`` the rest (``Redis does not answer (ConnectionError: …)``)."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where = where
+        self.problem = problem
+        super().__init__(f"budget.storage_uri {where}: {problem}")
+
+
 @dataclass(frozen=True, slots=True)
 class BudgetConfig:
     """How the rate budget shares the exchange's limits."""
@@ -31,6 +42,13 @@ class BudgetConfig:
     max_wait_poll_s: float = 5.0
     max_wait_protective_s: float = 20.0
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
+    #: With a Redis storage: the share of every limit this node counts with while Redis is
+    #: unreachable (1 / the number of nodes sharing the limits; docs/budget-redis.md).
+    fallback_share: float = 0.5
+    #: Longest wait for one Redis call; past it the budget counts locally at once.
+    storage_deadline_s: float = 0.25
+    #: While counting locally, try Redis again this often.
+    storage_probe_s: float = 3.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.safety_margin <= 0.5:
@@ -41,7 +59,15 @@ class BudgetConfig:
             raise BudgetConfigError(
                 f"budget.reserved_share must be between 0 and 0.9, got {self.reserved_share}"
             )
-        for name in ("max_wait_poll_s", "max_wait_protective_s"):
+        if not 0.0 < self.fallback_share <= 1.0:
+            raise BudgetConfigError(
+                f"budget.fallback_share must be > 0 and <= 1 (1 / nodes), got {self.fallback_share}"
+            )
+        if not 0.0 < self.storage_deadline_s <= 2.0:
+            raise BudgetConfigError(
+                f"budget.storage_deadline_s must be > 0 and <= 2, got {self.storage_deadline_s}"
+            )
+        for name in ("max_wait_poll_s", "max_wait_protective_s", "storage_probe_s"):
             value = getattr(self, name)
             if not value > 0:
                 raise BudgetConfigError(f"budget.{name} must be > 0, got {value}")

@@ -89,6 +89,10 @@ class BudgetStatus:
     safety_margin: float
     reserved_share: float
     keys: tuple[KeyStatus, ...]
+    #: True while the shared (Redis) storage is unreachable and this node counts locally,
+    #: each capacity scaled to ``fallback_share`` (None: memory storage, no fallback).
+    storage_degraded: bool = False
+    fallback_share: float | None = None
 
     @property
     def http_429(self) -> int:
@@ -123,6 +127,8 @@ class BudgetStatus:
             f"reserve {self.reserved_share:.0%}): 429s {self.http_429}, waits {self.waits} "
             f"({self.wait_time_s:.2f}s), exhausted {self.exhausted}"
         )
+        if self.storage_degraded and self.fallback_share is not None:
+            head += f"; shared storage unreachable: counting locally at {self.fallback_share:.0%}"
         return [head, *("  " + k.line() for k in self.keys)]
 
     def to_json(self) -> dict[str, object]:
@@ -135,5 +141,7 @@ class BudgetStatus:
             "waits": self.waits,
             "wait_time_s": round(self.wait_time_s, 3),
             "exhausted": self.exhausted,
+            "storage_degraded": self.storage_degraded,
+            "fallback_share": self.fallback_share,
             "keys": [k.to_json() for k in self.keys],
         }

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import importlib.util
 from collections import deque
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from limits.aio.storage import MovingWindowSupport, Storage
 from limits.errors import ConfigurationError
@@ -86,6 +87,15 @@ class ClockMemoryStorage(Storage, MovingWindowSupport):
             return events[0], len(events)
         return self._clock.now(), 0
 
+    def record(self, key: str, expiry: int, amount: int = 1) -> None:
+        """Count ``amount`` entries now whatever the limit (calls admitted elsewhere: the
+        fallback storage carries over what a shared Redis last showed, see :mod:`.fallback`)."""
+        self._window(key, expiry).extend([self._clock.now()] * amount)
+
+    def counts(self, expiry_of: dict[str, int]) -> dict[str, int]:
+        """Entries in the current window of each key of ``expiry_of`` (key → expiry)."""
+        return {key: len(self._window(key, expiry)) for key, expiry in expiry_of.items()}
+
     # --- Storage (fixed-window counters; unused by the budget, kept correct) -------------
     async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         count = await self.get(key)
@@ -127,14 +137,27 @@ def safe_uri(uri: str) -> str:
     return redact(f"{parts.scheme}://{host}{parts.path}")
 
 
-def make_storage(uri: str, clock: Clock) -> Storage:
-    """The ``limits.aio`` storage for ``uri`` (see the module docstring)."""
+def safe_where(uri: str) -> str:
+    """Where ``uri`` points, without credentials: ``host:port`` (a socket's path for unix)."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return safe_uri(uri)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return redact(host or parts.path)
+
+
+def make_storage(uri: str, clock: Clock, *, deadline_s: float | None = None) -> Storage:
+    """The ``limits.aio`` storage for ``uri`` (see the module docstring). ``deadline_s``:
+    with redis-py, connect and socket timeouts, and no retries inside the client (the
+    budget's :mod:`~riskd.budget.fallback` decides what a failure means)."""
     try:
         parts = urlsplit(uri)
     except ValueError:
         raise BudgetConfigError(f"budget.storage_uri {safe_uri(uri)!r} is not a URI") from None
     if parts.password:
         register_secret(parts.password)
+        register_secret(unquote(parts.password))
     scheme = parts.scheme.lower()
     shown = safe_uri(uri)
     if scheme in MEMORY_SCHEMES:
@@ -161,7 +184,9 @@ def make_storage(uri: str, clock: Clock) -> Storage:
         if has_coredis:
             storage = storage_from_string(f"async+{uri}")
         else:
-            storage = storage_from_string(f"async+{uri}", implementation="redispy")
+            storage = storage_from_string(
+                f"async+{uri}", implementation="redispy", **_redispy_options(deadline_s)
+            )
     except ConfigurationError as exc:
         raise BudgetConfigError(f"budget.storage_uri {shown!r}: {redact(str(exc))}") from None
     if not isinstance(storage, Storage) or not isinstance(storage, MovingWindowSupport):
@@ -169,3 +194,16 @@ def make_storage(uri: str, clock: Clock) -> Storage:
             f"budget.storage_uri {shown!r}: storage has no async moving-window support"
         )
     return storage
+
+
+def _redispy_options(deadline_s: float | None) -> dict[str, Any]:
+    if deadline_s is None:
+        return {}
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
+    return {
+        "socket_connect_timeout": deadline_s,
+        "socket_timeout": deadline_s,
+        "retry": Retry(NoBackoff(), 0),
+    }

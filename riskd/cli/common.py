@@ -4,7 +4,8 @@
 existing journal database that is closed on every path.
 
 Every problem becomes a StartupError (:mod:`riskd.preflight`): one line on stderr and an exit
-code.
+code. The journal is the SQLite file, or the PostgreSQL database of ``journal_url`` (a cluster):
+:func:`resolve_journal_target` and :func:`with_journal` take either.
 """
 
 from __future__ import annotations
@@ -17,8 +18,14 @@ from typing import Any, Protocol, TypeVar
 
 import click
 
-from riskd.daemon.journal import Journal, JournalOpenError
-from riskd.preflight import check_journal, config_error, journal_error
+from riskd.daemon.journal import Journal, JournalOpenError, JournalUnavailable
+from riskd.daemon.journal_backend import is_pg_url
+from riskd.preflight import (
+    check_journal,
+    config_error,
+    journal_error,
+    pg_journal_error,
+)
 from riskd.settings import ConfigError, Settings, load_settings
 
 T = TypeVar("T")
@@ -64,6 +71,14 @@ def resolve_journal_path(config_path: Path | None, journal_path: Path | None) ->
     return journal_path if journal_path is not None else journal_path_for(config_path)
 
 
+def resolve_journal_target(config_path: Path | None, journal_path: Path | None) -> Path | str:
+    """The journal to work on: ``--journal`` (a file), else the one ``riskd run`` would use
+    (``journal_url`` when the configuration has one, else ``journal_path``)."""
+    if journal_path is not None:
+        return journal_path
+    return load_cli_settings(config_path).journal_target
+
+
 def with_store(
     path: Path,
     open_store: Callable[[Path], Awaitable[S]],
@@ -92,10 +107,27 @@ def with_store(
     return asyncio.run(main())
 
 
-def with_journal(path: Path, work: Callable[[Journal], Awaitable[T]], *, write: bool) -> T:
+def with_journal(target: Path | str, work: Callable[[Journal], Awaitable[T]], *, write: bool) -> T:
     """Check the (existing) journal, open it, run ``work`` on it and close it on every path;
-    any problem with the file is a StartupError."""
-    return with_store(path, Journal.open, (JournalOpenError,), work, write=write)
+    any problem with the file is a StartupError. ``target`` may be a PostgreSQL URL
+    (``journal_url``): then a database that cannot be opened or reached is one."""
+    if not is_pg_url(target):
+        return with_store(Path(target), Journal.open, (JournalOpenError,), work, write=write)
+    url = str(target)
+
+    async def main() -> T:
+        try:
+            journal = await Journal.open_target(url)
+        except JournalOpenError as exc:
+            raise pg_journal_error(exc) from None
+        try:
+            return await work(journal)
+        except JournalUnavailable as exc:
+            raise pg_journal_error(exc) from None
+        finally:
+            await journal.close()
+
+    return asyncio.run(main())
 
 
 __all__ = [
@@ -103,7 +135,9 @@ __all__ = [
     "journal_option",
     "journal_path_for",
     "load_cli_settings",
+    "pg_journal_error",
     "resolve_journal_path",
+    "resolve_journal_target",
     "with_journal",
     "with_store",
 ]

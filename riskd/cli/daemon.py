@@ -31,14 +31,20 @@ from riskd.cli.common import (
     config_option,
     journal_option,
     load_cli_settings,
-    resolve_journal_path,
+    resolve_journal_target,
     with_journal,
 )
 from riskd.cli.common import journal_path_for as journal_path_for  # re-exported
 from riskd.daemon.journal import Event, Journal, JournalOpenError
-from riskd.daemon.journal_schema import events_filter
 from riskd.durations import SYNTAX, DurationError, parse_duration
-from riskd.preflight import JournalLock, check_journal, config_error, journal_error, ops_error
+from riskd.preflight import (
+    JournalLock,
+    check_journal,
+    cluster_start_error,
+    config_error,
+    journal_error,
+    ops_error,
+)
 from riskd.settings import ConfigError, Settings
 
 if TYPE_CHECKING:
@@ -77,16 +83,27 @@ async def _serve(settings: Settings, config_path: Path | None, live_override: bo
         service = await create_service(
             settings, config_path=config_path, live_override=live_override
         )
-    except (ConfigError, BudgetConfigError) as exc:
+    except (ConfigError, BudgetConfigError, JournalOpenError) as exc:
+        # A server named in the config (PostgreSQL, Redis) that does not answer: EX_UNAVAILABLE.
+        cluster = cluster_start_error(exc)
+        if cluster is not None:
+            raise cluster from None
+        if isinstance(exc, JournalOpenError):
+            raise journal_error(path, exc) from None
         raise config_error(exc) from None
-    except (JournalOpenError, sqlite3.Error) as exc:
+    except sqlite3.Error as exc:
         raise journal_error(path, exc) from None
     try:
         return await service.run()
-    except OpsServerError as exc:
-        raise ops_error(settings.metrics.host, settings.metrics.port, exc) from None
-    except sqlite3.Error as exc:
-        raise journal_error(path, exc) from None
+    except Exception as exc:
+        cluster = cluster_start_error(exc)
+        if cluster is not None:
+            raise cluster from None
+        if isinstance(exc, OpsServerError):
+            raise ops_error(settings.metrics.host, settings.metrics.port, exc) from None
+        if isinstance(exc, sqlite3.Error):
+            raise journal_error(path, exc) from None
+        raise
 
 
 @click.command()
@@ -101,7 +118,7 @@ def status(config_path: Path | None, journal_path: Path | None, as_json: bool, w
 
     if as_json and watch:
         raise click.UsageError("--watch and --json do not go together")
-    path = resolve_journal_path(config_path, journal_path)
+    path = resolve_journal_target(config_path, journal_path)
     stale_after = _stale_after(config_path, journal_path)
     if watch:
         watch_status(path, stale_after)
@@ -127,7 +144,7 @@ def _stale_after(config_path: Path | None, journal_path: Path | None) -> float:
 
 
 def watch_status(
-    path: Path,
+    path: Path | str,
     stale_after: float,
     *,
     console: Console | None = None,
@@ -192,13 +209,7 @@ def _query(path: Path, sql: str, args: Sequence[object] = ()) -> list[tuple[Any,
         raise journal_error(path, exc) from None
 
 
-def _count_events(path: Path, since: float | None, kinds: Sequence[str]) -> int:
-    where, args = events_filter(since, kinds)
-    # Only "?" placeholders are joined in; the values go as parameters.
-    return int(_query(path, "SELECT COUNT(*) FROM events" + where, args)[0][0])  # noqa: S608
-
-
-def _check_kinds(path: Path, kinds: Sequence[str]) -> None:
+async def _check_kinds(j: Journal, kinds: Sequence[str]) -> None:
     """Every ``--kind`` is an event kind (:class:`EventKind`, or one this journal holds);
     otherwise a usage error (exit 2) listing the kinds."""
     from riskd.daemon.events import EventKind
@@ -207,7 +218,7 @@ def _check_kinds(path: Path, kinds: Sequence[str]) -> None:
     unknown = [k for k in kinds if k not in known]
     if not unknown:
         return
-    present = {str(r[0]) for r in _query(path, "SELECT DISTINCT kind FROM events")}
+    present = await j.event_kinds()
     unknown = [k for k in unknown if k not in present]
     if unknown:
         names = ", ".join(sorted(known | present))
@@ -239,15 +250,15 @@ def journal(
     as_json: bool,
 ) -> None:
     """Show the journal: decisions, intents, outcomes, notifications."""
-    path = resolve_journal_path(config_path, journal_path)
+    path = resolve_journal_target(config_path, journal_path)
     cutoff = _since(since)
 
     async def work(j: Journal) -> tuple[list[Event], int | None]:
-        _check_kinds(path, kinds)
+        await _check_kinds(j, kinds)
         events = await j.events(since=cutoff, limit=limit + 1, kinds=kinds)
         if len(events) <= limit:
             return events, None
-        return events[1:], _count_events(path, cutoff, kinds)
+        return events[1:], await j.count_events(since=cutoff, kinds=kinds)
 
     events, total = with_journal(path, work, write=False)
     for e in events:
@@ -265,8 +276,8 @@ def journal(
         )
 
 
-def _known_accounts(
-    config_path: Path | None, journal_path: Path | None, path: Path, resuming: bool
+async def _known_accounts(
+    config_path: Path | None, journal_path: Path | None, j: Journal, resuming: bool
 ) -> tuple[set[str], str]:
     """The accounts an ``--account`` may name, and where they come from: the configuration's,
     or with only ``--journal`` those the journal has status or rule state for (a resume also
@@ -274,11 +285,13 @@ def _known_accounts(
     if journal_path is None or config_path is not None:
         names, source = set(load_cli_settings(config_path).accounts), "the configuration's accounts"
     else:
-        rows = _query(path, "SELECT account FROM status UNION SELECT account FROM rule_state")
+        # Only --journal (a file): the accounts it has status or rule state for.
+        rows = _query(
+            journal_path, "SELECT account FROM status UNION SELECT account FROM rule_state"
+        )
         names, source = {str(r[0]) for r in rows}, "the accounts this journal knows"
     if resuming:
-        paused = _query(path, "SELECT account FROM control WHERE paused = 1 AND account != '*'")
-        names |= {str(r[0]) for r in paused}
+        names |= set((await j.pause_state()).accounts)
     return names, source
 
 
@@ -289,11 +302,11 @@ def _set_pause(
     paused: bool,
     reason: str,
 ) -> None:
-    path = resolve_journal_path(config_path, journal_path)
+    path = resolve_journal_target(config_path, journal_path)
 
     async def work(j: Journal) -> bool:
         if account is not None:
-            names, source = _known_accounts(config_path, journal_path, path, not paused)
+            names, source = await _known_accounts(config_path, journal_path, j, not paused)
             if account not in names:
                 listed = ", ".join(sorted(names)) if names else "none yet (give --config)"
                 raise click.BadParameter(

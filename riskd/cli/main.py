@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("riskd.cli.demo:demo", "A margin account, a crash, and riskd saving it."),
     "candles": ("riskd.cli.candles:candles", "Download Bitget candle history for riskd backtest."),
     "backtest": ("riskd.cli.backtest:backtest", "Replay rules over candle history."),
+    "cluster": ("riskd.cli.cluster:cluster", "Nodes, account owners and leases of a cluster."),
 }
 
 

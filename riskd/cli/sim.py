@@ -4,10 +4,13 @@ running one (``crash``)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import httpx
@@ -23,8 +26,11 @@ from riskd.sim.scenario import (
     load_scenario,
     scenario_names,
 )
-from riskd.sim.serve import DEFAULT_HOST, DEFAULT_PORT, run_server
+from riskd.sim.serve import DEFAULT_HOST, DEFAULT_PORT
 from riskd.sim.simulator import SimKeys, Simulator
+
+if TYPE_CHECKING:
+    import uvicorn
 
 ENV_KEY = "RISKD_API_KEY"
 ENV_SECRET = "RISKD_API_SECRET"  # noqa: S105 - the name of a variable, not a secret
@@ -37,28 +43,73 @@ class Prepared:
     accounts: dict[str, SimKeys]
     #: Accounts whose keys were created here (and must be shown once to the user).
     created: tuple[str, ...]
+    #: Accounts whose keys came from ``--credentials``.
+    from_file: tuple[str, ...] = ()
 
 
-def prepare(scenario: str | None, speed: float | None, env: dict[str, str]) -> Prepared:
+#: Keys of a ``--credentials`` entry.
+CREDENTIAL_KEYS = ("api_key", "secret", "passphrase")
+
+
+def read_credentials(path: Path) -> dict[str, tuple[str, str, str]]:
+    """``--credentials FILE``: a JSON object ``{account: {api_key, secret, passphrase}}``
+    (the multi-node harness writes one). A bad file is a ``ClickException`` naming the file
+    and the entry, never a value."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise click.ClickException(f"--credentials {path}: cannot read: {exc.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise click.ClickException(f"--credentials {path}: not a JSON file") from None
+    if not isinstance(raw, dict):
+        raise click.ClickException(f"--credentials {path}: expected an object of accounts")
+    out: dict[str, tuple[str, str, str]] = {}
+    for name, entry in raw.items():
+        if not isinstance(entry, dict) or not all(
+            isinstance(entry.get(k), str) and entry.get(k) for k in CREDENTIAL_KEYS
+        ):
+            raise click.ClickException(
+                f"--credentials {path}: account {name!r} needs text api_key, secret, passphrase"
+            )
+        out[str(name)] = (entry["api_key"], entry["secret"], entry["passphrase"])
+    return out
+
+
+def prepare(
+    scenario: str | None,
+    speed: float | None,
+    env: dict[str, str],
+    given_keys: dict[str, tuple[str, str, str]] | None = None,
+) -> Prepared:
     """Build the simulator and its accounts: the first uses the RISKD_API_* credentials when
     all three are set, otherwise new keys; further scenario accounts always get new keys.
-    Without a scenario: the calm one (the default accounts, prices held). With ``speed`` the
-    market clock is the serving loop's virtual time (:func:`serve_paced`), from now."""
+    Accounts in ``given_keys`` (``--credentials``) use those keys instead (each must be an
+    account of the scenario). Without a scenario: the calm one (the default accounts, prices
+    held). With ``speed`` the market clock is the serving loop's virtual time
+    (:func:`serve_paced`), from now."""
     clock: Clock = LoopClock(start=float(int(time.time()))) if speed else WallClock()
     chosen: Scenario = calm_scenario() if scenario is None else load_scenario(scenario)
     sim = Simulator(clock=clock, scenario=chosen)
     names = [a.name for a in sim.scenario.accounts] or ["main"]
     given = (env.get(ENV_KEY), env.get(ENV_SECRET), env.get(ENV_PASSPHRASE))
+    from_file = given_keys or {}
+    unknown = sorted(set(from_file) - set(names))
+    if unknown:
+        raise ScenarioError(
+            sim.scenario.name,
+            [f"--credentials names account(s) {', '.join(unknown)} it does not have"],
+        )
     accounts: dict[str, SimKeys] = {}
     created: list[str] = []
     for i, name in enumerate(names):
-        if i == 0 and all(given):
-            key, secret, passphrase = given
-            accounts[name] = sim.add_account(name, key, secret, passphrase)
+        if name in from_file:
+            accounts[name] = sim.add_account(name, *from_file[name])
+        elif i == 0 and all(given):
+            accounts[name] = sim.add_account(name, *given)
         else:
             accounts[name] = sim.add_account(name)
             created.append(name)
-    return Prepared(sim, accounts, tuple(created))
+    return Prepared(sim, accounts, tuple(created), tuple(n for n in names if n in from_file))
 
 
 def banner(prepared: Prepared, host: str, port: int) -> str:
@@ -77,6 +128,10 @@ def banner(prepared: Prepared, host: str, port: int) -> str:
         lines.append(
             f"  prices hold until asked: riskd sim crash --url {base} [--drop 30% --over 60s]"
         )
+    lines.append(
+        f"  test introspection: GET {base}/_sim/calls (protective calls, 429s), "
+        f"GET {base}/_sim/liquidations"
+    )
     for name, keys in prepared.accounts.items():
         if name in prepared.created:
             lines += [
@@ -85,6 +140,8 @@ def banner(prepared: Prepared, host: str, port: int) -> str:
                 f"    export {ENV_SECRET}={keys.secret}",
                 f"    export {ENV_PASSPHRASE}={keys.passphrase}",
             ]
+        elif prepared.from_file and name in prepared.from_file:
+            lines.append(f"  account {name!r}: keys from --credentials")
         else:
             lines.append(f"  account {name!r}: using {ENV_KEY} / {ENV_SECRET} / {ENV_PASSPHRASE}")
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -118,34 +175,76 @@ def sim() -> None:
     help="Run market time this many times faster than the wall clock, on a paced virtual-time "
     "event loop (default: real time).",
 )
-def serve(scenario: str | None, port: int, host: str, speed: float | None) -> None:
+@click.option(
+    "--credentials",
+    "credentials_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="JSON file {account: {api_key, secret, passphrase}}: those scenario accounts use "
+    "these keys (tests and rehearsals with many accounts; keep the file private).",
+)
+def serve(
+    scenario: str | None,
+    port: int,
+    host: str,
+    speed: float | None,
+    credentials_path: Path | None,
+) -> None:
     """Serve the simulated exchange over HTTP (and WebSocket /spot/v1/stream).
 
     Without --scenario prices hold: the accounts of the default scenario are funded and
     leveraged, and nothing moves until `riskd sim crash` starts a crash. A named scenario
-    follows its own price paths from the start.
+    follows its own price paths from the start. GET /_sim/calls lists the protective calls
+    answered and the 429s sent; GET /_sim/liquidations every account's liquidations.
     """
+    given = read_credentials(credentials_path) if credentials_path is not None else None
     try:
-        prepared = prepare(scenario, speed, dict(os.environ))
+        prepared = prepare(scenario, speed, dict(os.environ), given)
     except ScenarioError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(banner(prepared, host, port))
+    click.echo(banner(prepared, host, port), nl=True)
     configure_logging()
     if speed:
-        serve_paced(prepared.sim, host, port, speed)
+        serve_paced(prepared, host, port, speed)
     else:
-        run_server(prepared.sim, host, port)
+        serve_recorded(prepared, host, port)
 
 
-def serve_paced(sim: Simulator, host: str, port: int, speed: float) -> None:
+def _recorded_config(prepared: Prepared, host: str, port: int) -> uvicorn.Config:
+    """The uvicorn config of :func:`riskd.sim.serve.make_config`, serving the simulator's app
+    through a :class:`~riskd.sim.introspect.CallRecorder` (which changes no answer)."""
+    import uvicorn
+
+    from riskd.sim.introspect import CallLog, recorded_app
+    from riskd.sim.serve import WS_IMPL
+
+    return uvicorn.Config(
+        recorded_app(prepared.sim, prepared.accounts, CallLog()),
+        host=host,
+        port=port,
+        log_level="info",
+        lifespan="off",
+        ws=WS_IMPL,
+        access_log=False,
+        log_config=None,
+    )
+
+
+def serve_recorded(prepared: Prepared, host: str, port: int) -> None:
+    """Serve until interrupted (Ctrl-C / SIGTERM), recording protective calls and 429s."""
+    import uvicorn
+
+    uvicorn.Server(_recorded_config(prepared, host, port)).run()
+
+
+def serve_paced(prepared: Prepared, host: str, port: int, speed: float) -> None:
     """Serve on a :class:`~riskd.virtual_time.VirtualTimeLoop` paced at ``speed`` × the wall:
     market time runs ``speed`` times faster, and the pacing leaves real sockets real time."""
     import uvicorn
 
-    from riskd.sim.serve import make_config
     from riskd.virtual_time import run_virtual
 
-    server = uvicorn.Server(make_config(sim, host, port, log_level="info"))
+    server = uvicorn.Server(_recorded_config(prepared, host, port))
     run_virtual(server.serve(), speed=speed)
 
 

@@ -28,6 +28,7 @@ notifier.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -62,6 +63,7 @@ from riskd.daemon.journal import (
     Journal,
 )
 from riskd.daemon.journal_space import JournalFull
+from riskd.daemon.journal_types import Fenced, JournalUnavailable
 from riskd.daemon.order_slots import OrderSlots, nearness
 from riskd.daemon.plans import ActionPlan, plan_action
 from riskd.daemon.repeats import RepeatFilter
@@ -97,8 +99,13 @@ class ActionRunner(LegRunner):
         retry_wait: float = 0.5,
         slots: OrderSlots | None = None,
         latest: Latest | None = None,
+        owns: Callable[[], bool] | None = None,
     ) -> None:
         self.account = account
+        #: Whether this node still owns the account (a cluster's lease, by this node's own
+        #: monotonic deadline): asked once more after the intent is written, just before the
+        #: call leaves. None: a single node, always.
+        self.owns = owns
         #: Takes a call's rate-budget slot before the call is sized (None: the call waits
         #: for it itself, sized before its wait).
         self.slots = slots
@@ -142,7 +149,13 @@ class ActionRunner(LegRunner):
         )
 
     async def _refuse(
-        self, req: ActionRequestLike, status: str, detail: str, **kw: object
+        self,
+        req: ActionRequestLike,
+        status: str,
+        detail: str,
+        *,
+        kind: str | None = None,
+        **kw: object,
     ) -> ActionReport:
         now = self._clock.now()
         if status == SKIPPED:
@@ -154,15 +167,18 @@ class ActionRunner(LegRunner):
                 return self._report(req, status, detail, quiet=True, **kw)
             if quiet:
                 detail = f"{detail} (the same skip {quiet} more times since the last line)"
-        await self._journal.record(
-            status,
-            f"{req.kind} not sent: {detail}",
-            at=now,
-            account=self.account,
-            scope=req.scope,
-            rule=req.rule,
-            data={"action_id": req.id, "kind": req.kind, "params": dict(req.params)},
-        )
+        # An outage of the journal's database is said once by the daemon; the log line
+        # below says this refusal.
+        with contextlib.suppress(JournalUnavailable):
+            await self._journal.record(
+                kind or status,
+                f"{req.kind} not sent: {detail}",
+                at=now,
+                account=self.account,
+                scope=req.scope,
+                rule=req.rule,
+                data={"action_id": req.id, "kind": req.kind, "params": dict(req.params)},
+            )
         log_for(account=self.account, scope=req.scope, rule=req.rule).warning(
             "action not sent", action=req.kind, status=status, detail=detail
         )
@@ -306,27 +322,11 @@ class ActionRunner(LegRunner):
                 )
             if decision.capped is not None:
                 plan = plan.with_legs(decision.legs)
-                await self._journal.record(
-                    EventKind.CAPPED,
-                    f"{plan.describe()} (reduced to fit {decision.capped})",
-                    at=now,
-                    account=self.account,
-                    scope=plan.scope,
-                    rule=req.rule,
-                    data={"action_id": req.id, "cap": decision.capped},
-                )
+                await self._note_cap(req, plan, f"reduced to fit {decision.capped}", now)
             value = decision.value_usdt
             self._limited = plan.limited or decision.capped is not None
         if plan.note:
-            await self._journal.record(
-                EventKind.CAPPED,
-                f"{plan.describe()} ({plan.note})",
-                at=now,
-                account=self.account,
-                scope=plan.scope,
-                rule=req.rule,
-                data={"action_id": req.id, "cap": plan.note},
-            )
+            await self._note_cap(req, plan, plan.note, now)
         if value is not None:
             self._run_spent += value
         description = plan.describe()
@@ -345,18 +345,9 @@ class ActionRunner(LegRunner):
             dry_run=self.dry_run,
         )
         prefix = "DRY-RUN: would " if self.dry_run else ""
-        try:
-            await self._journal.begin_intent(intent, prefix + description)
-        except JournalFull as exc:
-            # Never an action without its intent on disk: after a crash it could be sent
-            # twice. The full disk itself is alerted once, on every route.
-            return await self._refuse(
-                req,
-                BLOCKED,
-                f"{description}: not sent, {exc} (an action never leaves without its intent"
-                " on disk; free space under the journal)",
-                description=description,
-            )
+        refused = await self._write_intent(req, intent, prefix + description, description)
+        if refused is not None:
+            return refused
         decision_log = log_for(account=self.account, scope=plan.scope, rule=req.rule)
         decision_log.info(
             "sending" if not self.dry_run else "dry-run",
@@ -408,6 +399,55 @@ class ActionRunner(LegRunner):
             risk_before=before,
             risk_after=risk_after,
             retryable=retryable,
+        )
+
+    async def _note_cap(
+        self, req: ActionRequestLike, plan: ActionPlan, cap: str, at: float
+    ) -> None:
+        """A cap (or the plan's own limit) changed the amount: journaled as ``capped``."""
+        await self._journal.record(
+            EventKind.CAPPED,
+            f"{plan.describe()} ({cap})",
+            at=at,
+            account=self.account,
+            scope=plan.scope,
+            rule=req.rule,
+            data={"action_id": req.id, "cap": cap.removeprefix("reduced to fit ")},
+        )
+
+    async def _write_intent(
+        self, req: ActionRequestLike, intent: Intent, summary: str, description: str
+    ) -> ActionReport | None:
+        """Journal the intent before any call (fenced by this node's lease in a cluster);
+        None when the call may leave, otherwise the refusal."""
+        kind: str | None = None
+        try:
+            await self._journal.begin_intent(intent, summary)
+        except JournalFull as exc:
+            # Never an action without its intent on disk: after a crash it could be sent
+            # twice. The full disk itself is alerted once, on every route.
+            why = (
+                f"not sent, {exc} (an action never leaves without its intent on disk; free "
+                "space under the journal)"
+            )
+        except JournalUnavailable as exc:
+            why = f"not sent, {exc}"  # the outage itself is alerted once by the daemon
+        except Fenced as exc:
+            why, kind = str(exc), EventKind.FENCED  # another node acts for the account now
+        else:
+            if self.owns is None or self.dry_run or self.owns():
+                return None
+            # The lease ran out between the fenced write and now (this node was frozen, or
+            # cut off from the database): the call does not leave.
+            why, kind = "not sent, this node's lease ran out", EventKind.FENCED
+            await self._journal.finish_intent(
+                intent.intent_id,
+                NOT_EXECUTED,
+                at=self._clock.now(),
+                summary=f"{description}: not sent, this node's lease on {self.account} ran out",
+            )
+        return await self._refuse(
+            req, BLOCKED, f"{description}: {why}", kind=kind, description=description
         )
 
     async def _settle(self, intent: Intent, result: ExecResult) -> str:

@@ -17,22 +17,27 @@ again on its re-polled scope for what follows (the ladder's next step), up to
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from riskd.bitget.errors import RiskdExchangeError
 from riskd.clock import Clock
-from riskd.daemon import cycle_events
+from riskd.daemon import cluster_events, cycle_events
 from riskd.daemon.actions import IN_PROGRESS, UNSETTLED, ActionReport, ActionRunner
 from riskd.daemon.alerts import AlertSink
+from riskd.daemon.crash_report import actions_of_the_run_that_died
 from riskd.daemon.events import DaemonEvent, EventBroker, EventKind
 from riskd.daemon.exchange import Exchange
 from riskd.daemon.journal import Journal, PauseState
 from riskd.daemon.journal_space import SpaceEvent
+from riskd.daemon.journal_types import JournalUnavailable
 from riskd.daemon.liquidations import LiquidationWatch
+from riskd.daemon.ownership import OwnAll, Ownership
 from riskd.daemon.pipeline import MAX_PASSES, AccountCycle, sole_error
 from riskd.daemon.poller import AccountPoller
 from riskd.daemon.reconcile import Reconciler
@@ -43,8 +48,10 @@ from riskd.ops.metrics import ALL_ACCOUNTS, Metrics
 from riskd.risk.snapshot import ScopeSnapshot
 from riskd.rules.decisions import ActionRequest, Evaluation
 from riskd.rules.model import RuleSet
-from riskd.rules.state import EngineState, StateError, record_outcome, withdraw
+from riskd.rules.state import EngineState, StateError, Status, record_outcome, withdraw
 from riskd.settings import Settings
+
+_T = TypeVar("_T")
 
 #: How long after a liquidation a rule's fall on that scope is reported as its end, not as
 #: "resolved".
@@ -101,8 +108,18 @@ class Daemon:
         sink: AlertSink,
         metrics: Metrics | None = None,
         events: EventBroker | None = None,
+        ownership: Ownership | None = None,
     ) -> None:
         self.settings = settings
+        #: Which accounts this node acts on: all of them alone, its leases in a cluster.
+        self.ownership: Ownership = ownership or OwnAll()
+        self.node = settings.node_id() if settings.clustered else "local"
+        #: The journal's database lost (PostgreSQL): no action until it answers again.
+        self.outage = cluster_events.JournalOutage()
+        self._journal_failed = False
+        self._unowned: frozenset[str] = frozenset()
+        #: The accounts owned when the database last answered (watched through an outage).
+        self._watching: set[str] = set()
         self.journal = journal
         self.clock = clock
         self.accounts = dict(accounts)
@@ -139,7 +156,7 @@ class Daemon:
         space.ensure_reserve()
         self.crashed_before = bool(await self.journal.get_meta("running"))
         if self.crashed_before:
-            self.crash_report = await self._actions_of_the_run_that_died()
+            self.crash_report = await actions_of_the_run_that_died(self.journal)
         await self.journal.set_meta("running", True)
         await self.journal.set_meta("daemon", {"pid": os.getpid(), "started_at": now})
         self.started_at = now
@@ -174,24 +191,6 @@ class Daemon:
         await self._reconcile()
         await self._settle_rule_states()
 
-    async def _actions_of_the_run_that_died(self) -> str:
-        """One line per live action of the previous run, its status as journaled (open ones
-        are reconciled next)."""
-        previous = await self.journal.get_meta("daemon")
-        since = previous.get("started_at") if isinstance(previous, dict) else None
-        if not isinstance(since, int | float):
-            return ""
-        done = [r for r in await self.journal.intents(since=float(since)) if not r.intent.dry_run]
-        if not done:
-            return "the run that died took no action"
-        lines = [
-            f"{r.intent.kind} {r.intent.amount or ''} {r.intent.coin or ''} on "
-            f"{r.intent.account}/{r.intent.scope}: {r.status}".replace("  ", " ")
-            for r in done[-10:]
-        ]
-        more = f" (and {len(done) - 10} earlier)" if len(done) > 10 else ""
-        return f"actions of the run that died{more}:\n" + "\n".join(lines)
-
     async def stop(self, reason: str = "stop requested") -> None:
         now = self.clock.now()
         await self.events.publish(
@@ -205,9 +204,12 @@ class Daemon:
         exchange's errors (they become stale data and alerts)."""
         started = self.clock.now()
         self.journal.space.check()
-        still_open = await self._reconcile()
-        await self._settle_rule_states()
-        pause = await self.journal.pause_state()
+        self._journal_failed = False
+        owned = await self._owned_accounts()
+        still_open = await self._guarded(self._reconcile({a.name for a in owned}), 0)
+        await self._guarded(self._settle_rule_states(owned), None)
+        last = self._pause or PauseState(False, frozenset())
+        pause = await self._guarded(self.journal.pause_state(), last)
         if self._pause is not None:
             for event in cycle_events.pause_changes(self._pause, pause, self.clock.now()):
                 await self.events.publish(event)
@@ -215,10 +217,7 @@ class Daemon:
         report = CycleReport(self.clock.now(), {}, {}, [], {}, still_open)
         # Accounts side by side; within each, a pipeline per scope at risk while polling goes
         # on (riskd.daemon.pipeline). One error ends the cycle as before (the others cancelled).
-        cycles = [
-            AccountCycle(self, acc, report, paused=pause.paused(acc.name))
-            for acc in self.accounts.values()
-        ]
+        cycles = [AccountCycle(self, acc, report, paused=pause.paused(acc.name)) for acc in owned]
         try:
             async with asyncio.TaskGroup() as tg:
                 for cycle in cycles:
@@ -231,9 +230,72 @@ class Daemon:
         if self.metrics is not None:
             self.metrics.set_paused(ALL_ACCOUNTS, pause.global_paused)
         self.last_cycle_at = self.clock.now()
-        await self._write_status(pause.global_paused)
+        await self._guarded(self._write_status(pause.global_paused, owned), None)
+        if not self._journal_failed:
+            back = self.outage.answered(self.clock.now())
+            if back is not None:
+                await self.events.publish(back)
         log.debug("cycle done in %.3fs", self.clock.now() - started)
         return report
+
+    # --- ownership and the journal's database ---------------------------------------------
+    async def _owned_accounts(self) -> list[AccountRuntime]:
+        """The accounts this node acts on in this cycle; one taken over from another node is
+        adopted first: its rule state read back from the shared journal (its open intents
+        are reconciled next, before any new action)."""
+        acquired, lost = self.ownership.take_changes()
+        acquired = frozenset(a for a in acquired if a in self.accounts)
+        lost = frozenset(a for a in lost if a in self.accounts)
+        now = self.clock.now()
+        for name in sorted(acquired):
+            acc = self.accounts[name]
+            saved = await self._guarded(self.journal.load_rule_state(name), None)
+            try:
+                acc.state = EngineState.from_json(saved) if saved else EngineState()
+            except StateError as exc:
+                log.error("%s: saved rule state unreadable, starting fresh: %s", name, exc)
+                acc.state = EngineState()
+        for event in cluster_events.ownership(self.node, acquired, lost, now):
+            await self.events.publish(event)
+        unowned = frozenset(self.ownership.unowned)
+        if unowned != self._unowned:
+            self._unowned = unowned
+            await self.events.publish(cluster_events.unowned(self.node, unowned, now))
+        owned = {a for a in self.accounts if self.ownership.owns(a)}
+        if self.outage.down or self.ownership.lost_database:
+            # The database is lost: the leases run out, but the accounts this node watched
+            # are still polled and evaluated (alerts go out); no action can be fenced.
+            owned |= self._watching
+        else:
+            self._watching = owned
+        return [acc for acc in self.accounts.values() if acc.name in owned]
+
+    def holds_on(self, account: str) -> bool:
+        """Whether ``account`` should stay on this node for now rather than go to a node
+        that joins: a rule pending or firing on it, or an action awaiting its outcome."""
+        acc = self.accounts.get(account)
+        if acc is None:
+            return False
+        busy = (Status.PENDING, Status.FIRING)
+        return bool(acc.state.outstanding()) or any(
+            e.status in busy for _, e in acc.state.items()
+        )
+
+    async def _guarded(self, call: Awaitable[_T], fallback: _T) -> _T:
+        """``call``, or ``fallback`` when the journal's database cannot be reached (the
+        outage is published once; the cycle goes on without acting)."""
+        try:
+            return await call
+        except JournalUnavailable as exc:
+            await self.journal_lost(exc)
+            return fallback
+
+    async def journal_lost(self, exc: JournalUnavailable) -> None:
+        """A journal call failed for want of its database (said once per outage)."""
+        self._journal_failed = True
+        event = self.outage.failed(str(exc), self.clock.now())
+        if event is not None:
+            await self.events.publish(event)
 
     def _one_run_per_tick(
         self,
@@ -255,6 +317,10 @@ class Daemon:
 
     async def _act(self, acc: AccountRuntime, request: ActionRequest, paused: bool) -> ActionReport:
         snap = acc.poller.snapshots.get(request.scope)
+        if acc.runner.owns is None and not isinstance(self.ownership, OwnAll):
+            # The runner's last look before a call leaves (a runner rebuilt on a mode change
+            # gets it here too).
+            acc.runner.owns = functools.partial(self.ownership.owns, acc.name)
         report = await acc.runner.run(request, snap, paused=paused)
         if report.status == IN_PROGRESS and report.intent_id is not None:
             self._following.add(report.intent_id)
@@ -265,12 +331,15 @@ class Daemon:
         await self.events.publish(cycle_events.action(report, request, snap, self.clock.now()))
         return report
 
-    async def _reconcile(self) -> int:
-        """Settle open intents with the exchange and alert what was found. What the rules
-        engine is told follows in :meth:`_settle_rule_states`, from the journal alone."""
+    async def _reconcile(self, accounts: set[str] | None = None) -> int:
+        """Settle the open intents of ``accounts`` (default: every account this node owns)
+        with the exchange and alert what was found. What the rules engine is told follows in
+        :meth:`_settle_rule_states`, from the journal alone."""
+        if accounts is None:
+            accounts = {a for a in self.accounts if self.ownership.owns(a)}
         if not await self.journal.open_intents():
             return 0
-        settled, still_open = await self.reconciler.reconcile_all(set(self.accounts))
+        settled, still_open = await self.reconciler.reconcile_all(accounts)
         now = self.clock.now()
         for s in settled:
             i = s.intent.intent
@@ -283,13 +352,13 @@ class Daemon:
             )
         return still_open
 
-    async def _settle_rule_states(self) -> None:
+    async def _settle_rule_states(self, owned: list[AccountRuntime] | None = None) -> None:
         """Bring every account's rule state into agreement with the journal (called when no
         action is in flight: at start and before each cycle). An awaited action whose
         outcome is journaled is applied, one never sent is withdrawn (decided again on fresh
         data), one open past its timeout is released with an alert."""
         now = self.clock.now()
-        for acc in self.accounts.values():
+        for acc in self.accounts.values() if owned is None else owned:
             waiting = acc.state.outstanding()
             if not waiting:
                 continue
@@ -317,8 +386,18 @@ class Daemon:
         """The disk under the journal filled up, or has room again: said once, loudly, on
         every alert route. Called inside a journal write: published from a task of its own,
         which journals it once that write is done."""
-        published = cycle_events.disk(event, detail, self.journal.path, self.clock.now())
-        task = asyncio.get_running_loop().create_task(self.events.publish(published))
+        self._publish_soon(cycle_events.disk(event, detail, self.journal.where, self.clock.now()))
+
+    def on_budget_storage(self, degraded: bool, message: str) -> None:
+        """The shared budget's Redis went away or came back (a listener of the budget,
+        called inside a budget call): published from a task of its own."""
+        if self.metrics is not None:
+            self.metrics.set_budget_storage_degraded(degraded)
+        self._publish_soon(cluster_events.budget_storage(degraded, message, self.clock.now()))
+
+    def _publish_soon(self, event: DaemonEvent) -> None:
+        """Publish ``event`` from a task of its own (called where awaiting is not possible)."""
+        task = asyncio.get_running_loop().create_task(self.events.publish(event))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
@@ -394,10 +473,12 @@ class Daemon:
             for (account, scope, rule), e in ev.state.items():
                 self.metrics.set_rule_state(account, scope, rule, str(e.status))
 
-    async def _write_status(self, global_paused: bool) -> None:
+    async def _write_status(
+        self, global_paused: bool, owned: list[AccountRuntime] | None = None
+    ) -> None:
         now = self.clock.now()
         rows = []
-        for acc in self.accounts.values():
+        for acc in self.accounts.values() if owned is None else owned:
             rows.extend(await status_rows(self, acc, now))
         await self.journal.write_status(rows, at=now)
         await self.journal.set_meta(

@@ -244,7 +244,7 @@ def fresh(account: str, scope: str, now: float) -> DaemonEvent:
     )
 
 
-def disk(event: SpaceEvent, detail: str, journal: Path, now: float) -> DaemonEvent:
+def disk(event: SpaceEvent, detail: str, journal: Path | str, now: float) -> DaemonEvent:
     """The disk under the journal is full, or has room again: on every route."""
     full = event is SpaceEvent.FULL
     title = f"disk {'full' if full else 'space back'} under the journal {journal}"

@@ -73,6 +73,14 @@ class EventKind(StrEnum):
     SHADOW = "shadow"
     #: A Telegram command and what came of it (:mod:`riskd.telegram`).
     TELEGRAM = "telegram"
+    #: Cluster: this node took an account over, lost it, or was refused an intent because
+    #: another node holds the account now (:mod:`riskd.daemon.cluster_events`).
+    OWNERSHIP = "ownership"
+    FENCED = "fenced"
+    #: The journal's database (PostgreSQL) cannot be reached, or is back.
+    JOURNAL = "journal"
+    #: The shared rate budget's Redis cannot be reached (a local share is counted), or is back.
+    BUDGET = "budget"
 
 
 _EMPTY: Mapping[str, object] = MappingProxyType({})

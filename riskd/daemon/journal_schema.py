@@ -1,19 +1,24 @@
 """The journal database's layout: the tables (:data:`SCHEMA`), the intent row and its
-mapping to :class:`~riskd.daemon.journal_types.IntentRecord`, and the ``events`` filter that
-:class:`~riskd.daemon.journal.Journal` and ``riskd journal`` share. No I/O but :func:`probe`.
+mapping to :class:`~riskd.daemon.journal_types.IntentRecord`, the ``events`` filter that
+:class:`~riskd.daemon.journal.Journal` and ``riskd journal`` share, and the statements writing
+events and intents in a write group (any backend). No other I/O but :func:`probe`.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from riskd.daemon.journal_types import Intent, IntentRecord
+from riskd.daemon.journal_types import DRY_RUN, PENDING, Intent, IntentRecord, dumps
+from riskd.redact import redact
+
+if TYPE_CHECKING:
+    from riskd.daemon.journal_backend import Tx
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -95,4 +100,74 @@ def events_filter(since: float | None, kinds: Sequence[str]) -> tuple[str, list[
     return (" WHERE " + " AND ".join(where) if where else ""), args
 
 
-__all__ = ["INTENT_COLUMNS", "SCHEMA", "events_filter", "intent_record", "probe"]
+def intent_insert(
+    intent: Intent, fencing: bool, node: str | None, token: int | None
+) -> tuple[str, tuple[object, ...]]:
+    """The statement writing ``intent`` (status ``pending``, or ``dry_run``) and its values;
+    with ``fencing`` (PostgreSQL) the row also records the ``node`` and its lease ``token``."""
+    columns = (
+        "intent_id, at, account, scope, kind, rule, action_id, params, coin, amount,"
+        " value_usdt, dry_run, status"
+    )
+    values: tuple[object, ...] = (
+        intent.intent_id,
+        intent.at,
+        intent.account,
+        intent.scope,
+        intent.kind,
+        intent.rule,
+        intent.action_id,
+        dumps(intent.params),
+        intent.coin,
+        None if intent.amount is None else str(intent.amount),
+        None if intent.value_usdt is None else str(intent.value_usdt),
+        int(intent.dry_run),
+        DRY_RUN if intent.dry_run else PENDING,
+    )
+    if fencing:
+        columns += ", node, fence"
+        values += (node, token)
+    marks = ",".join("?" * len(values))
+    return f"INSERT INTO intents ({columns}) VALUES ({marks})", values  # noqa: S608
+
+
+async def insert_event(
+    tx: Tx,
+    kind: str,
+    summary: str,
+    at: float,
+    account: str | None,
+    scope: str | None,
+    rule: str | None,
+    intent_id: str | None,
+    data: Mapping[str, object] | None,
+) -> None:
+    """Append an event in write group ``tx`` (summary and data redacted)."""
+    await tx.execute(
+        "INSERT INTO events (at, kind, account, scope, rule, intent_id, summary, data)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (at, kind, account, scope, rule, intent_id, redact(summary), dumps(data or {})),
+    )
+
+
+async def insert_intent_event(
+    tx: Tx, kind: str, summary: str, at: float, intent_id: str, data: Mapping[str, object]
+) -> None:
+    """An event about intent ``intent_id``, with that intent's account, scope and rule."""
+    row = await tx.fetchone(
+        "SELECT account, scope, rule FROM intents WHERE intent_id = ?", (intent_id,)
+    )
+    account, scope, rule = row if row else (None, None, None)
+    await insert_event(tx, kind, summary, at, account, scope, rule, intent_id, data)
+
+
+__all__ = [
+    "INTENT_COLUMNS",
+    "SCHEMA",
+    "events_filter",
+    "insert_event",
+    "insert_intent_event",
+    "intent_insert",
+    "intent_record",
+    "probe",
+]

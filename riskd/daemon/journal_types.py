@@ -5,7 +5,6 @@ secrets redacted). :mod:`riskd.daemon.journal` stores them."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -136,12 +135,21 @@ class PauseState:
 
 class JournalOpenError(Exception):
     """The journal database cannot be opened or created; ``cause`` says why (an OSError or an
-    sqlite3 error with ``sqlite_errorname``). :mod:`riskd.preflight` turns it into one line."""
+    sqlite3 error with ``sqlite_errorname``; for PostgreSQL an asyncpg error, an OSError or a
+    TimeoutError). ``path`` is the file, or for PostgreSQL the URL without user or password
+    (``postgresql://host:port/dbname``); ``problem`` is the one line saying what is wrong.
+    :mod:`riskd.preflight` turns it into one line."""
 
-    def __init__(self, path: Path, cause: OSError | sqlite3.Error) -> None:
-        super().__init__(f"journal {path}: {cause}")
+    def __init__(
+        self, path: Path | str, cause: BaseException, *, problem: str | None = None
+    ) -> None:
+        self.problem = redact(problem if problem is not None else str(cause))
+        super().__init__(f"journal {path}: {self.problem}")
         self.path = path
+        self.where = str(path)
         self.cause = cause
+        #: Whether the journal is a database server (PostgreSQL), not a file.
+        self.server = isinstance(path, str)
 
 
 class JournalUnavailable(Exception):
@@ -164,4 +172,3 @@ class Fenced(Exception):
         self.account = account
         self.node = node
         self.token = token
-

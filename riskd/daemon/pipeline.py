@@ -33,6 +33,7 @@ from riskd.bitget.gate import request_nearness
 from riskd.daemon import alerts, cycle_events
 from riskd.daemon.actions import IN_PROGRESS, UNSETTLED, ActionReport
 from riskd.daemon.journal import SUCCEEDED
+from riskd.daemon.journal_types import JournalUnavailable
 from riskd.daemon.order_slots import nearness
 from riskd.rules.decisions import ActionRequest, Evaluation
 from riskd.rules.engine import evaluate
@@ -78,17 +79,25 @@ class AccountCycle:
     async def run(self, *, force_poll: bool = False) -> None:
         """Poll, decide, act through per-scope pipelines while polling on; then the routine
         read of the liquidation history (after acting, never before)."""
+        try:
+            await self._run(force_poll=force_poll)
+        except JournalUnavailable as exc:
+            # The journal's database was lost mid-cycle: this account's cycle ends here (an
+            # action sent whose outcome could not be written stays open and is reconciled).
+            await self.daemon.journal_lost(exc)
+
+    async def _run(self, *, force_poll: bool) -> None:
         acc, report = self.acc, self.report
         report.polled.setdefault(acc.name, set())
         await self._poll_round(force=force_poll)
         evaluation = self._decide()
-        await self._record(evaluation)
+        recorded = await self._record(evaluation)
         # A poll asked for meanwhile (the push path) wakes the watcher at once.
         acc.poller.on_request = self.changed.set
         try:
             async with asyncio.TaskGroup() as tg:
                 self._tg = tg
-                await self._dispatch(evaluation.actions)
+                await self._dispatch(evaluation.actions if recorded else ())
                 if self.busy:
                     tg.create_task(self._watch(), name=f"riskd-watch-{acc.name}")
         except BaseExceptionGroup as group:
@@ -113,7 +122,7 @@ class AccountCycle:
             for gone in outcome.removed:
                 d.metrics.forget_scope(acc.name, gone)
         now = d.clock.now()
-        await d._check_liquidations(acc, before, outcome.removed, now)
+        await d._guarded(d._check_liquidations(acc, before, outcome.removed, now), None)
         self.report.stale[acc.name] = await d._check_stale(acc, now)
 
     def _decide(self) -> Evaluation:
@@ -124,17 +133,29 @@ class AccountCycle:
         self.report.evaluations[acc.name] = evaluation
         return evaluation
 
-    async def _record(self, evaluation: Evaluation) -> None:
+    async def _record(self, evaluation: Evaluation) -> bool:
         """Journal the decisions and save the rule state — before anything is acted on: after
-        a crash the restored state still knows which actions were outstanding."""
+        a crash the restored state still knows which actions were outstanding. ``False``
+        when the journal's database cannot be reached: the decisions are then withdrawn
+        (decided again once it answers) and nothing is acted on."""
         d, acc = self.daemon, self.acc
-        await d._journal_decisions(acc, evaluation, d.clock.now())
-        await d.journal.save_rule_state(acc.name, acc.state.to_json(), at=d.clock.now())
+        try:
+            await d._journal_decisions(acc, evaluation, d.clock.now())
+            await d.journal.save_rule_state(acc.name, acc.state.to_json(), at=d.clock.now())
+        except JournalUnavailable as exc:
+            await d.journal_lost(exc)
+            for r in evaluation.actions:
+                acc.state = withdraw(acc.state, r.id)
+            return False
+        return True
 
     async def _save(self) -> None:
-        await self.daemon.journal.save_rule_state(
-            self.acc.name, self.acc.state.to_json(), at=self.daemon.clock.now()
-        )
+        try:
+            await self.daemon.journal.save_rule_state(
+                self.acc.name, self.acc.state.to_json(), at=self.daemon.clock.now()
+            )
+        except JournalUnavailable as exc:
+            await self.daemon.journal_lost(exc)
 
     # --- pipelines --------------------------------------------------------------------------
     async def _dispatch(self, actions: tuple[ActionRequest, ...] | list[ActionRequest]) -> None:
@@ -195,7 +216,9 @@ class AccountCycle:
                 # another rule) may go now, on the fresh data, rather than a tick later.
                 evaluation = self._decide()
                 todo = [r for r in evaluation.actions if r.scope == scope]
-                await self._record(evaluation)
+                if not await self._record(evaluation):
+                    todo = []
+                    break
                 await self._dispatch([r for r in evaluation.actions if r.scope != scope])
             else:
                 # Out of passes: what the last evaluation decided is not run this cycle;
@@ -203,6 +226,8 @@ class AccountCycle:
                 for r in self._take_inbox(scope, todo):
                     acc.state = withdraw(acc.state, r.id)
                 todo = []
+        except JournalUnavailable as exc:
+            await d.journal_lost(exc)  # said once per outage; the open intent is reconciled
         except Exception as exc:
             log.exception("%s/%s: the scope's pipeline failed", acc.name, scope)
             d.sink.submit(
@@ -257,5 +282,5 @@ class AccountCycle:
                 break
             await self._poll_round()
             evaluation = self._decide()
-            await self._record(evaluation)
-            await self._dispatch(evaluation.actions)
+            if await self._record(evaluation):
+                await self._dispatch(evaluation.actions)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 from riskd.bitget.gate import Priority, request_priority
@@ -26,6 +26,7 @@ from riskd.daemon.exchange import (
     ExchangeError,
     MalformedAnswer,
     Margin,
+    SymbolInfo,
     TierInfo,
 )
 from riskd.daemon.snapshots import Reference, has_debt
@@ -34,12 +35,53 @@ from riskd.risk.snapshot import isolated_scope
 log = logging.getLogger("riskd.daemon.poller")
 
 
-class ReferenceReader:
-    """The latest reference data of one account (:attr:`ref`) and when it was read."""
+class SharedSymbols:
+    """One read of the symbol list (``currencies``: public, limited per IP) for every account
+    of a node that speaks the same API: thirty accounts taken over at once ask it once, not
+    thirty times out of the same per-IP budget. Concurrent askers share the read in flight;
+    a failed read fails each of them (and is tried again at their next poll)."""
 
-    def __init__(self, account: str, exchange: Exchange) -> None:
+    def __init__(self) -> None:
+        self._read: dict[str, tuple[float, list[SymbolInfo]]] = {}
+        self._inflight: dict[str, asyncio.Future[list[SymbolInfo]]] = {}
+
+    async def get(
+        self,
+        key: str,
+        now: float,
+        ttl: float,
+        fetch: Callable[[], Awaitable[list[SymbolInfo]]],
+    ) -> list[SymbolInfo]:
+        hit = self._read.get(key)
+        if hit is not None and now - hit[0] < ttl:
+            return hit[1]
+        pending = self._inflight.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(fetch())
+            self._inflight[key] = pending
+            pending.add_done_callback(lambda _: self._inflight.pop(key, None))
+        # Shielded: one asker cancelled (its cycle cut short) does not cancel the others'.
+        symbols = await asyncio.shield(pending)
+        self._read[key] = (now, symbols)
+        return symbols
+
+
+class ReferenceReader:
+    """The latest reference data of one account (:attr:`ref`) and when it was read; the
+    symbol list through the node's :class:`SharedSymbols` when given (``key``: the API
+    version the account speaks)."""
+
+    def __init__(
+        self,
+        account: str,
+        exchange: Exchange,
+        shared: SharedSymbols | None = None,
+        key: str = "",
+    ) -> None:
         self.account = account
         self._ex = exchange
+        self._shared = shared
+        self._key = key
         self.ref = Reference()
         self._ref_at: float | None = None
 
@@ -49,7 +91,11 @@ class ReferenceReader:
         if self._ref_at is not None and now - self._ref_at < ttl:
             return
         try:
-            symbols = {s.symbol: s for s in await self._ex.symbols()}
+            if self._shared is not None:
+                listed = await self._shared.get(self._key, now, ttl, self._ex.symbols)
+            else:
+                listed = await self._ex.symbols()
+            symbols = {s.symbol: s for s in listed}
         except ExchangeError as exc:
             log.warning("%s: cannot refresh currencies: %s", self.account, exc)
             return

@@ -69,7 +69,13 @@ from riskd.daemon.exchange import (
     RiskFigure,
 )
 from riskd.daemon.poll_notices import NoticeHook, PollNotices
-from riskd.daemon.poll_reference import ReferenceReader, batch_rates, count_orders, symbol_rate
+from riskd.daemon.poll_reference import (
+    ReferenceReader,
+    SharedSymbols,
+    batch_rates,
+    count_orders,
+    symbol_rate,
+)
 from riskd.daemon.poll_schedule import interval_for, moved_scopes
 from riskd.daemon.poll_uta import read_uta
 from riskd.daemon.prices import PriceSource
@@ -113,6 +119,7 @@ class AccountPoller:
         *,
         pacing: Callable[[Mapping[str, int]], float] | None = None,
         notice: NoticeHook | None = None,
+        shared_symbols: SharedSymbols | None = None,
     ) -> None:
         self.account = account
         self._acc = settings
@@ -124,7 +131,7 @@ class AccountPoller:
         self.snapshots: dict[str, ScopeSnapshot] = {}
         self.errors: dict[str, str] = {}
         self.next_due: dict[str, float] = {}
-        self._reference = ReferenceReader(account, exchange)
+        self._reference = ReferenceReader(account, exchange, shared_symbols, settings.api)
         self._isolated_due_at = 0.0
         self.last_prices: Mapping[str, Decimal] = {}
         #: Scopes whose reads go at Priority.URGENT (see the module docstring).

@@ -50,7 +50,9 @@ def _creds(s: Settings, name: str) -> tuple[object, ...]:
 RESTART_ONLY = (
     "base_url",
     "journal_path",
+    "journal_url",
     "journal_reserve",
+    "cluster",
     "budget",
     "metrics",
     "notify",

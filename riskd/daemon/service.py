@@ -56,6 +56,7 @@ from riskd.ops.server import OpsServer, start_ops_server
 from riskd.settings import Settings
 
 if TYPE_CHECKING:
+    from riskd.cluster.keeper import LeaseKeeper
     from riskd.dashboard.app import DashboardApp
     from riskd.telegram.service import TelegramService
 
@@ -74,6 +75,8 @@ OPS_STOP_S = 0.5
 #: After a stop signal, the process is gone within this long whatever happens (os._exit).
 STOP_DEADLINE_S = 4.5
 JOB_ID = "riskd-cycle"
+#: The lease keeper's share of the stop (releasing the leases, deregistering the node).
+KEEPER_STOP_S = 1.0
 
 
 class Service:
@@ -94,8 +97,11 @@ class Service:
         hard_exit: Callable[[int], NoReturn] = os._exit,
         telegram: TelegramService | None = None,
         dashboard: DashboardApp | None = None,
+        keeper: LeaseKeeper | None = None,
     ) -> None:
         self.built = built
+        #: This node's lease keeper in a cluster: started before the daemon, stopped after.
+        self.keeper = keeper
         self.daemon: Daemon = built.daemon
         self.config_path = config_path
         self.clock = clock
@@ -119,6 +125,7 @@ class Service:
         self._reloads: set[asyncio.Task[None]] = set()
         self._reloader = Reloader(self.daemon, config_path, live_override)
         self._daemon_started = False
+        self._keeper_started = False
         self._signals_installed = False
         self._seen_429: dict[str, int] = {}
         self.scheduler = AsyncIOScheduler()
@@ -276,6 +283,9 @@ class Service:
 
     async def _start(self) -> None:
         settings = self.daemon.settings
+        # A shared budget's Redis that does not answer stops the start (one line, exit 69);
+        # later, an outage only makes the node count its local share.
+        await self.built.budget.check_storage()
         if settings.metrics.enabled:
             self.ops = await start_ops_server(
                 self.metrics,
@@ -291,7 +301,17 @@ class Service:
         await self.built.start_feed()
         if self.built.feed is not None:
             log.info("index prices from %s", self.built.feed.url)
-        log.info("journal %s open; reconciling open intents", self.daemon.journal.path)
+        log.info("journal %s open; reconciling open intents", self.daemon.journal.where)
+        if self.keeper is not None:
+            # This node's share of the accounts, before the daemon reconciles and acts.
+            await self.keeper.start()
+            self._keeper_started = True
+            log.info(
+                "node %s in the cluster: owns %d of %d accounts",
+                self.keeper.node_id,
+                len(self.keeper.held),
+                len(self.daemon.accounts),
+            )
         self._daemon_started = True
         await self.daemon.start()
         if self.notifier is not None:
@@ -354,6 +374,9 @@ class Service:
                     "(open intents are reconciled at the next start)"
                 )
             await _step("journaling the stop", self.daemon.stop(reason))
+        if self.keeper is not None and self._keeper_started:
+            # Leases released at once: the other nodes take the accounts at their next round.
+            await _step("leaving the cluster", asyncio.wait_for(self.keeper.stop(), KEEPER_STOP_S))
         if self.notifier is not None:
             await _step("stopping the notifier", self.notifier.stop(timeout=NOTIFIER_STOP_S))
         if self.ops is not None:
@@ -417,4 +440,5 @@ async def create_service(
         health=parts.health,
         telegram=parts.telegram,
         dashboard=parts.dashboard,
+        keeper=parts.keeper,
     )

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from riskd.clock import Clock, WallClock
+from riskd.daemon import cluster_node
 from riskd.daemon.alerts import AlertSink, JournalRecorder, LoggingSink
 from riskd.daemon.prices import PriceSource
 from riskd.daemon.wiring import Built, build_daemon
@@ -40,6 +41,7 @@ from riskd.settings import ConfigError, Settings
 from riskd.telegram.setup import TelegramSetupError, make_telegram_service
 
 if TYPE_CHECKING:
+    from riskd.cluster.keeper import LeaseKeeper
     from riskd.dashboard.app import DashboardApp
     from riskd.telegram.service import TelegramService
 
@@ -56,6 +58,8 @@ class ServiceParts:
     notifier: Notifier | None
     telegram: TelegramService | None
     dashboard: DashboardApp | None
+    #: This node's lease keeper in a cluster (``journal_url`` set); None alone.
+    keeper: LeaseKeeper | None = None
 
 
 def health_limit(settings: Settings, systemd: SystemdNotifier) -> float:
@@ -88,6 +92,7 @@ async def build_parts(
     built = await build_daemon(
         settings, clock=clock, http=http, prices=prices, sink=sink, metrics=metrics
     )
+    keeper = cluster_node.join(settings, built.daemon)
     notifier: Notifier | None = None
     telegram: TelegramService | None = None
     dashboard: DashboardApp | None = None
@@ -118,6 +123,7 @@ async def build_parts(
             telegram = make_telegram_service(
                 settings.telegram,
                 journal_path=settings.journal_path,
+                journal_target=settings.journal_target,
                 accounts=lambda: tuple(built.daemon.accounts),
                 clock=clock,
                 stale_after=limit,
@@ -143,6 +149,7 @@ async def build_parts(
         notifier=notifier,
         telegram=telegram,
         dashboard=dashboard,
+        keeper=keeper,
     )
 
 

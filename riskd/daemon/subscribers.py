@@ -9,6 +9,7 @@ from collections.abc import Callable
 from riskd.daemon.alerts import AlertSink
 from riskd.daemon.events import DaemonEvent, EventBroker, EventKind
 from riskd.daemon.journal import Journal
+from riskd.daemon.journal_types import JournalUnavailable
 from riskd.ops.logging import get_logger
 from riskd.ops.metrics import Metrics
 from riskd.severity import Severity
@@ -17,14 +18,23 @@ log = logging.getLogger("riskd.daemon.events")
 
 
 class JournalLog:
-    """Writes each journaled event to the journal's event log."""
+    """Writes each journaled event to the journal's event log. While the journal's database
+    cannot be reached, events are counted in :attr:`lost` and not written (the outage itself
+    is alerted once by the daemon; the log line still has every event)."""
 
     def __init__(self, journal: Callable[[], Journal]) -> None:
         self._journal = journal
+        self.lost = 0
 
     async def __call__(self, event: DaemonEvent) -> None:
         if not event.journaled:
             return
+        try:
+            await self._write(event)
+        except JournalUnavailable:
+            self.lost += 1
+
+    async def _write(self, event: DaemonEvent) -> None:
         await self._journal().record(
             event.kind,
             event.summary,

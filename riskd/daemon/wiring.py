@@ -26,7 +26,8 @@ without touching the network; :meth:`Built.decide_modes` (first thing in
 :meth:`Built.start_feed`; the demo calls it itself) asks the exchange
 (:mod:`riskd.daemon.account_mode`) and rebuilds an account found in the other mode: a Unified
 Trading Account gets a :class:`UtaExchange` (one ``uta`` scope, API v3, estimated from index-price
-pushes like any scope; no shadow ledger, private v3 push or liquidation-history watch yet), a
+pushes and polled at once on its v3 ``account`` pushes, :mod:`riskd.daemon.push_uta`; no shadow
+ledger or liquidation-history watch yet), a
 classic one a :class:`ClientExchange`, side by side.
 The poller's notices (risk figures that disagree, an answer in
 an unexpected shape, a Unified Trading Account) become critical alerts and journal entries
@@ -66,9 +67,11 @@ from riskd.daemon.journal import Journal
 from riskd.daemon.liquidations import ClientLiquidations, LiquidationWatch
 from riskd.daemon.order_slots import OrderSlots
 from riskd.daemon.poll_notices import Notice, NoticeHook
+from riskd.daemon.poll_reference import SharedSymbols
 from riskd.daemon.poller import AccountPoller
 from riskd.daemon.prices import BitgetIndexPriceFeed, NoPrices, PriceSource
 from riskd.daemon.push import PushReactor
+from riskd.daemon.push_uta import UtaAccountPushClient, uta_account_push
 from riskd.daemon.reconcile import Reconciler
 from riskd.daemon.shadow_book import ShadowBook, discard_saved
 from riskd.daemon.shadow_exchange import ShadowExchange
@@ -98,8 +101,8 @@ class Built:
     feed: BitgetIndexPriceFeed | None = None
     #: The push path (None: ``[push] enabled = false`` or no v2 account).
     push: PushReactor | None = None
-    #: One private socket per v2 account (built with the feed).
-    account_pushes: list[AccountPushClient] = field(default_factory=list)
+    #: One private socket per v2 account, v3 for a UTA one (built with the feed).
+    account_pushes: list[AccountPushClient | UtaAccountPushClient] = field(default_factory=list)
     #: Closed with the rest, before the journal (the notifier's journal stores).
     closers: list[tuple[str, Callable[[], Awaitable[None]]]] = field(default_factory=list)
     #: Asks each account's mode and switches the accounts built in the other one
@@ -136,6 +139,7 @@ class Built:
             await c.aclose()
         for _, close in self.closers:
             await close()
+        await self.budget.aclose()
         await self.daemon.journal.close()
 
 
@@ -261,7 +265,7 @@ async def build_daemon(
     budget: RateBudget | None = None,
     wrap_executor: ExecutorWrapper | None = None,
     sync_clock: bool = True,
-    open_journal: JournalOpener = Journal.open,
+    open_journal: JournalOpener | None = None,
     rng_for: Callable[[str], random.Random] | None = None,
 ) -> Built:
     """Everything ``riskd run`` runs, not started yet (call ``daemon.start()``).
@@ -287,7 +291,14 @@ async def build_daemon(
     creds = {name: settings.credentials(name) for name in settings.accounts}
     if budget is None:
         budget = RateBudget(clock, BudgetConfig.from_settings(settings.budget))
-    journal = await open_journal(settings.journal_path)
+    journal = await (
+        open_journal(settings.journal_path)
+        if open_journal is not None
+        # SQLite at journal_path, or the cluster's PostgreSQL (meta keys per node there).
+        else Journal.open_target(
+            settings.journal_target, namespace=settings.node_id() if settings.clustered else None
+        )
+    )
     clients: dict[str, BitgetClient] = {}
     exchanges: dict[str, Exchange] = {}
     runtimes: dict[str, AccountRuntime] = {}
@@ -302,8 +313,10 @@ async def build_daemon(
     push = PushReactor(clock, settings.push) if settings.push.enabled and v2_accounts else None
     if push is not None and feed is not None:
         feed.add_listener(push.on_prices)
-    account_pushes: list[AccountPushClient] = []
+    account_pushes: list[AccountPushClient | UtaAccountPushClient] = []
     gates = {name: budget.for_account(name) for name in settings.accounts}
+    # The public symbol list read once per API version for every account of this node.
+    shared_symbols = SharedSymbols()
     for name, acc in settings.accounts.items():
         clients[name] = BitgetClient(
             creds[name],
@@ -317,7 +330,7 @@ async def build_daemon(
             api=acc.api,
             rng=rng_for(name) if rng_for is not None else None,
         )
-    pushes_by_name: dict[str, AccountPushClient] = {}
+    pushes_by_name: dict[str, AccountPushClient | UtaAccountPushClient] = {}
 
     async def make(name: str, acc: AccountSettings, uta: bool) -> AccountRuntime:
         """Build (or rebuild, in the other mode) account ``name``'s runtime."""
@@ -352,6 +365,7 @@ async def build_daemon(
             if uta
             else _pacing(gate, settings.poll.fast_interval, acc.api),
             notice=notice,
+            shared_symbols=None if uta else shared_symbols,
         )
         if book is not None:
             book.attach(poller)
@@ -389,12 +403,16 @@ async def build_daemon(
             ),
         )
         if push is not None and acc.api == "v2":
-            # A UTA account's scope is estimated from index-price pushes like any other;
-            # its private v3 ``account`` topic is not listened to yet.
+            # A UTA account's scope is estimated from index-price pushes (its own formula,
+            # riskd.daemon.push_uta) and listens to the v3 ``account`` topic.
             push.watch(name, poller, lambda rt=runtime: rt.rules)  # type: ignore[misc]
             pushes_by_name.pop(name, None)
-            if feed is not None and settings.push.account_pushes and not uta:
-                pushes_by_name[name] = _account_push(settings, name, client, poller, push)
+            if feed is not None and settings.push.account_pushes:
+                pushes_by_name[name] = (
+                    uta_account_push(settings, name, client, push.on_uta_push)
+                    if uta
+                    else _account_push(settings, name, client, poller, push)
+                )
             account_pushes[:] = list(pushes_by_name.values())
         return runtime
 
@@ -421,6 +439,7 @@ async def build_daemon(
             if (decision.adapter == "uta") != isinstance(exchanges[name], UtaExchange):
                 daemon.accounts[name] = await make(name, acc, decision.adapter == "uta")
 
+    budget.add_storage_listener(lambda ev: daemon.on_budget_storage(ev.degraded, ev.message()))
     return Built(daemon, budget, clients, feed, push, account_pushes, modes=decide_all)
 
 

@@ -82,7 +82,8 @@ class DashboardProviders:
     """What the dashboard reads: the journal (always), and from the running daemon its
     event broker, rule sets, index prices and account names (each optional)."""
 
-    journal_path: Path
+    #: The journal's file, or the cluster's ``postgresql://`` URL.
+    journal_path: Path | str
     clock: Clock = field(default_factory=WallClock)
     settings: DashboardSettings = field(default_factory=DashboardSettings)
     broker: EventBroker | None = None
@@ -291,11 +292,12 @@ class DashboardApp:
                 send, 400, {"error": f"no account {account!r}; the accounts are: {listed}"}
             )
             return
-        if not self.p.journal_path.is_file():
+        target = self.p.journal_path
+        if isinstance(target, Path) and not target.is_file():
             await respond_json(send, 503, {"error": "the journal does not exist yet"})
             return
         try:
-            journal = await Journal.open(self.p.journal_path)
+            journal = await Journal.open_target(target)
             try:
                 ok = await journal.set_paused(
                     account, paused, at=self.p.clock.now(), reason=f"dashboard ({peer})"

@@ -36,7 +36,7 @@ class _Account(Protocol):
 
 class _Settings(Protocol):
     @property
-    def journal_path(self) -> Path: ...
+    def journal_target(self) -> Path | str: ...
 
 
 class DaemonLike(Protocol):
@@ -83,7 +83,7 @@ def providers_for(
     """Everything the dashboard reads, from the running daemon (``daemon.settings`` gives
     the journal's path; the rest is read live at each request)."""
     return DashboardProviders(
-        journal_path=daemon.settings.journal_path,
+        journal_path=daemon.settings.journal_target,
         clock=clock,
         settings=settings,
         broker=daemon.events,

@@ -21,6 +21,8 @@ import aiosqlite
 
 from riskd.daemon.events import EventKind
 from riskd.daemon.journal import Journal, JournalOpenError
+from riskd.daemon.journal_backend import SqliteBackend
+from riskd.daemon.journal_types import JournalUnavailable
 from riskd.daemon.status import DEFAULT_STALE_AFTER, load_report
 from riskd.daemon.status_report import DaemonState, StatusReport
 from riskd.rules.state import EngineState, StateError
@@ -28,7 +30,7 @@ from riskd.rules.state import EngineState, StateError
 log = logging.getLogger(__name__)
 
 #: Journal errors that mean "cannot read it now" (shown as not running, logged).
-READ_ERRORS = (OSError, sqlite3.Error, JournalOpenError, ValueError)
+READ_ERRORS = (OSError, sqlite3.Error, JournalOpenError, JournalUnavailable, ValueError)
 
 
 class RuleView(Protocol):
@@ -111,7 +113,7 @@ class JournalReader:
     """Reads the journal at ``path`` for the dashboard; remembers when the daemon was last
     seen so that an unreadable journal still says when."""
 
-    def __init__(self, path: Path, *, stale_after: float = DEFAULT_STALE_AFTER) -> None:
+    def __init__(self, path: Path | str, *, stale_after: float = DEFAULT_STALE_AFTER) -> None:
         self.path = path
         self.stale_after = stale_after
         self.last_seen: float | None = None
@@ -121,6 +123,8 @@ class JournalReader:
     async def _open(self) -> Journal | None:
         """A read-only connection (it can neither create, change nor lock the journal for
         writing); None when there is no journal (never created here: the daemon's job)."""
+        if isinstance(self.path, str):  # the cluster's PostgreSQL
+            return await Journal.open_target(self.path)
         if not self.path.is_file():
             return None
         uri = f"{self.path.resolve().as_uri()}?mode=ro"
@@ -133,7 +137,7 @@ class JournalReader:
         finally:
             if not ready:
                 await db.close()
-        return Journal(db, self.path)
+        return Journal(SqliteBackend(db, self.path))
 
     async def report(
         self,

@@ -165,11 +165,18 @@ class Metrics:
             "1 while the disk under the journal is full (only essential entries are written).",
             registry=reg,
         )
+        self.budget_storage_degraded = Gauge(
+            "riskd_budget_storage_degraded",
+            "1 while the shared budget storage (Redis) is unreachable and this node counts "
+            "its local share of every limit.",
+            registry=reg,
+        )
         if process_collector:
             ProcessCollector(registry=reg)
 
         self.up.set(1)
         self.journal_full.set(0)
+        self.budget_storage_degraded.set(0)
         self.build_info.info({"version": version, "python": platform.python_version()})
 
     # -- state of accounts and scopes ------------------------------------------------------
@@ -179,6 +186,9 @@ class Metrics:
 
     def set_journal_full(self, full: bool) -> None:
         self.journal_full.set(1 if full else 0)
+
+    def set_budget_storage_degraded(self, degraded: bool) -> None:
+        self.budget_storage_degraded.set(1 if degraded else 0)
 
     def set_paused(self, account: str, paused: bool) -> None:
         """``account`` is an account name, or :data:`ALL_ACCOUNTS` for a global pause."""

@@ -26,6 +26,7 @@ def make_telegram_service(
     clock: Clock,
     stale_after: float,
     environ: Mapping[str, str] | None = None,
+    journal_target: Path | str | None = None,
 ) -> TelegramService | None:
     """The service (not started), or None when ``telegram.enabled`` is false.
 
@@ -46,6 +47,7 @@ def make_telegram_service(
         settings,
         token=token,
         journal_path=journal_path,
+        journal_target=journal_target,
         accounts=accounts,
         clock=clock,
         stale_after=stale_after,
