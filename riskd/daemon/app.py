@@ -277,9 +277,7 @@ class Daemon:
         if acc is None:
             return False
         busy = (Status.PENDING, Status.FIRING)
-        return bool(acc.state.outstanding()) or any(
-            e.status in busy for _, e in acc.state.items()
-        )
+        return bool(acc.state.outstanding()) or any(e.status in busy for _, e in acc.state.items())
 
     async def _guarded(self, call: Awaitable[_T], fallback: _T) -> _T:
         """``call``, or ``fallback`` when the journal's database cannot be reached (the
