@@ -286,6 +286,17 @@ class Service:
         # A shared budget's Redis that does not answer stops the start (one line, exit 69);
         # later, an outage only makes the node count its local share.
         await self.built.budget.check_storage()
+        if self.keeper is not None:
+            # This node's share of the accounts, before the daemon reconciles and acts (a
+            # second node with this node id stops here, before anything else starts).
+            await self.keeper.start()
+            self._keeper_started = True
+            log.info(
+                "node %s in the cluster: owns %d of %d accounts",
+                self.keeper.node_id,
+                len(self.keeper.held),
+                len(self.daemon.accounts),
+            )
         if settings.metrics.enabled:
             self.ops = await start_ops_server(
                 self.metrics,
@@ -302,16 +313,6 @@ class Service:
         if self.built.feed is not None:
             log.info("index prices from %s", self.built.feed.url)
         log.info("journal %s open; reconciling open intents", self.daemon.journal.where)
-        if self.keeper is not None:
-            # This node's share of the accounts, before the daemon reconciles and acts.
-            await self.keeper.start()
-            self._keeper_started = True
-            log.info(
-                "node %s in the cluster: owns %d of %d accounts",
-                self.keeper.node_id,
-                len(self.keeper.held),
-                len(self.daemon.accounts),
-            )
         self._daemon_started = True
         await self.daemon.start()
         if self.notifier is not None:
