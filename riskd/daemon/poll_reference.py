@@ -17,6 +17,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from typing import Any, TypeVar, cast
 
 from riskd.bitget.gate import Priority, request_priority
 from riskd.daemon.exchange import (
@@ -26,7 +27,6 @@ from riskd.daemon.exchange import (
     ExchangeError,
     MalformedAnswer,
     Margin,
-    SymbolInfo,
     TierInfo,
 )
 from riskd.daemon.snapshots import Reference, has_debt
@@ -34,36 +34,33 @@ from riskd.risk.snapshot import isolated_scope
 
 log = logging.getLogger("riskd.daemon.poller")
 
+_T = TypeVar("_T")
 
-class SharedSymbols:
-    """One read of the symbol list (``currencies``: public, limited per IP) for every account
-    of a node that speaks the same API: thirty accounts taken over at once ask it once, not
-    thirty times out of the same per-IP budget. Concurrent askers share the read in flight;
-    a failed read fails each of them (and is tried again at their next poll)."""
+
+class SharedReads:
+    """Reads whose answer is the same for every account of a node — the symbol list
+    (``currencies``) and each coin's or symbol's tier data — made once and shared: thirty
+    accounts taken over at once ask them once, not thirty times out of the per-IP budget
+    (cross configuration endpoints are limited per IP). Concurrent askers share the read in
+    flight; a failed read fails each of them (and is tried again at their next poll)."""
 
     def __init__(self) -> None:
-        self._read: dict[str, tuple[float, list[SymbolInfo]]] = {}
-        self._inflight: dict[str, asyncio.Future[list[SymbolInfo]]] = {}
+        self._read: dict[str, tuple[float, Any]] = {}
+        self._inflight: dict[str, asyncio.Future[Any]] = {}
 
-    async def get(
-        self,
-        key: str,
-        now: float,
-        ttl: float,
-        fetch: Callable[[], Awaitable[list[SymbolInfo]]],
-    ) -> list[SymbolInfo]:
+    async def get(self, key: str, now: float, ttl: float, fetch: Callable[[], Awaitable[_T]]) -> _T:
         hit = self._read.get(key)
         if hit is not None and now - hit[0] < ttl:
-            return hit[1]
+            return cast(_T, hit[1])
         pending = self._inflight.get(key)
         if pending is None:
             pending = asyncio.ensure_future(fetch())
             self._inflight[key] = pending
             pending.add_done_callback(lambda _: self._inflight.pop(key, None))
         # Shielded: one asker cancelled (its cycle cut short) does not cancel the others'.
-        symbols = await asyncio.shield(pending)
-        self._read[key] = (now, symbols)
-        return symbols
+        value = await asyncio.shield(pending)
+        self._read[key] = (now, value)
+        return cast(_T, value)
 
 
 class ReferenceReader:
@@ -75,7 +72,7 @@ class ReferenceReader:
         self,
         account: str,
         exchange: Exchange,
-        shared: SharedSymbols | None = None,
+        shared: SharedReads | None = None,
         key: str = "",
     ) -> None:
         self.account = account
@@ -84,15 +81,19 @@ class ReferenceReader:
         self._key = key
         self.ref = Reference()
         self._ref_at: float | None = None
+        #: The time and ttl of the latest refresh (the shared tier reads' validity).
+        self._now = 0.0
+        self._ttl = 0.0
 
     async def refresh(self, now: float, ttl: float) -> None:
         """Read ``currencies`` again when the last read is ``ttl`` seconds old (or none was
         made); the tiers are dropped, to be fetched again as needed."""
+        self._now, self._ttl = now, ttl
         if self._ref_at is not None and now - self._ref_at < ttl:
             return
         try:
             if self._shared is not None:
-                listed = await self._shared.get(self._key, now, ttl, self._ex.symbols)
+                listed = await self._shared.get(f"{self._key}:symbols", now, ttl, self._ex.symbols)
             else:
                 listed = await self._ex.symbols()
             symbols = {s.symbol: s for s in listed}
@@ -110,9 +111,19 @@ class ReferenceReader:
             return
         kind: Margin = "cross" if margin == "cross" else "isolated"
 
+        async def fetch(key: str) -> TierInfo:
+            if self._shared is None:
+                return await self._ex.tier(kind, key)
+            return await self._shared.get(
+                f"{self._key}:tier:{kind}:{key}",
+                self._now,
+                self._ttl,
+                lambda: self._ex.tier(kind, key),
+            )
+
         async def one(key: str) -> tuple[str, TierInfo | None]:
             try:
-                return key, await self._ex.tier(kind, key)
+                return key, await fetch(key)
             except ExchangeError as exc:
                 log.warning("%s: no tier data for %s %s: %s", self.account, margin, key, exc)
                 return key, None

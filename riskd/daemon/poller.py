@@ -71,7 +71,7 @@ from riskd.daemon.exchange import (
 from riskd.daemon.poll_notices import NoticeHook, PollNotices
 from riskd.daemon.poll_reference import (
     ReferenceReader,
-    SharedSymbols,
+    SharedReads,
     batch_rates,
     count_orders,
     symbol_rate,
@@ -119,7 +119,7 @@ class AccountPoller:
         *,
         pacing: Callable[[Mapping[str, int]], float] | None = None,
         notice: NoticeHook | None = None,
-        shared_symbols: SharedSymbols | None = None,
+        shared_reads: SharedReads | None = None,
     ) -> None:
         self.account = account
         self._acc = settings
@@ -131,7 +131,7 @@ class AccountPoller:
         self.snapshots: dict[str, ScopeSnapshot] = {}
         self.errors: dict[str, str] = {}
         self.next_due: dict[str, float] = {}
-        self._reference = ReferenceReader(account, exchange, shared_symbols, settings.api)
+        self._reference = ReferenceReader(account, exchange, shared_reads, settings.api)
         self._isolated_due_at = 0.0
         self.last_prices: Mapping[str, Decimal] = {}
         #: Scopes whose reads go at Priority.URGENT (see the module docstring).

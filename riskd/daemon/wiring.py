@@ -67,7 +67,7 @@ from riskd.daemon.journal import Journal
 from riskd.daemon.liquidations import ClientLiquidations, LiquidationWatch
 from riskd.daemon.order_slots import OrderSlots
 from riskd.daemon.poll_notices import Notice, NoticeHook
-from riskd.daemon.poll_reference import SharedSymbols
+from riskd.daemon.poll_reference import SharedReads
 from riskd.daemon.poller import AccountPoller
 from riskd.daemon.prices import BitgetIndexPriceFeed, NoPrices, PriceSource
 from riskd.daemon.push import PushReactor
@@ -315,8 +315,8 @@ async def build_daemon(
         feed.add_listener(push.on_prices)
     account_pushes: list[AccountPushClient | UtaAccountPushClient] = []
     gates = {name: budget.for_account(name) for name in settings.accounts}
-    # The public symbol list read once per API version for every account of this node.
-    shared_symbols = SharedSymbols()
+    # Reads that are the same for every account (the symbol list, tier data): once a node.
+    shared_reads = SharedReads()
     for name, acc in settings.accounts.items():
         clients[name] = BitgetClient(
             creds[name],
@@ -365,7 +365,7 @@ async def build_daemon(
             if uta
             else _pacing(gate, settings.poll.fast_interval, acc.api),
             notice=notice,
-            shared_symbols=None if uta else shared_symbols,
+            shared_reads=None if uta else shared_reads,
         )
         if book is not None:
             book.attach(poller)

@@ -204,29 +204,6 @@ def node_settings(
     return "\n".join(lines)
 
 
-def cluster_supported() -> tuple[bool, str]:
-    """Whether ``riskd run`` can run as a cluster node yet, and why not.
-
-    Needs the settings (``journal_url``, ``[cluster]``) *and* the service to use them (the
-    service builder names ``journal_url`` / ``clustered``): until the lead wires them into
-    ``riskd run``, the cluster tests skip with this reason."""
-    import inspect
-
-    from riskd.settings import Settings
-
-    fields = Settings.model_fields
-    if "journal_url" not in fields or "cluster" not in fields:
-        return False, "riskd's settings have no journal_url / [cluster] yet (issue 19)"
-    try:
-        from riskd.daemon import service_build
-    except ImportError as exc:  # pragma: no cover - the daemon always has it
-        return False, f"cannot import riskd.daemon.service_build: {exc}"
-    source = inspect.getsource(service_build)
-    if "journal_url" not in source and "clustered" not in source and "journal_target" not in source:
-        return False, "riskd run does not use journal_url / [cluster] yet (service_build)"
-    return True, ""
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

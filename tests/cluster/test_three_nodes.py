@@ -3,20 +3,20 @@ nodes, PostgreSQL and Redis (tests/cluster/harness.py).
 
 - fast, in process: the 30 accounts are all liquidated by the crash when nobody acts; the
   simulator's recorder lists protective calls and 429s; the nodes' settings load;
-- slow, today: one node protects the 30 accounts through the crash (0 liquidations,
-  0 duplicates, no 429);
-- slow, cluster (skipped until ``riskd run`` uses ``journal_url`` / ``[cluster]``): three
-  nodes on PostgreSQL and Redis, two runs of the crash (times from the crash start,
-  :data:`TIMELINE`):
+- slow: one node protects the 30 accounts through the crash (0 liquidations, 0 duplicates,
+  no 429);
+- slow, cluster: three nodes on PostgreSQL and Redis, two runs of the crash (times from the
+  crash start, :data:`TIMELINE`):
 
   * the kill run: ``kill -9`` of node1 while the rates climb; once its accounts are taken
     over, Redis is stopped for the rest of the crash, when the protective actions go out;
   * the freeze run: node2 frozen with SIGSTOP past its lease right after one of its
     protective calls was accepted (mid-step, the next leg to come), then resumed.
 
-  The faults are kept apart on purpose: together (a survivor taking over a frozen node's
-  accounts mid-crash while Redis is down, at 33 % of every limit) they lose accounts today;
-  ``test_combined_faults_in_one_crash`` runs that case when ``RISKD_CLUSTER_COMBINED=1``.
+  * the combined run: the three faults in one crash (Redis down, then ``kill -9`` of node1,
+    then node2 frozen): the survivor takes over a frozen node's accounts mid-crash while
+    counting 33 % of every limit. It lost accounts until a node read the public reference
+    data (symbol list, tier data) once for all its accounts instead of once per account.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,7 +38,7 @@ import pytest
 from riskd.bitget.endpoints import endpoint
 from riskd.cli.sim import banner, prepare
 from riskd.clock import ManualClock
-from riskd.settings import Settings, load_settings
+from riskd.settings import load_settings
 from riskd.sim.crash import CrashRequest
 from riskd.sim.introspect import CallLog, recorded_app
 from riskd.sim.scenario import ScenarioError, load_scenario
@@ -55,7 +54,6 @@ from tests.cluster.harness import (
     NodeConfig,
     SimCall,
     account_specs,
-    cluster_supported,
     new_credentials,
     node_settings,
     scenario_toml,
@@ -186,9 +184,6 @@ def test_node_settings_load_as_riskd_settings(tmp_path: Path) -> None:
 
 def test_cluster_settings_load_when_riskd_has_them(tmp_path: Path) -> None:
     """With journal_url, [cluster] and a Redis budget the settings file loads with those keys."""
-    fields = Settings.model_fields
-    if "journal_url" not in fields or "cluster" not in fields:
-        pytest.skip("riskd's settings have no journal_url / [cluster] yet (issue 19)")
     accounts = account_specs(3)
     node = NodeConfig(
         "node2",
@@ -308,9 +303,6 @@ def _sleep_until(at: float) -> None:
 def _cluster(
     postgres: Postgres, tmp_path_factory: pytest.TempPathFactory, name: str
 ) -> Iterator[tuple[Harness, Redis]]:
-    ok, why = cluster_supported()
-    if not ok:
-        pytest.skip(why)
     redis = start_redis(tmp_path_factory.mktemp(f"{name}-redis"))
     h = Harness(
         tmp_path_factory.mktemp(name),
@@ -422,8 +414,7 @@ def test_frozen_node_sends_nothing_for_accounts_it_lost(freeze_run: ClusterRun) 
     assert duplicates == [], _explain(h, duplicates)
 
 
-#: Opt-in: the three faults in one crash (Redis down, then kill -9, then SIGSTOP).
-COMBINED_ENV = "RISKD_CLUSTER_COMBINED"
+#: The three faults in one crash (Redis down, then kill -9, then SIGSTOP).
 COMBINED = {"redis_stop": 12.0, "kill9": 33.0, "sigstop": 41.0}
 
 
@@ -432,10 +423,7 @@ def test_combined_faults_in_one_crash(
     postgres: Postgres, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """Redis down, then kill -9 of node1, then node2 frozen: still 0 liquidations, 0 duplicates
-    (opt-in with RISKD_CLUSTER_COMBINED=1: the survivor takes over node2's accounts mid-crash
-    at 33 % of every limit)."""
-    if os.environ.get(COMBINED_ENV) != "1":
-        pytest.skip(f"opt-in ({COMBINED_ENV}=1): known to lose accounts today (issue 19 report)")
+    (the survivor takes over node2's accounts mid-crash at 33 % of every limit)."""
     with _cluster(postgres, tmp_path_factory, "combined") as (h, redis):
         h.crash()
         at = time.time()

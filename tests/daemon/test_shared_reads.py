@@ -1,4 +1,4 @@
-"""The node's shared symbol list: one read for every account asking at once, per API."""
+"""The node's shared reads (symbol list, tier data): one read for every account asking at once."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from riskd.daemon.exchange import ExchangeError, SymbolInfo
-from riskd.daemon.poll_reference import SharedSymbols
+from riskd.daemon.poll_reference import SharedReads
 
 
 def _symbols() -> list[SymbolInfo]:
@@ -25,7 +25,7 @@ async def test_thirty_accounts_asking_at_once_make_one_read() -> None:
         await asyncio.sleep(0.01)
         return _symbols()
 
-    shared = SharedSymbols()
+    shared = SharedReads()
     got = await asyncio.gather(*(shared.get("v2", 100.0, 300.0, fetch) for _ in range(30)))
     assert calls == 1 and all(g[0].symbol == "BTCUSDT" for g in got)
     await shared.get("v2", 200.0, 300.0, fetch)
@@ -46,7 +46,7 @@ async def test_a_failed_read_fails_every_asker_and_is_tried_again() -> None:
             raise ExchangeError("429 too many requests")
         return _symbols()
 
-    shared = SharedSymbols()
+    shared = SharedReads()
     results = await asyncio.gather(
         *(shared.get("v2", 0.0, 300.0, fetch) for _ in range(3)), return_exceptions=True
     )
@@ -63,7 +63,7 @@ async def test_one_asker_cancelled_does_not_cancel_the_others() -> None:
         await release.wait()
         return _symbols()
 
-    shared = SharedSymbols()
+    shared = SharedReads()
     first = asyncio.ensure_future(shared.get("v2", 0.0, 300.0, fetch))
     second = asyncio.ensure_future(shared.get("v2", 0.0, 300.0, fetch))
     await asyncio.sleep(0)
