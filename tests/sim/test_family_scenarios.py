@@ -24,6 +24,7 @@ FAMILIES = [
     "many_isolated",
     "many_isolated_gaps_slow",  # twelve scopes in gaps, 1.5 s latency, 429s
     "many_isolated_shorts_slow",  # eight shorts, 1.2 s latency, orders fill 1 s late
+    "mixed_uta_classic",  # issue 18: a classic and a UTA account side by side
     "slow_settlement",  # repays, orders and flash repays settle seconds late
     "tiny_scopes",  # positions near the minimum order sizes
     "uta_crash",  # issue 18: a Unified Trading Account
@@ -63,6 +64,14 @@ def test_every_family_is_liquidated_without_riskd(name: str) -> None:
     _, state = _run(name)
     assert state.liquidations, f"{name}: no liquidation without riskd"
     assert all(x.risk_rate >= 1 for x in state.liquidations)
+
+
+def test_mixed_uta_classic_loses_both_accounts() -> None:
+    """The classic account is liquidated too, not only the UTA one ("main")."""
+    sim, main = _run("mixed_uta_classic")
+    classic = sim.control.state("classic")
+    assert main.liquidations and classic.liquidations
+    assert {x.scope for x in classic.liquidations} == {"cross"}
 
 
 def test_gap_steps_jumps_over_every_line() -> None:
