@@ -10,11 +10,12 @@ from collections.abc import AsyncIterator, Callable
 import asyncpg
 import pytest
 
-from riskd.cluster import leases, nodes
+from riskd.cluster import leases
 from riskd.cluster.keeper import LeaseKeeper
 from riskd.cluster.nodes import NodeIdInUse
 from riskd.cluster.pg import ClusterDatabaseError
-from tests.realservers import Postgres, free_port
+from tests.cluster.lease_db import module_db, pg_url  # the module's database fixtures
+from tests.realservers import free_port
 
 ACCOUNTS = [f"acc{i:02d}" for i in range(30)]
 
@@ -48,24 +49,6 @@ class Switch:
         self.up = False
         for conn in self.conns:
             conn.terminate()
-
-
-@pytest.fixture(scope="module")
-def module_db(postgres: Postgres) -> str:
-    """One database for this module (creating one per test is slow)."""
-    return postgres.new_database()
-
-
-@pytest.fixture
-async def pg_url(module_db: str) -> str:
-    """This module's database with empty cluster tables (overrides the per-test database)."""
-    conn = await asyncpg.connect(module_db)
-    try:
-        await nodes.ensure_schema(conn)
-        await conn.execute("TRUNCATE riskd_nodes, riskd_leases")
-    finally:
-        await conn.close()
-    return module_db
 
 
 @pytest.fixture
@@ -336,3 +319,7 @@ async def test_unreachable_database_at_start_is_one_line_without_password() -> N
     assert f"127.0.0.1:{port}/riskd" in text and "pw-s3cret" not in text and "\n" not in text
     assert not k.owns("x")
     await k.stop()
+
+
+#: Re-exported: pytest takes fixtures from the module's namespace.
+__all__ = ["module_db", "pg_url"]

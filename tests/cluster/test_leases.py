@@ -3,42 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import asyncpg
-import pytest
 
-from riskd.cluster import leases, nodes
+from riskd.cluster import leases
 from riskd.cluster.fence import FENCE_CHECK_SQL, Fence
-from tests.realservers import Postgres
-
-
-@pytest.fixture(scope="module")
-def module_db(postgres: Postgres) -> str:
-    """One database for this module (creating one per test is slow)."""
-    return postgres.new_database()
-
-
-@pytest.fixture
-async def pg_url(module_db: str) -> str:
-    """This module's database with empty cluster tables (overrides the per-test database)."""
-    conn = await asyncpg.connect(module_db)
-    try:
-        await nodes.ensure_schema(conn)
-        await conn.execute("TRUNCATE riskd_nodes, riskd_leases")
-    finally:
-        await conn.close()
-    return module_db
-
-
-@pytest.fixture
-async def conn(pg_url: str) -> AsyncIterator[asyncpg.Connection]:
-    c = await asyncpg.connect(pg_url)
-    await nodes.ensure_schema(c)
-    try:
-        yield c
-    finally:
-        await c.close()
+from tests.cluster.lease_db import conn, module_db, pg_url  # the module's database fixtures
 
 
 async def _fenced(conn: asyncpg.Connection, fence: Fence) -> bool:
@@ -139,3 +109,7 @@ async def test_renew_extends_expiry_by_the_database_clock(conn: asyncpg.Connecti
     (row,) = await leases.owners(conn)
     assert 29.0 < row.expires_in_s <= 30.0
     assert row.renewed_at >= row.acquired_at
+
+
+#: Re-exported: pytest takes fixtures from the module's namespace.
+__all__ = ["conn", "module_db", "pg_url"]
