@@ -82,8 +82,14 @@ def push_scopes(text: str) -> frozenset[str]:
     return frozenset()
 
 
-class AccountPushClient:
-    """The private socket of one account (see the module docstring)."""
+class PrivateSocketClient:
+    """One account's private socket: logs in when it opens, subscribes once logged in
+    (:meth:`_logged_in`), hands each push to :meth:`_push`, says an error the exchange sends
+    once, and stops on a refused login. :class:`AccountPushClient` (v2) and
+    :class:`riskd.daemon.push_uta.UtaAccountPushClient` (v3) differ only in those hooks."""
+
+    #: What the socket carries, for its name and log lines.
+    what = "account pushes"
 
     def __init__(
         self,
@@ -92,26 +98,21 @@ class AccountPushClient:
         *,
         url: str,
         timestamp_s: Callable[[], int],
-        on_push: PushHook,
-        symbols: Callable[[], Iterable[tuple[Margin, str]]] = lambda: (),
         ping_s: float = PING_S,
     ) -> None:
         self.account = account
         self._credentials = credentials
         self._url = url
         self._timestamp_s = timestamp_s
-        self._on_push = on_push
-        self._symbols = symbols
         self._ping_s = ping_s
         self._socket: ReconnectingSocket | None = None
-        self._subscribed: set[tuple[Margin, str]] = set()
         self._refused: set[str] = set()
         self.logged_in = False
-        #: Pushes that carried rows (status and tests).
+        #: Pushes that carried something (status and tests).
         self.pushes = 0
 
     def __repr__(self) -> str:
-        return f"AccountPushClient({self.account!r}, {self._url!r})"
+        return f"{type(self).__name__}({self.account!r}, {self._url!r})"
 
     @property
     def url(self) -> str:
@@ -124,7 +125,7 @@ class AccountPushClient:
     async def start(self) -> None:
         if self._socket is None:
             self._socket = ReconnectingSocket(
-                self._url, self, name=f"account pushes of {self.account}", ping_s=self._ping_s
+                self._url, self, name=f"{self.what} of {self.account}", ping_s=self._ping_s
             )
             self._socket.start()
 
@@ -133,17 +134,27 @@ class AccountPushClient:
             await self._socket.stop()
             self._socket = None
 
+    # --- hooks ----------------------------------------------------------------------------
+    def _opening(self) -> None:
+        """A new connection: forget what the last one subscribed."""
+
+    def _push(self, text: str) -> bool:
+        """Hand a push on; False when ``text`` is no push (an ack, an error, a login)."""
+        raise NotImplementedError
+
+    async def _logged_in(self, send: Send) -> None:
+        """Subscribe, once the exchange accepted the login."""
+        raise NotImplementedError
+
     # --- SocketHandler ----------------------------------------------------------------------
     async def opened(self, send: Send) -> None:
         self.logged_in = False
-        self._subscribed.clear()
+        self._opening()
         await send(login_message(self._credentials, self._timestamp_s()))
 
     async def message(self, text: str, send: Send) -> None:
-        scopes = push_scopes(text)
-        if scopes:
+        if self._push(text):
             self.pushes += 1
-            self._on_push(self.account, scopes)
             return
         try:
             msg = json.loads(text)
@@ -155,14 +166,49 @@ class AccountPushClient:
         if event == "login" and str(msg.get("code")) == "0":
             self.logged_in = True
             log.info("%s: logged in on %s", self.account, self._url)
-            await self._subscribe(send, first=True)
+            await self._logged_in(send)
         elif event == "error":
             said = redact(f"{msg.get('code')} {msg.get('msg', '')}".strip())
             if not self.logged_in:
                 raise SocketRefused(f"{self.account}: login refused by the exchange ({said})")
             if said not in self._refused:  # e.g. a symbol the channel does not know: once
                 self._refused.add(said)
-                log.warning("%s: account pushes: the exchange answered %s", self.account, said)
+                log.warning("%s: %s: the exchange answered %s", self.account, self.what, said)
+
+    async def tick(self, send: Send) -> None:
+        return None
+
+
+class AccountPushClient(PrivateSocketClient):
+    """The v2 private socket of one account (see the module docstring)."""
+
+    def __init__(
+        self,
+        account: str,
+        credentials: Credentials,
+        *,
+        url: str,
+        timestamp_s: Callable[[], int],
+        on_push: PushHook,
+        symbols: Callable[[], Iterable[tuple[Margin, str]]] = lambda: (),
+        ping_s: float = PING_S,
+    ) -> None:
+        super().__init__(account, credentials, url=url, timestamp_s=timestamp_s, ping_s=ping_s)
+        self._on_push = on_push
+        self._symbols = symbols
+        self._subscribed: set[tuple[Margin, str]] = set()
+
+    def _opening(self) -> None:
+        self._subscribed.clear()
+
+    def _push(self, text: str) -> bool:
+        scopes = push_scopes(text)
+        if scopes:
+            self._on_push(self.account, scopes)
+        return bool(scopes)
+
+    async def _logged_in(self, send: Send) -> None:
+        await self._subscribe(send, first=True)
 
     async def tick(self, send: Send) -> None:
         if self.logged_in:

@@ -37,22 +37,18 @@ unconfirmed (one captured example, ENDPOINTS-v2.md §6): :func:`pushed_mgn_ratio
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from riskd.bitget.client import BitgetClient
 from riskd.bitget.credentials import Credentials
-from riskd.daemon.account_push import login_message
+from riskd.daemon.account_push import PrivateSocketClient
 from riskd.daemon.prices import ws_url_for
-from riskd.daemon.ws_conn import PING_S, ReconnectingSocket, Send, SocketRefused
-from riskd.redact import redact
+from riskd.daemon.ws_conn import PING_S, Send
 from riskd.risk.math import INFINITE, ZERO
 from riskd.risk.snapshot import USDT, ScopeSnapshot
 from riskd.settings import Settings
-
-log = logging.getLogger(__name__)
 
 ONE = Decimal(1)
 ACCOUNT_TOPIC = {"instType": "UTA", "topic": "account"}
@@ -164,8 +160,10 @@ def uta_ws_url(v2_private_url: str) -> str:
     return base[: -len(V2_PRIVATE)] + V3_PRIVATE
 
 
-class UtaAccountPushClient:
+class UtaAccountPushClient(PrivateSocketClient):
     """The v3 private socket of one UTA account: login, the ``account`` topic, ``on_push``."""
+
+    what = "UTA account pushes"
 
     def __init__(
         self,
@@ -177,73 +175,17 @@ class UtaAccountPushClient:
         on_push: UtaPushHook,
         ping_s: float = PING_S,
     ) -> None:
-        self.account = account
-        self._credentials = credentials
-        self._url = url
-        self._timestamp_s = timestamp_s
+        super().__init__(account, credentials, url=url, timestamp_s=timestamp_s, ping_s=ping_s)
         self._on_push = on_push
-        self._ping_s = ping_s
-        self._socket: ReconnectingSocket | None = None
-        self._refused: set[str] = set()
-        self.logged_in = False
-        #: Pushes of the topic received (status and tests).
-        self.pushes = 0
 
-    def __repr__(self) -> str:
-        return f"UtaAccountPushClient({self.account!r}, {self._url!r})"
-
-    @property
-    def url(self) -> str:
-        return self._url
-
-    @property
-    def socket(self) -> ReconnectingSocket | None:
-        return self._socket
-
-    async def start(self) -> None:
-        if self._socket is None:
-            self._socket = ReconnectingSocket(
-                self._url, self, name=f"UTA account pushes of {self.account}", ping_s=self._ping_s
-            )
-            self._socket.start()
-
-    async def stop(self) -> None:
-        if self._socket is not None:
-            await self._socket.stop()
-            self._socket = None
-
-    # --- SocketHandler ----------------------------------------------------------------------
-    async def opened(self, send: Send) -> None:
-        self.logged_in = False
-        await send(login_message(self._credentials, self._timestamp_s()))
-
-    async def message(self, text: str, send: Send) -> None:
+    def _push(self, text: str) -> bool:
         push = pushed_mgn_ratio(text)
         if push is not None:
-            self.pushes += 1
             self._on_push(self.account, push.mgn_ratio)
-            return
-        try:
-            msg = json.loads(text)
-        except ValueError:
-            return
-        if not isinstance(msg, dict):
-            return
-        event = msg.get("event")
-        if event == "login" and str(msg.get("code")) == "0":
-            self.logged_in = True
-            log.info("%s: logged in on %s", self.account, self._url)
-            await send(json.dumps({"op": "subscribe", "args": [ACCOUNT_TOPIC]}))
-        elif event == "error":
-            said = redact(f"{msg.get('code')} {msg.get('msg', '')}".strip())
-            if not self.logged_in:
-                raise SocketRefused(f"{self.account}: login refused by the exchange ({said})")
-            if said not in self._refused:
-                self._refused.add(said)
-                log.warning("%s: UTA account pushes: the exchange answered %s", self.account, said)
+        return push is not None
 
-    async def tick(self, send: Send) -> None:
-        return None
+    async def _logged_in(self, send: Send) -> None:
+        await send(json.dumps({"op": "subscribe", "args": [ACCOUNT_TOPIC]}))
 
 
 def uta_account_push(
