@@ -45,7 +45,8 @@ class BitgetClient(
 
     ``BitgetClient(credentials | None, *, http=None, base_url="https://api.bitget.com",
     gate=OpenGate(), clock=WallClock(), locale="en-US", retry=RetryPolicy(), timeout_s=10,
-    clock_refresh_s=300, sync_clock=True, rng=None, api="v1")``. ``credentials=None`` allows the
-    public endpoints only. Use it as an async context manager (or call ``start()`` and
-    ``aclose()``); an ``http`` client passed in is not closed by it.
+    clock_refresh_s=300, sync_clock=True, rng=None, api="v1", server_clock=None)``.
+    ``credentials=None`` allows the public endpoints only; ``server_clock`` shares one measured
+    offset between clients (a daemon's accounts). Use it as an async context manager (or call
+    ``start()`` and ``aclose()``); an ``http`` client passed in is not closed by it.
     """

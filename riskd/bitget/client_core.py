@@ -161,6 +161,7 @@ class ClientCore:
         sync_clock: bool = True,
         rng: random.Random | None = None,
         api: Api = "v1",
+        server_clock: ServerClock | None = None,
     ) -> None:
         if api not in ("v1", "v2"):
             raise ValueError(f"api must be 'v1' or 'v2', not {api!r}")
@@ -176,8 +177,13 @@ class ClientCore:
         self._timeout = httpx.Timeout(timeout_s)
         self._sync_clock = sync_clock
         self._rng = rng if rng is not None else random.Random()
-        self._server_clock = ServerClock(
-            self._clock, self._fetch_server_ms, refresh_interval_s=clock_refresh_s
+        # The offset is between this host and the exchange, not per key: a daemon with many
+        # accounts passes one ServerClock to all its clients (one time read a node, not one per
+        # account, which would spend the 20/s IP limit at start and at every refresh).
+        self._server_clock = (
+            server_clock
+            if server_clock is not None
+            else ServerClock(self._clock, self._fetch_server_ms, refresh_interval_s=clock_refresh_s)
         )
         self._auth = (
             BitgetAuth(credentials, self._server_clock.now_ms, locale=locale)

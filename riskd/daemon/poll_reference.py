@@ -21,6 +21,7 @@ from typing import Any, TypeVar, cast
 
 from riskd.bitget.gate import Priority, request_priority
 from riskd.daemon.exchange import (
+    AccountModeError,
     AssetRow,
     BatchRiskRates,
     Exchange,
@@ -169,6 +170,14 @@ async def symbol_rate(
             f"isolated_risk_rate: the list has no row for symbol {symbol}, which owes"
         )
     return batch[symbol]
+
+
+def own_rate_may_stand_in(exc: ExchangeError) -> bool:
+    """Whether riskd's own risk rate may stand in for the exchange's figure whose read failed
+    with ``exc`` (the balances were read): a passing failure (429, maintenance, a 5xx, a
+    budget wait), not a refusal of the account nor an answer riskd does not understand. In a
+    429 storm a scope then needs one good read, not two, to be seen."""
+    return exc.transient and not isinstance(exc, AccountModeError | MalformedAnswer)
 
 
 async def batch_rates(

@@ -19,6 +19,11 @@ A scope is also due at once when the index price of a coin it holds or owes has 
 ``price_move`` (0.5 %) since its last poll: the price feed is local, so a crash is seen
 within one tick, not one interval later.
 
+A scope is seen with one good read, not two: when the exchange's risk figure cannot be read
+for a passing reason (429, maintenance, a 5xx) but the balances were, riskd's own rate (the
+same formula, checked against the exchange's figure at every good read) stands in, with the
+reading ``own``; without the prices or tiers it needs, the poll fails as before.
+
 On v2 the push path (:mod:`riskd.daemon.push`) goes further: :meth:`AccountPoller.request_poll`
 makes a scope due at the very next cycle (which the push path starts at once), at URGENT
 priority, when its estimated risk rate crosses a line or the exchange pushed a change.
@@ -74,6 +79,7 @@ from riskd.daemon.poll_reference import (
     SharedReads,
     batch_rates,
     count_orders,
+    own_rate_may_stand_in,
     symbol_rate,
 )
 from riskd.daemon.poll_schedule import interval_for, moved_scopes
@@ -85,6 +91,7 @@ from riskd.daemon.snapshots import (
     has_debt,
     isolated_snapshot,
     isolated_symbols,
+    own_risk_rate,
     uta_snapshot,
 )
 from riskd.daemon.uta_exchange import UtaExchange
@@ -312,15 +319,22 @@ class AccountPoller:
 
     async def _poll_cross(self, out: PollOutcome) -> None:
         started = self._clock.now()
+        figure_error: ExchangeError | None = None
         try:
             rows = await self._ex.assets("cross")
             await self._reference.ensure_tiers(
                 "cross", {r.coin for r in rows if r.borrow or r.interest}
             )
-            rate = await self._ex.cross_risk_rate() if has_debt(rows) else None
         except ExchangeError as exc:
             await self._failed(CROSS, exc, started, out)
             return
+        try:
+            rate = await self._ex.cross_risk_rate() if has_debt(rows) else None
+        except ExchangeError as exc:
+            if not own_rate_may_stand_in(exc):
+                await self._failed(CROSS, exc, started, out)
+                return
+            rate, figure_error = None, exc
         symbols = {f"{r.coin}{USDT}" for r in rows if r.frozen > 0 and r.coin != USDT}
         orders = await count_orders(self._ex, self.account, "cross", symbols)
 
@@ -330,7 +344,7 @@ class AccountPoller:
                 self.account, rows, r, started, self.ref, self.last_prices, orders
             )
 
-        await self._land(CROSS, started, out, build, rate)
+        await self._land(CROSS, started, out, build, rate, figure_error=figure_error)
 
     async def _land(
         self,
@@ -341,10 +355,13 @@ class AccountPoller:
         reported: Decimal | None = None,
         *,
         read: bool = True,
+        figure_error: ExchangeError | None = None,
     ) -> None:
         """Keep the snapshot ``build`` makes of a read that started at ``started`` (checked
         against the reported figure when ``read``), unless the poller stopped meanwhile or a
-        read that started later answered first; then schedule the scope's next poll."""
+        read that started later answered first; then schedule the scope's next poll. After
+        ``figure_error`` (the figure's read failed, the balances' did not) riskd's own rate
+        stands in, or the poll failed when riskd cannot compute it (no price, no tier)."""
         if self.stopped is not None:
             return
         previous = self.snapshots.get(scope)
@@ -352,6 +369,11 @@ class AccountPoller:
             return  # a read that started later (a pipeline's re-poll) answered first
         await self._load_prices()  # the feed's latest: the reads may have taken seconds
         snap = build()
+        if figure_error is not None:
+            if own_risk_rate(snap) is None:
+                await self._failed(scope, figure_error, started, out)
+                return
+            log.info("%s/%s: own risk rate stands in (%s)", self.account, scope, figure_error)
         self.snapshots[scope] = await self._read(snap, reported, previous) if read else snap
         self._ok(scope)
         out.polled.add(scope)
@@ -486,11 +508,14 @@ class AccountPoller:
     ) -> None:
         scope = isolated_scope(symbol)
         mine = [r for r in rows if r.symbol == symbol]
+        figure_error: ExchangeError | None = None
         try:
             rate = await symbol_rate(self._ex, symbol, mine, batch)
         except ExchangeError as exc:
-            await self._failed(scope, exc, started, out)
-            return
+            if not own_rate_may_stand_in(exc):
+                await self._failed(scope, exc, started, out)
+                return
+            rate, figure_error = None, exc
         orders = await count_orders(
             self._ex, self.account, "isolated", {symbol} if any(r.frozen for r in mine) else set()
         )
@@ -501,4 +526,4 @@ class AccountPoller:
                 self.account, symbol, mine, r, started, self.ref, prices, orders
             )
 
-        await self._land(scope, started, out, build, rate)
+        await self._land(scope, started, out, build, rate, figure_error=figure_error)

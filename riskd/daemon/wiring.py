@@ -52,6 +52,7 @@ import httpx
 from riskd.bitget.client import BitgetClient
 from riskd.bitget.client_core import RetryPolicy
 from riskd.bitget.endpoints import endpoint
+from riskd.bitget.server_clock import ServerClock
 from riskd.budget import AccountGate, BudgetConfig, RateBudget
 from riskd.clock import Clock
 from riskd.daemon import account_mode
@@ -317,6 +318,8 @@ async def build_daemon(
     gates = {name: budget.for_account(name) for name in settings.accounts}
     # Reads that are the same for every account (the symbol list, tier data): once a node.
     shared_reads = SharedReads()
+    # One server-time offset for the node: the first client measures it, the others share it.
+    server_clock: ServerClock | None = None
     for name, acc in settings.accounts.items():
         clients[name] = BitgetClient(
             creds[name],
@@ -329,7 +332,9 @@ async def build_daemon(
             retry=READ_RETRY,
             api=acc.api,
             rng=rng_for(name) if rng_for is not None else None,
+            server_clock=server_clock,
         )
+        server_clock = clients[name].server_clock
     pushes_by_name: dict[str, AccountPushClient | UtaAccountPushClient] = {}
 
     async def make(name: str, acc: AccountSettings, uta: bool) -> AccountRuntime:

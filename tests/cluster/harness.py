@@ -401,6 +401,22 @@ class Harness:
             for c in self._calls_json()["calls"]
         ]
 
+    def account_story(self, account: str, since: float) -> list[str]:
+        """What happened to ``account`` (printed when a test loses it): its intents (node,
+        kind, status) and the simulator's answers to its protective calls, seconds after
+        ``since``, in order."""
+        lines = [
+            (i.at, f"intent {i.kind} {i.scope} by {i.node} fence {i.fence}: {i.status}")
+            for i in self.intents()
+            if i.account == account
+        ]
+        lines += [
+            (c.at, f"call {c.endpoint}: {'accepted' if c.accepted else 'refused ' + c.code}")
+            for c in self.sim_calls()
+            if c.account == account
+        ]
+        return [f"{at - since:7.2f}s {text}" for at, text in sorted(lines)]
+
     def rate_limited(self) -> list[dict[str, Any]]:
         """Every HTTP 429 the simulator sent: ``{seq, at, endpoint, account}``."""
         limited: list[dict[str, Any]] = self._calls_json()["rateLimited"]

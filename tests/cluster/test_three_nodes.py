@@ -441,5 +441,7 @@ def test_combined_faults_in_one_crash(
         print(f"takeover after kill -9: {h.takeover_time('node1'):.2f} s")
         liquidated = {a: [x["timeMs"] / 1000 - at for x in v] for a, v in h.liquidations().items()}
         print(f"liquidated (s after the crash start): {liquidated}")
+        for account in liquidated:
+            print(f"{account}:", *h.account_story(account, at), sep="\n  ")
         assert h.duplicate_actions() == []
         assert liquidated == {}
