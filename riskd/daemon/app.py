@@ -242,13 +242,15 @@ class Daemon:
     async def _owned_accounts(self) -> list[AccountRuntime]:
         """The accounts this node acts on in this cycle; one taken over from another node is
         adopted first: its rule state read back from the shared journal (its open intents
-        are reconciled next, before any new action)."""
+        are reconciled next, before any new action) and what this node saw of it before
+        dropped (every scope is read again before anything is decided on it)."""
         acquired, lost = self.ownership.take_changes()
         acquired = frozenset(a for a in acquired if a in self.accounts)
         lost = frozenset(a for a in lost if a in self.accounts)
         now = self.clock.now()
         for name in sorted(acquired):
             acc = self.accounts[name]
+            acc.poller.forget()
             saved = await self._guarded(self.journal.load_rule_state(name), None)
             try:
                 acc.state = EngineState.from_json(saved) if saved else EngineState()

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from riskd.risk.derived import debt_coins
-from riskd.risk.snapshot import ScopeSnapshot
+from riskd.risk.snapshot import CROSS, ScopeSnapshot
 from riskd.settings import PollSettings
 
 
@@ -54,3 +54,25 @@ def moved_scopes(
                 out.add(scope)
                 break
     return out
+
+
+def poll_calls(
+    snapshots: Mapping[str, ScopeSnapshot], *, cross: bool, batch: bool
+) -> dict[str, int]:
+    """Calls one poll of every known classic scope makes, by endpoint (the budget's pacing):
+    one isolated assets read, and one risk figure per owing symbol or one for all (``batch``)."""
+    iso = [s for s in snapshots if s != CROSS]
+    owing = [s for s in iso if debt_coins(snapshots[s])]
+    per_cycle = min(len(owing), 1) if batch else len(owing)
+    calls = {"isolated_assets": 1, "isolated_risk_rate": per_cycle} if iso else {}
+    if cross:
+        calls.update({"cross_assets": 1, "cross_risk_rate": 1})
+    return calls
+
+
+def poll_order(snap: ScopeSnapshot | None, symbol: str) -> tuple[int, Decimal, str]:
+    """Sort key of the isolated symbols one poll reads: never seen first, then the highest
+    risk rate against its warning ratio."""
+    if snap is None:
+        return (0, Decimal(0), symbol)
+    return (1, -(snap.risk_rate - snap.warning_risk_ratio), symbol)

@@ -82,7 +82,7 @@ from riskd.daemon.poll_reference import (
     own_rate_may_stand_in,
     symbol_rate,
 )
-from riskd.daemon.poll_schedule import interval_for, moved_scopes
+from riskd.daemon.poll_schedule import interval_for, moved_scopes, poll_calls, poll_order
 from riskd.daemon.poll_uta import read_uta
 from riskd.daemon.prices import PriceSource
 from riskd.daemon.snapshots import (
@@ -162,6 +162,15 @@ class AccountPoller:
         """The latest reference data (currencies, tiers: :mod:`riskd.daemon.poll_reference`)."""
         return self._reference.ref
 
+    def forget(self) -> None:
+        """Drop every snapshot and make every scope due at once: the account was taken over
+        from another node, whose actions since this node last read it are not in them."""
+        self.snapshots.clear()
+        self.errors.clear()
+        self.urgent.clear()
+        self.next_due = dict.fromkeys(self.next_due, 0.0)
+        self._isolated_due_at = 0.0
+
     def reconfigure(self, settings: AccountSettings, poll: PollSettings) -> None:
         """New settings after a reload; schedules are kept."""
         self._acc = settings
@@ -223,13 +232,8 @@ class AccountPoller:
         """Calls one poll of every known scope makes, by endpoint (for the budget's pacing)."""
         if self._uta is not None:
             return {"uta_assets": 1}
-        iso = [s for s in self.snapshots if s != CROSS]
-        owing = [s for s in iso if debt_coins(self.snapshots[s])]
-        per_cycle = min(len(owing), 1) if isinstance(self._ex, BatchRiskRates) else len(owing)
-        calls = {"isolated_assets": 1, "isolated_risk_rate": per_cycle} if iso else {}
-        if self._acc.cross:
-            calls.update({"cross_assets": 1, "cross_risk_rate": 1})
-        return calls
+        batch = isinstance(self._ex, BatchRiskRates)
+        return poll_calls(self.snapshots, cross=self._acc.cross, batch=batch)
 
     def _schedule(
         self,
@@ -493,10 +497,7 @@ class AccountPoller:
         await asyncio.gather(*(one(sym) for sym in symbols))
 
     def _urgency(self, symbol: str) -> tuple[int, Decimal, str]:
-        snap = self.snapshots.get(isolated_scope(symbol))
-        if snap is None:
-            return (0, Decimal(0), symbol)
-        return (1, -(snap.risk_rate - snap.warning_risk_ratio), symbol)
+        return poll_order(self.snapshots.get(isolated_scope(symbol)), symbol)
 
     async def _poll_symbol(
         self,

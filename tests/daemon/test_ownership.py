@@ -112,6 +112,27 @@ async def test_an_account_taken_over_is_adopted_and_protected(tmp_path: Path) ->
         await world.close()
 
 
+async def test_an_account_taken_back_is_read_afresh_before_any_decision(tmp_path: Path) -> None:
+    """alice comes back to this node: what it saw while it last owned her (another node may
+    have acted since) is dropped, and every scope is read again in the adopting cycle."""
+    own = FakeOwnership({"alice"})
+    world = await _world(tmp_path, own)
+    try:
+        await world.daemon.run_cycle()
+        poller = world.daemon.accounts["alice"].poller
+        assert poller.snapshots
+        own.take("alice")
+        world.clock.advance(3.0)
+        await world.daemon.run_cycle()
+        own.give("alice")
+        world.clock.advance(1.0)
+        await world.daemon.run_cycle()
+        assert poller.snapshots
+        assert all(s.observed_at == world.clock.now() for s in poller.snapshots.values())
+    finally:
+        await world.close()
+
+
 async def test_a_lost_account_is_left_alone_and_said(tmp_path: Path) -> None:
     """alice goes to another node: a warning alert, and no more calls for it from here."""
     own = FakeOwnership({"alice"})

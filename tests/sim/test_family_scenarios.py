@@ -26,6 +26,7 @@ FAMILIES = [
     "many_isolated_shorts_slow",  # eight shorts, 1.2 s latency, orders fill 1 s late
     "mixed_uta_classic",  # issue 18: a classic and a UTA account side by side
     "slow_settlement",  # repays, orders and flash repays settle seconds late
+    "storm_gaps",  # gaps while 70 % of calls answer 429
     "tiny_scopes",  # positions near the minimum order sizes
     "uta_crash",  # issue 18: a Unified Trading Account
 ]
