@@ -100,8 +100,11 @@ class ActionRunner(LegRunner):
         slots: OrderSlots | None = None,
         latest: Latest | None = None,
         owns: Callable[[], bool] | None = None,
+        batch_orders: bool = False,
     ) -> None:
         self.account = account
+        #: The exchange takes batch orders: a reduce over maxTradeAmount is one call.
+        self.batch_orders = batch_orders
         #: Whether this node still owns the account (a cluster's lease, by this node's own
         #: monotonic deadline): asked once more after the intent is written, just before the
         #: call leaves. None: a single node, always.
@@ -270,9 +273,7 @@ class ActionRunner(LegRunner):
         latest prices. A plan that is not ``wanted`` is returned as is, with no slot taken.
         None: still stale. Raises ValueError as ``plan_action`` does."""
         prices = self._prices()
-        plan = plan_action(
-            req.kind, req.params, snap, {**snap.prices_usdt, **prices}, uuid.uuid4().hex
-        )
+        plan = self._plan(req, snap, prices)
         if isinstance(plan, Skip) or not wanted(plan) or self.slots is None or self.dry_run:
             return plan, snap, prices
         with request_priority(Priority.PROTECTIVE), request_nearness(nearness(snap)):
@@ -286,10 +287,14 @@ class ActionRunner(LegRunner):
         if snap.age(self._clock.now()) > self._stale_after:
             return None
         prices = self._prices()
-        plan = plan_action(
-            req.kind, req.params, snap, {**snap.prices_usdt, **prices}, uuid.uuid4().hex
-        )
+        plan = self._plan(req, snap, prices)
         return plan, snap, prices
+
+    def _plan(
+        self, req: ActionRequestLike, snap: ScopeSnapshot, prices: Mapping[str, Decimal]
+    ) -> ActionPlan | Skip:
+        all_prices, batch = {**snap.prices_usdt, **prices}, self.batch_orders
+        return plan_action(req.kind, req.params, snap, all_prices, uuid.uuid4().hex, batch=batch)
 
     async def _execute(
         self,

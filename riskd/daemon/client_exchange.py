@@ -36,6 +36,7 @@ from riskd.budget import BudgetExhausted
 from riskd.daemon.exchange import (
     AccountModeError,
     AssetRow,
+    BatchPlaced,
     CallRejected,
     CallUncertain,
     CancelResult,
@@ -354,6 +355,43 @@ class ClientExchange:
             self.client.cross_place_order if margin == "cross" else self.client.isolated_place_order
         )
         return (await _guard(method(symbol=symbol, order=order))).order_id
+
+    async def place_market_autorepay_batch(
+        self,
+        margin: Margin,
+        *,
+        symbol: str,
+        side: Side,
+        amounts: Sequence[Decimal],
+        client_oids: Sequence[str],
+    ) -> BatchPlaced:
+        """The orders of :meth:`place_market_autorepay` in one ``batch-place-order`` call."""
+        try:
+            orders = [
+                OrderRequest(
+                    side=side,
+                    order_type="market",
+                    loan_type="autoRepay",
+                    time_in_force="gtc",
+                    base_quantity=amount if side == "sell" else None,
+                    quote_amount=amount if side == "buy" else None,
+                    client_oid=oid,
+                )
+                for amount, oid in zip(amounts, client_oids, strict=True)
+            ]
+        except ValueError as exc:
+            raise CallRejected(f"not sent: {exc}", code="request") from exc
+        method = (
+            self.client.cross_batch_place_order
+            if margin == "cross"
+            else self.client.isolated_batch_place_order
+        )
+        result = await _guard(method(symbol=symbol, orders=orders))
+        placed = tuple(a.order_id for a in result.result_list if a.order_id)
+        refused = tuple(
+            f"{f.client_oid or '?'}: {f.error_msg or 'refused'}" for f in result.failure
+        )
+        return BatchPlaced(placed, refused)
 
 
 def _repay(r: WireRepay, symbol: str | None) -> RepayRecord:

@@ -20,8 +20,9 @@ Which API version is spoken is the implementation's business. Two optional capab
 checked with ``isinstance``, let the daemon use what a version offers without knowing it:
 :class:`BatchRiskRates` (every isolated symbol's risk rate in one call) and
 :class:`IdempotentRepay` (a repay sent with a client id derived from the intent, answering
-with the exchange's repay id). :class:`RiskFigure` says whether the exchange's risk figure
-points a documented way (v1) or must be checked (v2: :mod:`riskd.risk.reading`).
+with the exchange's repay id), :class:`BatchOrders` (several orders of one symbol in one
+call: an order split at ``maxTradeAmount``). :class:`RiskFigure` says whether the exchange's
+risk figure points a documented way (v1) or must be checked (v2: :mod:`riskd.risk.reading`).
 """
 
 from __future__ import annotations
@@ -170,6 +171,30 @@ class IdempotentRepay(Protocol):
         symbol: str | None,
         client_oid: str,
     ) -> RepayOutcome: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BatchPlaced:
+    """What a batch of market orders answered: the orders accepted (their ids) and, for
+    each one refused, ``"clientOid: code message"``."""
+
+    order_ids: tuple[str, ...]
+    refused: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class BatchOrders(Protocol):
+    """Several market orders of one symbol in one call (v1, v2: ``batch-place-order``)."""
+
+    async def place_market_autorepay_batch(
+        self,
+        margin: Margin,
+        *,
+        symbol: str,
+        side: Side,
+        amounts: Sequence[Decimal],
+        client_oids: Sequence[str],
+    ) -> BatchPlaced: ...
 
 
 class Exchange(Protocol):

@@ -28,11 +28,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Protocol
 
 from riskd.amounts import to_wire
-from riskd.daemon.exchange import CallRejected, CallUncertain, Exchange, IdempotentRepay
+from riskd.daemon.exchange import (
+    BatchOrders,
+    CallRejected,
+    CallUncertain,
+    Exchange,
+    IdempotentRepay,
+)
 from riskd.daemon.journal import DRY_RUN, FAILED, SUCCEEDED
 from riskd.daemon.plans import ActionPlan, client_oid, is_own_order
 from riskd.daemon.shadow_exchange import ShadowExchange
@@ -151,6 +158,9 @@ class LiveExecutor:
 
     async def _reduce(self, plan: ActionPlan, accepted: AcceptedHook) -> ExecResult:
         assert plan.symbol and plan.side and plan.amount is not None and plan.client_oid
+        pieces = plan.order_amounts()
+        if len(pieces) > 1 and isinstance(self._ex, BatchOrders):
+            return await self._reduce_batch(plan, pieces, accepted)
         order_id = await self._ex.place_market_autorepay(
             plan.margin,
             symbol=plan.symbol,
@@ -164,6 +174,33 @@ class LiveExecutor:
             f"market {plan.side} {to_wire(plan.amount)} {plan.coin} on {plan.symbol} placed"
             f" (order {order_id}, autoRepay)",
             ref=order_id,
+        )
+
+    async def _reduce_batch(
+        self, plan: ActionPlan, pieces: tuple[Decimal, ...], accepted: AcceptedHook
+    ) -> ExecResult:
+        """A reduce split at ``maxTradeAmount``: its orders in one batch call. Accepted when
+        any order was (the journal keeps every id; the refused ones are said)."""
+        assert plan.symbol and plan.side and isinstance(self._ex, BatchOrders)
+        placed = await self._ex.place_market_autorepay_batch(
+            plan.margin,
+            symbol=plan.symbol,
+            side=plan.side,
+            amounts=pieces,
+            client_oids=plan.client_oids(),
+        )
+        n = len(pieces)
+        refused = f"; refused: {'; '.join(placed.refused)}" if placed.refused else ""
+        if not placed.order_ids:
+            return ExecResult(FAILED, f"rejected: all {n} orders of the batch{refused}")
+        ids = ",".join(placed.order_ids)
+        await accepted(ids, f"{len(placed.order_ids)} of {n} market orders accepted")
+        return ExecResult(
+            SUCCEEDED,
+            f"market {plan.side} {to_wire(plan.amount or Decimal(0))} {plan.coin} on"
+            f" {plan.symbol} as {n} orders in one batch: {len(placed.order_ids)} placed"
+            f" (orders {ids}, autoRepay){refused}",
+            ref=ids,
         )
 
 

@@ -46,6 +46,7 @@ from riskd.risk.snapshot import USDT, UTA, ScopeSnapshot, SymbolTradeRule
 from riskd.sizing import ActionKind, Skip, orders
 from riskd.sizing.legs import legs_params, next_leg
 from riskd.sizing.orders import REDUCE_SLACK
+from riskd.sizing.pieces import MAX_PIECES, piece_count, piece_oid, split_even
 from riskd.sizing.targets import units_for_targets
 
 #: ``reduce`` with this symbol (cross): the coins and the legs are chosen here.
@@ -97,6 +98,9 @@ class ActionPlan:
     #: The amount was lowered to a limit (``note``, or all of the free balance): what the
     #: target still needs may go in another order.
     limited: bool = False
+    #: A reduce over the symbol's ``maxTradeAmount``, sent as even orders of at most this
+    #: in one batch call (:mod:`riskd.sizing.pieces`); None: one order.
+    piece_max: Decimal | None = None
     #: A repay on a ``uta`` scope: the coin's debt when it was decided, journaled as
     #: ``debtBefore`` so that reconciliation can settle it by the debt after a restart (v3
     #: has no repay records).
@@ -117,6 +121,20 @@ class ActionPlan:
             new_legs[self.coin] = amount
         return replace(self, amount=amount, legs=MappingProxyType(new_legs))
 
+    def order_amounts(self) -> tuple[Decimal, ...]:
+        """A reduce's orders: its amount, or the batch's even pieces of it."""
+        if self.amount is None:
+            return ()
+        if self.piece_max is None:
+            return (self.amount,)
+        return split_even(self.amount, self.piece_max, self.decimals)
+
+    def client_oids(self) -> tuple[str, ...]:
+        """The clientOid of each of :meth:`order_amounts` (one order: the plan's own)."""
+        first = self.client_oid or client_oid(self.intent_id)
+        n = len(self.order_amounts())
+        return (first,) if n <= 1 else tuple(piece_oid(first, k) for k in range(n))
+
     def params(self) -> dict[str, str]:
         """What is journaled with the intent (and what reconciliation looks for)."""
         out: dict[str, str] = {"kind": self.kind, "scope": self.scope}
@@ -132,6 +150,10 @@ class ActionPlan:
             out["symbols"] = ",".join(self.symbols)
         if self.client_oid:
             out["clientOid"] = self.client_oid
+            pieces = self.order_amounts()
+            if len(pieces) > 1:
+                out["clientOids"] = ",".join(self.client_oids())
+                out["pieces"] = ",".join(to_wire(a) for a in pieces)
         if self.debt_before is not None:
             out["debtBefore"] = to_wire(self.debt_before)
         return out
@@ -145,9 +167,11 @@ class ActionPlan:
             return f"flash repay {what} in {where}"
         if self.kind == "cancelOrders":
             return f"cancel open orders on {', '.join(self.symbols)} in {where}"
+        pieces = len(self.order_amounts())
+        batch = f" as {pieces} orders in one batch" if pieces > 1 else ""
         return (
             f"market {self.side} {to_wire(self.amount or ZERO)} {self.coin} on {self.symbol}"
-            f" (autoRepay) in {where}"
+            f" (autoRepay){batch} in {where}"
         )
 
 
@@ -192,9 +216,13 @@ def plan_action(
     snap: ScopeSnapshot,
     prices: Mapping[str, Decimal],
     intent_id: str,
+    *,
+    batch: bool = False,
 ) -> ActionPlan | Skip:
-    """Resolve one protective action against ``snap``; ValueError for a bad parameter."""
-    plan = _plan_action(kind, params, snap, prices, intent_id)
+    """Resolve one protective action against ``snap``; ValueError for a bad parameter.
+    ``batch``: the exchange takes batch orders (a reduce over ``maxTradeAmount`` goes out as
+    several orders in one call, not one order per leg)."""
+    plan = _plan_action(kind, params, snap, prices, intent_id, batch)
     uta_repay = isinstance(plan, ActionPlan) and plan.kind is ActionKind.REPAY
     if uta_repay and snap.scope == UTA and isinstance(plan, ActionPlan) and plan.coin:
         b = snap.balance(plan.coin)
@@ -208,11 +236,12 @@ def _plan_action(
     snap: ScopeSnapshot,
     prices: Mapping[str, Decimal],
     intent_id: str,
+    batch: bool,
 ) -> ActionPlan | Skip:
     prices = {**snap.prices_usdt, **prices}  # the freshest prices win over the snapshot's
     base = ActionPlan(intent_id, ActionKind.REPAY, snap.account, snap.scope, symbol=snap.symbol)
     if kind == "reduce" and params.get("symbol") == ANY_SYMBOL and snap.symbol is None:
-        return plan_reduce_any(base, params, snap, prices)
+        return plan_reduce_any(base, params, snap, prices, batch=batch)
     if kind == "repay":
         return _plan_repay(base, params, snap, prices)
     if kind == "flashRepay":
@@ -220,7 +249,7 @@ def _plan_action(
     if kind == "cancelOrders":
         return _plan_cancel(base, params, snap)
     if kind == "reduce":
-        return _plan_reduce(base, params, snap, prices)
+        return _plan_reduce(base, params, snap, prices, batch)
     raise ValueError(f"unknown action kind {kind!r}")
 
 
@@ -229,6 +258,8 @@ def plan_reduce_any(
     params: Mapping[str, object],
     snap: ScopeSnapshot,
     prices: Mapping[str, Decimal],
+    *,
+    batch: bool = False,
 ) -> ActionPlan | Skip:
     """``reduce`` with ``symbol = "*"`` in cross: the next leg (:mod:`riskd.sizing.legs`)."""
     rate, distance = legs_params(params)
@@ -241,7 +272,7 @@ def plan_reduce_any(
     if isinstance(leg, Skip):
         return leg
     kind, leg_params = leg
-    return plan_action(kind, leg_params, snap, prices, base.intent_id)
+    return plan_action(kind, leg_params, snap, prices, base.intent_id, batch=batch)
 
 
 def _plan_repay(
@@ -351,6 +382,7 @@ def _plan_reduce(
     params: Mapping[str, object],
     snap: ScopeSnapshot,
     prices: Mapping[str, Decimal],
+    batch: bool = False,
 ) -> ActionPlan | Skip:
     symbol = snap.symbol or str(params.get("symbol") or "") or None
     if symbol is None and params.get("coin"):
@@ -406,17 +438,28 @@ def _plan_reduce(
     limited = amount >= spend.available
     amount = min(amount, spend.available)
     note = None
+    piece_max: Decimal | None = None
+    decimals = orders.decimals(rule.quantity_scale if sell else rule.price_scale)
     if rule.max_trade_amount is not None and rule.max_trade_amount > 0:
         largest = (
             rule.max_trade_amount if sell else (rule.max_trade_amount * price if price else None)
         )
         if largest is not None and amount > largest:
-            note = (
+            over = (
                 f"split: {to_wire(amount)} {coin} is over {symbol}'s maxTradeAmount"
-                f" {to_wire(rule.max_trade_amount)} {base_coin}; the rest goes in the next order"
+                f" {to_wire(rule.max_trade_amount)} {base_coin}"
             )
-            amount, limited = largest, True
-    decimals = orders.decimals(rule.quantity_scale if sell else rule.price_scale)
+            if batch and quantize_down(largest, decimals) > 0:
+                piece_max = quantize_down(largest, decimals)
+                n = min(piece_count(amount, piece_max), MAX_PIECES)
+                rest = amount > piece_max * n
+                amount, limited = min(amount, piece_max * n), limited or rest
+                note = f"{over}: {n} orders in one batch call" + (
+                    "; the rest goes in the next call" if rest else ""
+                )
+            else:
+                note = f"{over}; the rest goes in the next order"
+                amount, limited = largest, True
     raw, amount = amount, quantize_down(amount, decimals)
     if amount <= 0:
         return Skip(
@@ -441,6 +484,7 @@ def _plan_reduce(
         decimals=decimals,
         note=note,
         limited=limited,
+        piece_max=piece_max,
     )
 
 

@@ -310,20 +310,29 @@ class Reconciler:
         return None
 
     async def _reduce(self, rec: IntentRecord, ex: Exchange) -> Settled:
+        """The intent's order (or each order of its batch) found by clientOid: executed when
+        any of them is found, not executed when none is."""
         i = rec.intent
         symbol = i.params.get("symbol", "")
-        oid = i.params.get("clientOid", "")
+        oids = [o for o in i.params.get("clientOids", "").split(",") if o]
+        oids = oids or [i.params.get("clientOid", "")]
         margin = _margin(i.scope)
-        found = await ex.open_orders(margin, symbol, client_oid=oid)
+        found = []
+        for oid in oids:
+            orders = await ex.open_orders(margin, symbol, client_oid=oid)
+            if not orders:
+                orders = await ex.order_history(
+                    margin, symbol, start_ms=int(i.at * 1000) - SLACK_MS, client_oid=oid
+                )
+            found += [o for o in orders if o.client_oid == oid][:1]
         if not found:
-            found = await ex.order_history(
-                margin, symbol, start_ms=int(i.at * 1000) - SLACK_MS, client_oid=oid
-            )
-        found = [o for o in found if o.client_oid == oid]
-        if found:
+            return Settled(rec, NOT_EXECUTED, f"no order with clientOid {', '.join(oids)}")
+        ids = ",".join(o.order_id for o in found)
+        if len(oids) == 1:
             o = found[0]
-            return Settled(rec, SUCCEEDED, f"order {o.order_id} ({o.status}) found", o.order_id)
-        return Settled(rec, NOT_EXECUTED, f"no order with clientOid {oid}")
+            return Settled(rec, SUCCEEDED, f"order {o.order_id} ({o.status}) found", ids)
+        detail = f"{len(found)} of the batch's {len(oids)} orders found ({ids})"
+        return Settled(rec, SUCCEEDED, detail, ids)
 
     async def _cancel(self, rec: IntentRecord, ex: Exchange) -> Settled:
         i = rec.intent

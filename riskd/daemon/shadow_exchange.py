@@ -20,7 +20,10 @@ from decimal import Decimal
 
 from riskd.daemon.exchange import (
     AssetRow,
+    BatchOrders,
+    BatchPlaced,
     BatchRiskRates,
+    CallRejected,
     CancelResult,
     Exchange,
     IdempotentRepay,
@@ -133,6 +136,21 @@ class ShadowExchange:
     ) -> str:
         return await self.inner.place_market_autorepay(
             margin, symbol=symbol, side=side, amount=amount, client_oid=client_oid
+        )
+
+    async def place_market_autorepay_batch(
+        self,
+        margin: Margin,
+        *,
+        symbol: str,
+        side: Side,
+        amounts: Sequence[Decimal],
+        client_oids: Sequence[str],
+    ) -> BatchPlaced:
+        if not isinstance(self.inner, BatchOrders):
+            raise CallRejected("not sent: this exchange takes no batch orders", code="request")
+        return await self.inner.place_market_autorepay_batch(
+            margin, symbol=symbol, side=side, amounts=amounts, client_oids=client_oids
         )
 
 

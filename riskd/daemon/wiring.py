@@ -62,7 +62,7 @@ from riskd.daemon.alerts import AlertSink, LoggingSink
 from riskd.daemon.app import AccountRuntime, Daemon
 from riskd.daemon.client_exchange import ClientExchange
 from riskd.daemon.events import EventKind
-from riskd.daemon.exchange import Exchange, RiskFigure
+from riskd.daemon.exchange import BatchOrders, Exchange, RiskFigure
 from riskd.daemon.executor import DryRunExecutor, Executor, LiveExecutor
 from riskd.daemon.journal import Journal
 from riskd.daemon.liquidations import ClientLiquidations, LiquidationWatch
@@ -390,6 +390,7 @@ async def build_daemon(
             # an order takes its budget slot first, then is sized on the latest snapshot
             slots=None if uta else OrderSlots(gate, acc.api, clock),
             latest=poller.snapshots.get,
+            batch_orders=isinstance(exchanges[name], BatchOrders),
         )
         runtime = runtimes[name] = AccountRuntime(
             name=name,

@@ -143,6 +143,34 @@ def test_an_order_over_max_trade_amount_is_split_and_says_so() -> None:
     assert plan.note is not None and "maxTradeAmount" in plan.note
 
 
+def test_with_batch_orders_the_whole_need_goes_in_one_call() -> None:
+    """Where the exchange takes batch orders, the same need is one plan of even orders of at
+    most maxTradeAmount (one clientOid each, all journaled), not a first leg of 0.1."""
+    rule = SymbolTradeRule(max_trade_amount=D("0.1"))
+    snap = replace(_long(), trade_rules={"BTCUSDT": rule})
+    legs = plan_action("reduce", {"target_distance": D("0.3")}, snap, {}, "i")
+    plan = plan_action("reduce", {"target_distance": D("0.3")}, snap, {}, "i", batch=True)
+    assert isinstance(plan, ActionPlan) and isinstance(legs, ActionPlan)
+    pieces = plan.order_amounts()
+    assert len(pieces) > 1 and all(p <= D("0.1") for p in pieces)
+    assert plan.amount is not None and legs.amount is not None and plan.amount > legs.amount
+    assert not plan.limited and plan.note is not None and "one batch call" in plan.note
+    params = plan.params()
+    assert params["clientOids"].split(",") == list(plan.client_oids())
+    assert len(set(plan.client_oids())) == len(pieces)
+    assert f"as {len(pieces)} orders in one batch" in plan.describe()
+
+
+def test_a_need_over_ten_pieces_leaves_the_rest_for_the_next_call() -> None:
+    """Ten orders is one batch (one request in the window): more is marked limited."""
+    rule = SymbolTradeRule(max_trade_amount=D("0.001"))
+    snap = replace(_long(), trade_rules={"BTCUSDT": rule})
+    plan = plan_action("reduce", {"target_distance": D("0.3")}, snap, {}, "i", batch=True)
+    assert isinstance(plan, ActionPlan)
+    assert plan.order_amounts() == (D("0.001"),) * 10 and plan.limited
+    assert plan.note is not None and "the rest goes in the next call" in plan.note
+
+
 def test_any_coin_without_a_price_says_so() -> None:
     """With no USDT price for the coin it would sell, the leg is skipped naming the coin."""
     snap = _snap("cross", "0.9", {}, _bal("USDT", borrow="20000"), _bal("SOL", "100"))
