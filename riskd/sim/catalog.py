@@ -214,3 +214,13 @@ def with_tiers(catalog: Catalog, tiers: Tiers) -> Catalog:
             ),
         )
     return replace(catalog, coins=MappingProxyType(coins), symbols=MappingProxyType(symbols))
+
+
+def with_max_trade(catalog: Catalog, limits: Mapping[str, Decimal]) -> Catalog:
+    """``catalog`` with the largest orders a scenario's ``[symbols]`` table sets."""
+    if not limits:
+        return catalog
+    symbols = dict(catalog.symbols)
+    for symbol, amount in limits.items():
+        symbols[symbol] = replace(symbols[symbol], max_trade_amount=amount)
+    return replace(catalog, symbols=MappingProxyType(symbols))

@@ -20,7 +20,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from riskd.clock import Clock
 from riskd.sim.book import Account
-from riskd.sim.catalog import Catalog, build_catalog, with_tiers
+from riskd.sim.catalog import Catalog, build_catalog, with_max_trade, with_tiers
 from riskd.sim.errors import SimError
 from riskd.sim.flashrepay import FlashRepayer
 from riskd.sim.ledger import Ledger
@@ -43,7 +43,8 @@ class Exchange:
         self.clock = clock
         self.scenario = scenario
         self.tick_s = tick_s
-        self.catalog: Catalog = with_tiers(build_catalog(scenario.markets), scenario.tiers)
+        catalog = with_tiers(build_catalog(scenario.markets), scenario.tiers)
+        self.catalog: Catalog = with_max_trade(catalog, scenario.max_trade_amounts)
         self.start_s = clock.now()
         self.market = Market(
             self.catalog,
@@ -157,16 +158,28 @@ class Exchange:
         spec = self.catalog.symbol(position.symbol)
         equity = self.ledger.valuation(book, now).equity
         value = equity * (position.leverage - 1)
+        price = self.market.price(spec.symbol, now)
+        # The set-up trades in orders of at most the symbol's maxTradeAmount (a scenario's
+        # [symbols] table may set it low), 1 % under it for a buy sized in quote.
         if position.side == "long":
             amount = value.quantize(Decimal("0.01"), rounding=ROUND_DOWN)
             self.ledger.borrow(account, book, spec.quote, amount, now)
-            req = OrderRequest(spec.symbol, "buy", "market", "normal", "gtc", quote_amount=amount)
+            largest = (spec.max_trade_amount * price * Decimal("0.99")).quantize(
+                Decimal("0.01"), rounding=ROUND_DOWN
+            )
+            for piece in _pieces(amount, largest):
+                buy = OrderRequest(
+                    spec.symbol, "buy", "market", "normal", "gtc", quote_amount=piece
+                )
+                self.trading.place(account, book, buy, now)
         else:
-            price = self.market.price(spec.symbol, now)
             qty = (value / price).quantize(Decimal(1).scaleb(-spec.quantity_scale), ROUND_DOWN)
             self.ledger.borrow(account, book, spec.base, qty, now)
-            req = OrderRequest(spec.symbol, "sell", "market", "normal", "gtc", base_quantity=qty)
-        self.trading.place(account, book, req, now)
+            for piece in _pieces(qty, spec.max_trade_amount):
+                sell = OrderRequest(
+                    spec.symbol, "sell", "market", "normal", "gtc", base_quantity=piece
+                )
+                self.trading.place(account, book, sell, now)
 
     def open_order(self, account: Account, spec: OrderSpec) -> None:
         """Place a resting limit order of the scenario's set-up (its cost is frozen)."""
@@ -193,3 +206,14 @@ class Exchange:
     def feed(self) -> dict[str, tuple[Decimal, float, bool]]:
         """What the index feed publishes now: symbol → (price, its market time, live)."""
         return self.market.feed(self.now())
+
+
+def _pieces(amount: Decimal, largest: Decimal) -> list[Decimal]:
+    """``amount`` in orders of at most ``largest`` (the last one takes the rest)."""
+    if largest <= 0:
+        return [amount]
+    out: list[Decimal] = []
+    while amount > largest:
+        out.append(largest)
+        amount -= largest
+    return [*out, amount] if amount > 0 else out

@@ -62,6 +62,9 @@ TOML floats are read as exact decimals, never as binary floats)::
     mmr = "0.08"
     leverage = "5"
 
+    [symbols.BTCUSDT]                 # the largest order the symbol takes (base coin;
+    max_trade_amount = "2"            # default: about a million USDT at the start price)
+
     [expect]                          # kept as is for the scenario suite / demo
     no_liquidation = true
 
@@ -89,6 +92,7 @@ from riskd.sim.scenario_market import (
     read_feed_stops,
     read_paths,
     read_settlement,
+    read_symbol_limits,
     read_tiers,
 )
 from riskd.sim.scenario_reader import Reader, known_symbols
@@ -173,6 +177,7 @@ def calm_scenario() -> Scenario:
 # ---------------------------------------------------------------------------- parsing
 _TOP = {"name", "description", "seed", "duration_s", "markets", "funding", "accounts"}
 _TOP |= {"paths", "faults", "expect", "risk_rate_reading", "feed_stops", "settlement", "tiers"}
+_TOP |= {"symbols"}
 
 
 def parse_scenario(text: str, source: str = "<string>") -> Scenario:
@@ -204,6 +209,7 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     feed_stops = read_feed_stops(r, doc.get("feed_stops", []), known)
     settlement = read_settlement(r, doc.get("settlement"))
     tiers = read_tiers(r, doc.get("tiers"), markets)
+    max_trade = read_symbol_limits(r, doc.get("symbols"), markets)
     expect = r.table("expect", doc.get("expect"))
     reading = doc.get("risk_rate_reading", RISK_RATE_READINGS[0])
     if reading not in RISK_RATE_READINGS:
@@ -231,6 +237,7 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
         feed_stops=tuple(feed_stops),
         settlement=settlement,
         tiers=tiers,
+        max_trade_amounts=max_trade,
     )
 
 

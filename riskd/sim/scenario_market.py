@@ -169,3 +169,25 @@ def read_tiers(r: Reader, value: object, markets: Mapping[str, Decimal]) -> Tier
             v["mmr"], v["leverage"], v["base_max_borrowable"], v["quote_max_borrowable"]
         )
     return Tiers(MappingProxyType(cross), MappingProxyType(isolated))
+
+
+def read_symbol_limits(
+    r: Reader, value: object, markets: Mapping[str, Decimal]
+) -> Mapping[str, Decimal]:
+    """``[symbols.SYMBOL]``: ``max_trade_amount`` (base coin), the largest order the symbol
+    takes, replacing the catalog's (about a million USDT at the start price)."""
+    out: dict[str, Decimal] = {}
+    for symbol, inner in r.table("symbols", value).items():
+        key = f"symbols.{symbol}"
+        if symbol not in markets:
+            r.bad(key, "symbol is not in [markets]")
+            continue
+        table = r.table(key, inner)
+        r.unknown(key, table, {"max_trade_amount"})
+        if "max_trade_amount" not in table:
+            r.bad(key, "give max_trade_amount (the largest order, in the base coin)")
+            continue
+        amount = r.decimal(f"{key}.max_trade_amount", table["max_trade_amount"])
+        if amount is not None:
+            out[symbol] = amount
+    return MappingProxyType(out)

@@ -120,6 +120,8 @@ class Scenario:
     feed_stops: tuple[FeedStop, ...] = ()
     settlement: Settlement = Settlement()
     tiers: Tiers = Tiers()
+    #: ``[symbols.SYMBOL] max_trade_amount``: the largest order (base coin) of a symbol.
+    max_trade_amounts: Mapping[str, Decimal] = field(default_factory=lambda: MappingProxyType({}))
 
     def account(self, name: str) -> AccountSetup | None:
         return next((a for a in self.accounts if a.name == name), None)

@@ -376,3 +376,35 @@ async def test_tiers_change_risk_limits_and_the_tier_data(make: Any, connect: An
 def test_tier_errors(table: str, message: str) -> None:
     """Each bad tier names tiers.cross.COIN / tiers.isolated.SYMBOL, the key and the value."""
     assert message in _problems(HEAD + table + "\n")
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('[symbols.BTCUSDT]\nmax_trade_amount = "0"', "symbols.BTCUSDT.max_trade_amount: '0'"),
+        ('[symbols.XRPUSDT]\nmax_trade_amount = "1"', "symbols.XRPUSDT: symbol is not in"),
+        ('[symbols.BTCUSDT]\nmin_trade_amount = "1"', "BTCUSDT.min_trade_amount: unknown key"),
+        ("[symbols.BTCUSDT]", "symbols.BTCUSDT: give max_trade_amount"),
+    ],
+)
+def test_symbol_limit_errors(table: str, message: str) -> None:
+    """A bad [symbols] table names symbols.SYMBOL, the key and the value."""
+    assert message in _problems(HEAD + table + "\n")
+
+
+def test_a_symbols_largest_order_is_served_and_enforced() -> None:
+    """[symbols.BTCUSDT] max_trade_amount is the catalog's maxTradeAmount; the set-up of a
+    position bigger than it trades in several orders."""
+    from riskd.sim import Simulator
+    from riskd.sim.scenario import parse_scenario
+
+    text = HEAD + (
+        '[symbols.BTCUSDT]\nmax_trade_amount = "0.02"\n'
+        '[[accounts]]\nname = "main"\n'
+        'funding = { isolated.BTCUSDT = { USDT = "3000" } }\n'
+        'positions = [{ scope = "isolated:BTCUSDT", side = "long", leverage = "5" }]\n'
+    )
+    sim = Simulator(scenario=parse_scenario(text, "limits.toml"))
+    assert sim.exchange.catalog.symbol("BTCUSDT").max_trade_amount == D("0.02")
+    sim.add_scenario_accounts()
+    assert sim.control.state("main").risk_rate("isolated:BTCUSDT") > 0
