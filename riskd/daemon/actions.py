@@ -37,6 +37,7 @@ from decimal import Decimal
 from riskd.bitget.gate import Priority, request_nearness, request_priority, slot_hold
 from riskd.clock import Clock
 from riskd.daemon.action_legs import LegRunner, new_run
+from riskd.daemon.action_outcome import ReconcileOne, journal_outcome
 from riskd.daemon.action_report import (
     AWAITING,
     BLOCKED,
@@ -51,13 +52,12 @@ from riskd.daemon.action_report import (
 )
 from riskd.daemon.caps import DAY_S, apply_caps
 from riskd.daemon.events import EventKind
-from riskd.daemon.exchange import CallRejected, CallUncertain, ExchangeError
-from riskd.daemon.executor import FOLLOWING, UNCERTAIN, ExecResult, Executor
+from riskd.daemon.exchange import ExchangeError
+from riskd.daemon.executor import ExecResult, Executor
 from riskd.daemon.journal import (
     ACCEPTED,
     FAILED,
     NOT_EXECUTED,
-    PENDING,
     Intent,
     IntentRecord,
     Journal,
@@ -75,7 +75,6 @@ from riskd.sizing import Skip
 log = logging.getLogger(__name__)
 
 Repoll = Callable[[str], Awaitable[ScopeSnapshot | None]]
-ReconcileOne = Callable[[IntentRecord], Awaitable[str]]
 PriceGetter = Callable[[], Mapping[str, Decimal]]
 Latest = Callable[[str], ScopeSnapshot | None]
 
@@ -457,51 +456,7 @@ class ActionRunner(LegRunner):
 
     async def _settle(self, intent: Intent, result: ExecResult) -> str:
         """Journal the outcome; reconcile an uncertain one at once. Returns the status."""
-        now = self._clock.now()
-        if result.status == FOLLOWING:
-            # Accepted, id journaled; the exchange finishes it seconds later. The intent
-            # stays open: the next cycles ask for its status (reconciliation); until it is
-            # known the scope takes no other flash repay (other actions may go ahead: they
-            # cannot repeat it). Nothing here waits for it.
-            await self._journal.record(
-                EventKind.FOLLOWING,
-                f"{intent.kind}: {result.detail}",
-                at=now,
-                account=intent.account,
-                scope=intent.scope,
-                rule=intent.rule,
-                intent_id=intent.intent_id,
-                data={"ref": result.ref},
-            )
-            return IN_PROGRESS
-        if result.status != UNCERTAIN:
-            await self._journal.finish_intent(
-                intent.intent_id,
-                result.status,
-                at=now,
-                summary=result.detail,
-                outcome={"detail": result.detail, "code": result.code, **result.data},
-                ref=result.ref,
-            )
-            return result.status
-        await self._journal.record(
-            EventKind.UNCERTAIN,
-            f"{intent.kind}: {result.detail}; checking the exchange",
-            at=now,
-            account=intent.account,
-            scope=intent.scope,
-            rule=intent.rule,
-            intent_id=intent.intent_id,
-        )
-        record = await self._journal.intent(intent.intent_id)
-        if record is None:  # pragma: no cover - written just above
-            return PENDING
-        try:
-            status = await self._reconcile(record)
-        except (CallRejected, CallUncertain) as exc:
-            log.warning("cannot reconcile %s yet (%s); it stays open", intent.intent_id, exc)
-            return OPEN
-        return OPEN if status == PENDING else status
+        return await journal_outcome(self._journal, self._reconcile, intent, result, self._clock)
 
     async def _verify(self, scope: str) -> ScopeSnapshot | None:
         try:
