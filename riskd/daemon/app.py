@@ -20,7 +20,7 @@ import asyncio
 import functools
 import logging
 import os
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -40,6 +40,7 @@ from riskd.daemon.liquidations import LiquidationWatch
 from riskd.daemon.ownership import OwnAll, Ownership
 from riskd.daemon.pipeline import MAX_PASSES, AccountCycle, sole_error
 from riskd.daemon.poller import AccountPoller
+from riskd.daemon.push import PushSources
 from riskd.daemon.reconcile import Reconciler
 from riskd.daemon.settle import Verdict, settle_outstanding
 from riskd.daemon.status import status_rows
@@ -137,6 +138,9 @@ class Daemon:
         #: After a crash: the actions the run that died took (for the restart alert).
         self.crash_report = ""
         self.extra_status: dict[str, object] = {}
+        #: When each push source last spoke for an account (set by the wiring when the push
+        #: path is on; ``riskd status`` shows it).
+        self.push_sources: Callable[[str], PushSources] | None = None
         #: Intents this process sent that run on at the exchange (flash repays).
         self._following: set[str] = set()
         #: Every decision and outcome is published here once (journal log, alerts,

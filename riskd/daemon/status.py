@@ -25,7 +25,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from riskd.amounts import fmt8
 from riskd.daemon.journal import IntentRecord, Journal
@@ -44,6 +44,9 @@ from riskd.daemon.status_report import (
 from riskd.risk import derived
 from riskd.risk.snapshot import ScopeSnapshot
 from riskd.rules.state import EngineState, Status
+
+if TYPE_CHECKING:
+    from riskd.daemon.push import PushSources
 
 #: The daemon counts as not responding after this long without a completed cycle (the
 #: health endpoint's default limit, docs/operations.md#metrics-and-health).
@@ -95,6 +98,9 @@ class DaemonView(Protocol):
     @property
     def journal(self) -> StatusJournal: ...
 
+    #: When each push source last spoke for an account (None: the push path is off).
+    push_sources: Callable[[str], PushSources] | None
+
 
 async def status_rows(
     daemon: DaemonView, acc: AccountView, now: float
@@ -108,6 +114,7 @@ async def status_rows(
     rows: list[tuple[str, str, Mapping[str, object]]] = []
     poller = acc.poller
     shadow = shadow_of(acc)
+    sources = daemon.push_sources(acc.name) if daemon.push_sources is not None else None
     if poller.stopped is not None:
         stopped = ScopeRow(acc.name, ACCOUNT_ROW, live=not acc.dry_run, stopped=poller.stopped)
         rows.append((acc.name, ACCOUNT_ROW, stopped.to_record()))
@@ -130,6 +137,13 @@ async def status_rows(
         )
         # A poll error keeps the samples so far: the trend picks up again with the data.
         row = replace(row, risk_samples=previous.get(scope, ()))
+        if sources is not None:
+            row = replace(
+                row,
+                pushes=True,
+                price_push_at=sources.price_push_at,
+                account_push_at=sources.account_push_at,
+            )
         if snap is not None:
             real = shadow.real_snapshot(snap) if shadow is not None else snap
             row = _with_snapshot(row, real, now)

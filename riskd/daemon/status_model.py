@@ -120,6 +120,11 @@ class ScopeRow:
     #: would show had its would-be actions been sent (what the rules see); ``risk_rate`` is
     #: the real one. None: no shadow.
     shadow_risk_rate: Decimal | None = None
+    #: The push path on: when the last index-price push and the account's last private push
+    #: arrived (clock seconds; None: none yet). Off: both None and ``pushes`` False.
+    pushes: bool = False
+    price_push_at: float | None = None
+    account_push_at: float | None = None
 
     @property
     def headroom_to_liquidation(self) -> Decimal | None:
@@ -184,6 +189,9 @@ class ScopeRow:
             "next_poll_at": self.next_poll_at,
             "last_action": None if self.last_action is None else self.last_action.to_json(),
             "shadow_risk_rate": _text(self.shadow_risk_rate),
+            "pushes": self.pushes,
+            "price_push_at": self.price_push_at,
+            "account_push_at": self.account_push_at,
         }
 
     @classmethod
@@ -224,6 +232,9 @@ class ScopeRow:
             stopped=None if stopped is None else str(stopped),
             written_at=written_at,
             shadow_risk_rate=_dec(d.get("shadow_risk_rate")),
+            pushes=bool(d.get("pushes")),
+            price_push_at=_num(d.get("price_push_at")),
+            account_push_at=_num(d.get("account_push_at")),
         )
 
     def to_json(self, now: float) -> dict[str, object]:
@@ -251,7 +262,13 @@ class ScopeRow:
             "last_action": None if self.last_action is None else self.last_action.to_json(),
             "written_at": self.written_at,
             "shadow_risk_rate": _text(self.shadow_risk_rate),
+            "price_push_age_s": _age(self.price_push_at, now),
+            "account_push_age_s": _age(self.account_push_at, now),
         }
+
+
+def _age(at: float | None, now: float) -> float | None:
+    return None if at is None else round(max(0.0, now - at), 1)
 
 
 __all__ = [

@@ -90,6 +90,15 @@ def _distance_text(row: ScopeRow) -> str | None:
     return text or None
 
 
+def _push_text(row: ScopeRow, now: float) -> str:
+    """How long ago each push source last spoke (the push path decides when to look)."""
+
+    def when(at: float | None) -> str:
+        return "none yet" if at is None else f"{ago(max(0.0, now - at))} ago"
+
+    return f"pushes: index prices {when(row.price_push_at)}, account {when(row.account_push_at)}"
+
+
 def _scope_lines(row: ScopeRow, now: float) -> list[Line]:
     rate = row.risk_rate if row.risk_rate is not None else "?"
     warn = row.warning_risk_ratio if row.warning_risk_ratio is not None else "?"
@@ -115,6 +124,8 @@ def _scope_lines(row: ScopeRow, now: float) -> list[Line]:
     distance = _distance_text(row)
     if distance:
         lines.append((f"    {distance}", ""))
+    if row.pushes:
+        lines.append((f"    {_push_text(row, now)}", ""))
     if row.error:
         lines.append((f"    last error: {row.error}", "red"))
     if row.firing:

@@ -446,6 +446,8 @@ async def build_daemon(
                 daemon.accounts[name] = await make(name, acc, decision.adapter == "uta")
 
     budget.add_storage_listener(lambda ev: daemon.on_budget_storage(ev.degraded, ev.message()))
+    if push is not None:
+        daemon.push_sources = push.sources
     return Built(daemon, budget, clients, feed, push, account_pushes, modes=decide_all)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal as D
 from pathlib import Path
@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from riskd.daemon.journal import Intent, IntentRecord, Journal
+from riskd.daemon.push import PushSources
 from riskd.daemon.status import build_report, daemon_info, load_report, status_rows
 from riskd.daemon.status_model import SCHEMA_VERSION, LastAction, ScopeRow
 from riskd.daemon.status_render import ago, render_rich, render_text
@@ -47,9 +48,10 @@ class FakeAccount:
 
 @dataclass
 class FakeDaemon:
-    """The daemon as the rows see it: only its journal."""
+    """The daemon as the rows see it: its journal and, with the push path on, its sources."""
 
     journal: Journal
+    push_sources: Callable[[str], PushSources] | None = None
 
 
 def snapshot(rate: str, at: float, *, prices: bool = True) -> ScopeSnapshot:
@@ -403,3 +405,28 @@ async def test_a_poll_error_keeps_the_trend_samples(journal: Journal) -> None:
     row = ScopeRow.from_record("main", "cross", (await journal.read_status())[0][3])
     assert [t for t, _ in row.risk_samples] == [T0, T0 + 60]
     assert row.trend_per_min == D("0.10000000")
+
+
+async def test_rows_say_when_each_push_source_last_spoke(journal: Journal) -> None:
+    """With the push path on, each row carries when the index prices and the account last
+    pushed; the text and the JSON show their ages ("none yet" for a silent source)."""
+    acc = FakeAccount("main", FakePoller())
+    acc.poller.snapshots["cross"] = snapshot("0.5", T0)
+    sources = PushSources(price_push_at=T0 - 2, account_push_at=None, polled_at={})
+    rows = await status_rows(FakeDaemon(journal, lambda account: sources), acc, T0)
+    await journal.write_status(rows, at=T0)
+    report = await load_report(journal, T0 + 1, alive=lambda pid: False)
+    (row,) = report.accounts[0].scopes
+    assert row.pushes and row.price_push_at == T0 - 2 and row.account_push_at is None
+    assert "pushes: index prices 3s ago, account none yet" in render_text(report)
+    shown = row.to_json(T0 + 1)
+    assert shown["price_push_age_s"] == 3.0 and shown["account_push_age_s"] is None
+
+
+async def test_without_the_push_path_no_push_line(journal: Journal) -> None:
+    """The push path off: no push line (not a misleading "none yet")."""
+    acc = FakeAccount("main", FakePoller())
+    acc.poller.snapshots["cross"] = snapshot("0.5", T0)
+    await write_cycle(journal, acc, T0)
+    report = await load_report(journal, T0 + 1, alive=lambda pid: False)
+    assert "pushes:" not in render_text(report)
