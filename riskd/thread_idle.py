@@ -16,11 +16,18 @@ an *empty* queue; every other state is busy. Read from ``sys._current_frames()``
 
 A thread busy for more than ``foreign_after_s`` real seconds is *foreign* (logged once at
 warning with its name) and ignored until it is next seen idle, so the loop never hangs on it.
+
+``sys._current_frames()`` runs with the garbage collector paused: on CPython up to 3.11 a
+collection triggered inside it (it allocates while holding the runtime's thread-list lock)
+can free an object whose deallocation takes that lock again, and the process deadlocks
+(python/cpython#106883, not fixed in 3.11). The loop calls it at every step, so over a
+test suite the deadlock did happen.
 """
 
 from __future__ import annotations
 
 import dis
+import gc
 import logging
 import queue
 import select
@@ -51,6 +58,18 @@ def _get_call_offsets(code: CodeType) -> frozenset[int]:
                 pending = False
         found = _get_calls[code] = frozenset(offsets)
     return found
+
+
+def current_frames() -> dict[int, FrameType]:
+    """``sys._current_frames()`` with the collector paused (see the module docstring); the
+    collector's state is restored, also when it was off."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return sys._current_frames()
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _cpu_ns(ident: int) -> int | None:
@@ -118,7 +137,7 @@ class ThreadWatch:
 
     def busy_threads(self, exclude: int) -> list[int]:
         """Idents of the threads that are busy now (foreign threads left out)."""
-        frames = sys._current_frames()
+        frames = current_frames()
         busy: list[int] = []
         unsure: list[int] = []
         for ident, frame in frames.items():
@@ -149,7 +168,7 @@ class ThreadWatch:
         # Release the GIL without giving up the CPU (a zero-timeout select): a thread waiting
         # for it (one that popped an item) is woken, so it is runnable (``R``) or has moved.
         select.select([], [], [], 0)
-        frames = sys._current_frames()
+        frames = current_frames()
         for ident, cpu in before.items():
             frame = frames.get(ident)
             # Where the CPU clock or /proc is missing (not Linux), the frame check after the
