@@ -339,18 +339,7 @@ class ClientExchange:
         amount: Decimal,
         client_oid: str,
     ) -> str:
-        try:
-            order = OrderRequest(
-                side=side,
-                order_type="market",
-                loan_type="autoRepay",
-                time_in_force="gtc",
-                base_quantity=amount if side == "sell" else None,
-                quote_amount=amount if side == "buy" else None,
-                client_oid=client_oid,
-            )
-        except ValueError as exc:
-            raise CallRejected(f"not sent: {exc}", code="request") from exc
+        order = _market_autorepay(side, amount, client_oid)
         method = (
             self.client.cross_place_order if margin == "cross" else self.client.isolated_place_order
         )
@@ -366,21 +355,8 @@ class ClientExchange:
         client_oids: Sequence[str],
     ) -> BatchPlaced:
         """The orders of :meth:`place_market_autorepay` in one ``batch-place-order`` call."""
-        try:
-            orders = [
-                OrderRequest(
-                    side=side,
-                    order_type="market",
-                    loan_type="autoRepay",
-                    time_in_force="gtc",
-                    base_quantity=amount if side == "sell" else None,
-                    quote_amount=amount if side == "buy" else None,
-                    client_oid=oid,
-                )
-                for amount, oid in zip(amounts, client_oids, strict=True)
-            ]
-        except ValueError as exc:
-            raise CallRejected(f"not sent: {exc}", code="request") from exc
+        pairs = zip(amounts, client_oids, strict=True)
+        orders = [_market_autorepay(side, amount, oid) for amount, oid in pairs]
         method = (
             self.client.cross_batch_place_order
             if margin == "cross"
@@ -392,6 +368,23 @@ class ClientExchange:
             f"{f.client_oid or '?'}: {f.error_msg or 'refused'}" for f in result.failure
         )
         return BatchPlaced(placed, refused)
+
+
+def _market_autorepay(side: Side, amount: Decimal, client_oid: str) -> OrderRequest:
+    """A market order with ``loanType=autoRepay``: ``amount`` is the base quantity for a
+    sell, the quote amount for a buy. A request the model refuses is never sent."""
+    try:
+        return OrderRequest(
+            side=side,
+            order_type="market",
+            loan_type="autoRepay",
+            time_in_force="gtc",
+            base_quantity=amount if side == "sell" else None,
+            quote_amount=amount if side == "buy" else None,
+            client_oid=client_oid,
+        )
+    except ValueError as exc:
+        raise CallRejected(f"not sent: {exc}", code="request") from exc
 
 
 def _repay(r: WireRepay, symbol: str | None) -> RepayRecord:

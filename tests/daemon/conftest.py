@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,7 @@ from riskd.daemon.exchange import (
     SymbolInfo,
     TierInfo,
 )
+from riskd.daemon.journal import Journal
 
 MUTATING = ("repay", "flash_repay", "batch_cancel", "place_market_autorepay")
 
@@ -160,6 +162,14 @@ class FakeExchange:
         self.history.append(OrderInfo(oid, client_oid, "full_fill", symbol))
         self._lost("place_market_autorepay")
         return oid
+
+
+@pytest.fixture
+async def journal(tmp_path: Path) -> AsyncIterator[Journal]:
+    """A fresh SQLite journal (``j.sqlite3`` in the test's directory), closed after it."""
+    j = await Journal.open(tmp_path / "j.sqlite3")
+    yield j
+    await j.close()
 
 
 @pytest.fixture

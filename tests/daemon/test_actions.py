@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal as D
-from pathlib import Path
-
-import pytest
 
 from riskd.daemon.actions import (
     AWAITING,
@@ -19,7 +16,7 @@ from riskd.daemon.actions import (
 )
 from riskd.daemon.exchange import AssetRow, CallRejected, CallUncertain
 from riskd.daemon.executor import DryRunExecutor, LiveExecutor
-from riskd.daemon.journal import DRY_RUN, FAILED, PENDING, SUCCEEDED, Journal
+from riskd.daemon.journal import DRY_RUN, FAILED, PENDING, SUCCEEDED
 from riskd.daemon.reconcile import Reconciler
 from riskd.daemon.snapshots import Reference, isolated_snapshot
 from riskd.risk.snapshot import ScopeSnapshot
@@ -35,13 +32,6 @@ class Req:
     scope: str = SCOPE
     rule: str = "r1"
     params: dict[str, object] = field(default_factory=dict)
-
-
-@pytest.fixture
-async def journal(tmp_path: Path):
-    j = await Journal.open(tmp_path / "j.sqlite3")
-    yield j
-    await j.close()
 
 
 def _exchange(make_exchange):

@@ -5,27 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal as D
-from pathlib import Path
-
-import pytest
 
 from riskd.daemon.actions import ActionRunner
 from riskd.daemon.exchange import BatchPlaced, CallUncertain, OrderInfo
 from riskd.daemon.executor import LiveExecutor
-from riskd.daemon.journal import FAILED, SUCCEEDED, Journal
+from riskd.daemon.journal import FAILED, SUCCEEDED
 from riskd.daemon.reconcile import Reconciler
 from riskd.risk.snapshot import ScopeSnapshot
 from riskd.settings import CapsSettings
 
 from .conftest import FakeExchange
 from .test_actions_legs import PRICE, Book, Req
-
-
-@pytest.fixture
-async def journal(tmp_path: Path):
-    j = await Journal.open(tmp_path / "j.sqlite3")
-    yield j
-    await j.close()
 
 
 @dataclass

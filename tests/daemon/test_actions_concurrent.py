@@ -5,13 +5,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from decimal import Decimal as D
-from pathlib import Path
-
-import pytest
 
 from riskd.daemon.actions import ActionRunner
 from riskd.daemon.executor import LiveExecutor
-from riskd.daemon.journal import SUCCEEDED, Journal
+from riskd.daemon.journal import SUCCEEDED
 from riskd.daemon.reconcile import Reconciler
 from riskd.risk.snapshot import CoinBalance, ScopeSnapshot, SymbolTradeRule
 from riskd.settings import CapsSettings
@@ -19,13 +16,6 @@ from riskd.settings import CapsSettings
 from .test_actions_legs import Req
 
 PRICES = {"BTC": D(20000), "ETH": D(1000)}
-
-
-@pytest.fixture
-async def journal(tmp_path: Path):
-    j = await Journal.open(tmp_path / "j.sqlite3")
-    yield j
-    await j.close()
 
 
 @dataclass

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal as D
-from pathlib import Path
-
-import pytest
 
 from riskd.daemon.actions import ActionRunner
 from riskd.daemon.executor import LiveExecutor
-from riskd.daemon.journal import SUCCEEDED, Journal
+from riskd.daemon.journal import SUCCEEDED
 from riskd.daemon.reconcile import Reconciler
 from riskd.risk.snapshot import CoinBalance, ScopeSnapshot, SymbolTradeRule
 from riskd.settings import CapsSettings
@@ -26,13 +23,6 @@ class Req:
     scope: str = SCOPE
     rule: str = "r1"
     params: dict[str, object] = field(default_factory=dict)
-
-
-@pytest.fixture
-async def journal(tmp_path: Path):
-    j = await Journal.open(tmp_path / "j.sqlite3")
-    yield j
-    await j.close()
 
 
 @dataclass

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal as D
-from pathlib import Path
-
-import pytest
 
 from riskd.bitget.endpoints import Endpoint
 from riskd.bitget.gate import Priority, current_hold, current_priority
@@ -13,7 +10,7 @@ from riskd.clock import ManualClock
 from riskd.daemon.actions import ActionRunner
 from riskd.daemon.exchange import AssetRow
 from riskd.daemon.executor import LiveExecutor
-from riskd.daemon.journal import SUCCEEDED, Journal
+from riskd.daemon.journal import SUCCEEDED
 from riskd.daemon.order_slots import OrderSlots
 from riskd.daemon.plans import plan_action
 from riskd.daemon.reconcile import Reconciler
@@ -25,13 +22,6 @@ from riskd.sizing import Skip
 from .test_actions import SCOPE, Req
 
 REDUCE = {"target_risk_rate": "0.3"}
-
-
-@pytest.fixture
-async def journal(tmp_path: Path):
-    j = await Journal.open(tmp_path / "j.sqlite3")
-    yield j
-    await j.close()
 
 
 class WaitingGate:

@@ -36,13 +36,6 @@ def _intent(n: int, *, at: float = 1000.0, dry_run: bool = False, amount: str = 
     )
 
 
-@pytest.fixture
-async def journal(tmp_path: Path):
-    j = await Journal.open(tmp_path / "j.sqlite3")
-    yield j
-    await j.close()
-
-
 async def test_intent_lifecycle(journal: Journal) -> None:
     """An intent is pending before its call, accepted with a ref, final after its outcome."""
     await journal.begin_intent(_intent(1), "repay 10 USDT")

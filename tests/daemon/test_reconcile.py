@@ -3,20 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal as D
-from pathlib import Path
-
-import pytest
 
 from riskd.daemon.exchange import AssetRow, CallUncertain, OrderInfo, RepayRecord
-from riskd.daemon.journal import NOT_EXECUTED, SUCCEEDED, UNKNOWN, Intent, Journal
+from riskd.daemon.journal import NOT_EXECUTED, SUCCEEDED, UNKNOWN, Intent
 from riskd.daemon.reconcile import Reconciler
-
-
-@pytest.fixture
-async def journal(tmp_path: Path):
-    j = await Journal.open(tmp_path / "j.sqlite3")
-    yield j
-    await j.close()
 
 
 def _intent(n: int, kind: str, at: float, **params: str) -> Intent:

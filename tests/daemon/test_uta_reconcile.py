@@ -82,13 +82,6 @@ async def rig(tmp_path: Path):
     await r.aclose()
 
 
-@pytest.fixture
-async def journal(tmp_path: Path):
-    j = await Journal.open(tmp_path / "j.sqlite3")
-    yield j
-    await j.close()
-
-
 async def _intent(journal: Journal, rig: Rig, n: int, kind: str, **params: str) -> Intent:
     intent = Intent(
         intent_id=f"i{n}",
