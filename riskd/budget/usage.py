@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -118,8 +119,12 @@ async def usage(
         await client.aclose()
 
 
-async def _read(client: Redis, now: float) -> list[WindowUsage]:
-    counts: dict[tuple[LimitRule, str], list[int]] = {}
+async def window_counts(
+    client: Redis, now: float
+) -> AsyncIterator[tuple[LimitRule, str, bool, int]]:
+    """Every budget window key in Redis as ``(rule, identity, polls only, calls in its
+    current window)``; other keys are skipped. The one reader of the key format (this
+    module's ``usage`` and ``riskd cluster status`` both count through it)."""
     async for raw in client.scan_iter(match=KEY_PREFIX + "*", count=1000):
         key = raw.decode() if isinstance(raw, bytes) else str(raw)
         parsed = parse_key(key)
@@ -128,7 +133,12 @@ async def _read(client: Redis, now: float) -> list[WindowUsage]:
         rule, identity, polls = parsed
         entries = await client.lrange(key, 0, -1)
         cutoff = now - rule.window_s
-        n = sum(1 for e in entries if float(e) >= cutoff)
+        yield rule, identity, polls, sum(1 for e in entries if float(e) >= cutoff)
+
+
+async def _read(client: Redis, now: float) -> list[WindowUsage]:
+    counts: dict[tuple[LimitRule, str], list[int]] = {}
+    async for rule, identity, polls, n in window_counts(client, now):
         pair = counts.setdefault((rule, identity), [0, 0])
         pair[1 if polls else 0] = n
     rows = [

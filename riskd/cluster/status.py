@@ -5,8 +5,9 @@ Everything is read in one go into a frozen :class:`ClusterStatus`; :meth:`Cluste
 renders text and :meth:`ClusterStatus.to_json` the ``--json`` form. Times are PostgreSQL's.
 
 The budget use is read straight from the ``limits`` moving windows in Redis (lists of call
-timestamps under ``LIMITS:riskd/<rule>/UID/<account>/<window>s``, see
-:mod:`riskd.budget.budget`): the calls of every node in the current window, per rule and UID.
+timestamps under ``LIMITS:riskd/<rule>/UID/<account>/<window>s``, read through
+:func:`riskd.budget.usage.window_counts`): the calls of every node in the current window, per
+rule and UID.
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from riskd.bitget.endpoints import LimitScope
+from riskd.budget.usage import parse_key, window_counts
 from riskd.cluster import leases, nodes
 from riskd.cluster.leases import Lease
 from riskd.cluster.nodes import NodeInfo
-
-#: The ``limits`` Redis key prefix and riskd's namespace in it.
-REDIS_KEY_PREFIX = "LIMITS:riskd/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,17 +160,15 @@ async def read_status(conn: asyncpg.Connection, accounts: Iterable[str] = ()) ->
 
 def parse_budget_key(key: str) -> tuple[str, str, int] | None:
     """``(rule, account, window_s)`` of a UID-scoped window key, None for any other key
-    (IP-scoped, the polls-only windows, foreign keys)."""
-    if not key.startswith(REDIS_KEY_PREFIX):
+    (IP-scoped, the polls-only windows, foreign keys); the format is
+    :func:`riskd.budget.usage.parse_key`'s."""
+    parsed = parse_key(key)
+    if parsed is None:
         return None
-    parts = key[len(REDIS_KEY_PREFIX) :].split("/")
-    if len(parts) != 4 or parts[1] != "UID" or not parts[3].endswith("s"):
+    rule, account, polls = parsed
+    if polls or rule.scope is not LimitScope.UID:
         return None
-    try:
-        window = int(parts[3][:-1])
-    except ValueError:
-        return None
-    return parts[0], parts[2], window
+    return rule.name, account, rule.window_s
 
 
 async def read_budget(redis_url: str, *, timeout_s: float = 5.0) -> tuple[BudgetUse, ...]:
@@ -181,17 +179,11 @@ async def read_budget(redis_url: str, *, timeout_s: float = 5.0) -> tuple[Budget
         redis_url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s
     )
     try:
-        now = time.time()
-        out: list[BudgetUse] = []
-        async for raw in client.scan_iter(match=REDIS_KEY_PREFIX + "*/UID/*", count=500):
-            key = raw.decode() if isinstance(raw, bytes) else str(raw)
-            parsed = parse_budget_key(key)
-            if parsed is None:
-                continue
-            rule, account, window = parsed
-            stamps = await client.lrange(key, 0, -1)
-            used = sum(1 for s in stamps if float(s) >= now - window)
-            out.append(BudgetUse(rule, account, window, used))
+        out = [
+            BudgetUse(rule.name, account, rule.window_s, used)
+            async for rule, account, polls, used in window_counts(client, time.time())
+            if rule.scope is LimitScope.UID and not polls
+        ]
         return tuple(sorted(out, key=lambda u: (u.account, u.rule)))
     finally:
         await client.aclose()
