@@ -101,14 +101,21 @@ class Stopwatch:
         with self.lock:
             self.pushed_at = self.accepted_at = None
 
+    #: The sockets whose pushes may start the clock (path endings).
+    sockets: tuple[str, ...] = ("/ws/public",)
+
+    def _crossing(self, text: str) -> bool:
+        """Whether a pushed frame is the trial's crossing push."""
+        return self.mark in text
+
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         kind, path = scope.get("type"), scope.get("path", "")
         is_repay = kind == "http" and path.endswith("/repay")
-        is_public = kind == "websocket" and path.endswith("/ws/public")
+        is_ws = kind == "websocket" and path.endswith(self.sockets)
 
         async def timed_send(message: Any) -> None:
             kind = message.get("type")
-            if is_public and kind == "websocket.send" and self.mark in (message.get("text") or ""):
+            if is_ws and kind == "websocket.send" and self._crossing(message.get("text") or ""):
                 self._note("pushed_at")
             elif is_repay and kind == "http.response.start" and message.get("status") == 200:
                 self._note("accepted_at")

@@ -36,11 +36,9 @@ import logging
 import random
 import sys
 import tempfile
-import threading
 import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from riskd.amounts import fmt8
 from riskd.bitget.credentials import Credentials
@@ -54,7 +52,8 @@ from riskd.sim import Simulator, load_scenario
 from riskd.sim.uta import uta_book
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from reaction_latency import ASGI, Scope, line, pct, serve, until
+from reaction_latency import ASGI, line, pct, serve, until
+from reaction_latency import Stopwatch as BaseStopwatch
 
 SCENARIO = """
 name = "uta_latency"
@@ -85,19 +84,18 @@ PUSH_INTERVAL_S = 0.05
 ACCOUNT = "uta"
 
 
-class Stopwatch:
+class Stopwatch(BaseStopwatch):
     """ASGI wrapper: the wall time of the first push of the trial's kind (an index price at
     ``CRASH``, or an mgnRatio at or above ``LINE``) and of the first 200 answer to a repay."""
 
+    sockets = ("/v2/ws/public", "/v3/ws/private")
+
     def __init__(self, app: ASGI) -> None:
-        self.app = app
+        super().__init__(app)
         self.kind = "index"
         self.mark = f'"indexPrice": "{fmt8(CRASH)}"'
-        self.pushed_at: float | None = None
-        self.accepted_at: float | None = None
-        self.lock = threading.Lock()
 
-    def reset(self, kind: str) -> None:
+    def reset(self, kind: str = "index") -> None:
         with self.lock:
             self.kind = kind
             self.pushed_at = self.accepted_at = None
@@ -109,27 +107,6 @@ class Stopwatch:
             return False
         data = json.loads(text).get("data") or []
         return any(Decimal(i.get("mgnRatio", "0")) >= LINE for i in data)
-
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        kind, path = scope.get("type"), scope.get("path", "")
-        is_repay = kind == "http" and path.endswith("/repay")
-        is_ws = kind == "websocket" and path.endswith(("/v2/ws/public", "/v3/ws/private"))
-
-        async def timed_send(message: Any) -> None:
-            kind = message.get("type")
-            if is_ws and kind == "websocket.send" and self._crossing(message.get("text") or ""):
-                self._note("pushed_at")
-            elif is_repay and kind == "http.response.start" and message.get("status") == 200:
-                self._note("accepted_at")
-            await send(message)
-
-        await self.app(scope, receive, timed_send)
-
-    def _note(self, what: str) -> None:
-        now = time.perf_counter()
-        with self.lock:
-            if getattr(self, what) is None:
-                setattr(self, what, now)
 
 
 def _usdt(snap: ScopeSnapshot) -> Decimal:
