@@ -66,11 +66,6 @@ def journal_path_for(config_path: Path | None) -> Path:
     return load_cli_settings(config_path).journal_path
 
 
-def resolve_journal_path(config_path: Path | None, journal_path: Path | None) -> Path:
-    """The journal to work on: ``--journal``, else the one ``riskd run`` would use."""
-    return journal_path if journal_path is not None else journal_path_for(config_path)
-
-
 def resolve_journal_target(config_path: Path | None, journal_path: Path | None) -> Path | str:
     """The journal to work on: ``--journal`` (a file), else the one ``riskd run`` would use
     (``journal_url`` when the configuration has one, else ``journal_path``)."""
@@ -107,27 +102,39 @@ def with_store(
     return asyncio.run(main())
 
 
-def with_journal(target: Path | str, work: Callable[[Journal], Awaitable[T]], *, write: bool) -> T:
-    """Check the (existing) journal, open it, run ``work`` on it and close it on every path;
-    any problem with the file is a StartupError. ``target`` may be a PostgreSQL URL
-    (``journal_url``): then a database that cannot be opened or reached is one."""
+def with_target(
+    target: Path | str,
+    open_target: Callable[[Path | str], Awaitable[S]],
+    work: Callable[[S], Awaitable[T]],
+    *,
+    write: bool,
+) -> T:
+    """Open the (existing) journal ``target`` with ``open_target``, run ``work`` on it and
+    close it on every path; any problem with the file is a StartupError. ``target`` may be a
+    PostgreSQL URL (``journal_url``): then a database that cannot be opened or reached is
+    one."""
     if not is_pg_url(target):
-        return with_store(Path(target), Journal.open, (JournalOpenError,), work, write=write)
+        return with_store(Path(target), open_target, (JournalOpenError,), work, write=write)
     url = str(target)
 
     async def main() -> T:
         try:
-            journal = await Journal.open_target(url)
+            store = await open_target(url)
         except JournalOpenError as exc:
             raise pg_journal_error(exc) from None
         try:
-            return await work(journal)
+            return await work(store)
         except JournalUnavailable as exc:
             raise pg_journal_error(exc) from None
         finally:
-            await journal.close()
+            await store.close()
 
     return asyncio.run(main())
+
+
+def with_journal(target: Path | str, work: Callable[[Journal], Awaitable[T]], *, write: bool) -> T:
+    """:func:`with_target` with the :class:`~riskd.daemon.journal.Journal` itself."""
+    return with_target(target, Journal.open_target, work, write=write)
 
 
 __all__ = [
@@ -136,8 +143,8 @@ __all__ = [
     "journal_path_for",
     "load_cli_settings",
     "pg_journal_error",
-    "resolve_journal_path",
     "resolve_journal_target",
     "with_journal",
     "with_store",
+    "with_target",
 ]

@@ -1,13 +1,13 @@
 """``riskd silence add|list|expire``: silences kept in the journal database.
 
-The journal is found as ``riskd status`` finds it (``--journal``, else ``journal_path`` of
-``--config``); errors are one line on stderr with the exit code of riskd/preflight.py.
+The journal is found as ``riskd status`` finds it (``--journal``, else ``journal_url`` or
+``journal_path`` of ``--config``): on a cluster's PostgreSQL a silence holds on every node.
+Errors are one line on stderr with the exit code of riskd/preflight.py.
 """
 
 from __future__ import annotations
 
 import getpass
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import click
 
-from riskd.cli.common import config_option, journal_option, resolve_journal_path, with_store
+from riskd.cli.common import config_option, journal_option, resolve_journal_target, with_target
 from riskd.durations import POSITIVE_DURATION
 from riskd.notify.matchers import MatcherError, parse_matchers
 from riskd.notify.silence_store import SilenceNotFound, SilenceStore
@@ -25,8 +25,10 @@ from riskd.notify.silences import Silence
 T = TypeVar("T")
 
 
-def _with_store(path: Path, work: Callable[[SilenceStore], Awaitable[T]], *, write: bool) -> T:
-    return with_store(path, SilenceStore.open, (sqlite3.Error, OSError), work, write=write)
+def _with_store(
+    target: Path | str, work: Callable[[SilenceStore], Awaitable[T]], *, write: bool
+) -> T:
+    return with_target(target, SilenceStore.open, work, write=write)
 
 
 def _when(at: float) -> str:
@@ -77,7 +79,7 @@ def add(
         parsed = parse_matchers(matchers)
     except MatcherError as exc:
         raise click.BadParameter(str(exc), param_hint="--matcher") from None
-    path = resolve_journal_path(config_path, journal_path)
+    path = resolve_journal_target(config_path, journal_path)
     now = time.time()
 
     async def work(store: SilenceStore) -> Silence:
@@ -95,7 +97,7 @@ def add(
 @click.option("--all", "show_all", is_flag=True, help="Also expired silences.")
 def list_(config_path: Path | None, journal_path: Path | None, show_all: bool) -> None:
     """List active (and pending) silences; with --all also expired ones."""
-    path = resolve_journal_path(config_path, journal_path)
+    path = resolve_journal_target(config_path, journal_path)
     now = time.time()
     found = _with_store(path, lambda store: store.all(), write=False)
     shown = [s for s in found if show_all or s.active(now) or now < s.starts_at]
@@ -111,7 +113,7 @@ def list_(config_path: Path | None, journal_path: Path | None, show_all: bool) -
 @click.argument("silence_id")
 def expire(config_path: Path | None, journal_path: Path | None, silence_id: str) -> None:
     """End a silence now (its id, or a unique prefix of it)."""
-    path = resolve_journal_path(config_path, journal_path)
+    path = resolve_journal_target(config_path, journal_path)
 
     async def work(store: SilenceStore) -> Silence:
         return await store.expire(silence_id, time.time())

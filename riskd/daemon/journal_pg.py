@@ -92,6 +92,16 @@ CREATE TABLE IF NOT EXISTS control (account TEXT PRIMARY KEY, paused BIGINT,
 CREATE TABLE IF NOT EXISTS status (account TEXT, scope TEXT, at DOUBLE PRECISION, data TEXT,
                                    PRIMARY KEY (account, scope));
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS silences (
+    id TEXT PRIMARY KEY,
+    matchers TEXT NOT NULL,
+    starts_at DOUBLE PRECISION NOT NULL,
+    ends_at DOUBLE PRECISION NOT NULL,
+    comment TEXT NOT NULL DEFAULT '',
+    created_by TEXT NOT NULL DEFAULT '',
+    created_at DOUBLE PRECISION NOT NULL,
+    expired_at DOUBLE PRECISION
+);
 """
 
 #: Serialises the schema's creation between nodes starting together (an advisory lock key).

@@ -51,6 +51,16 @@ CREATE TABLE IF NOT EXISTS control (account TEXT PRIMARY KEY, paused INTEGER, at
 CREATE TABLE IF NOT EXISTS status (account TEXT, scope TEXT, at REAL, data TEXT,
                                    PRIMARY KEY (account, scope));
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS silences (
+    id TEXT PRIMARY KEY,
+    matchers TEXT NOT NULL,
+    starts_at REAL NOT NULL,
+    ends_at REAL NOT NULL,
+    comment TEXT NOT NULL DEFAULT '',
+    created_by TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    expired_at REAL
+);
 """
 
 #: The intent row, in the order :func:`intent_record` reads it (append a ``WHERE`` tail).

@@ -104,11 +104,12 @@ async def build_parts(
             if notifier_factory is not None:
                 notifier = notifier_factory(settings, clock, recorder)
             else:
-                # Alerts are written to the journal before delivery (sent after a restart)
-                # and silences live there too (`riskd silence`).
+                # Alerts are written to this node's journal file before delivery (sent
+                # after a restart); silences live in the journal too (`riskd silence`), the
+                # shared one on PostgreSQL, so a silence holds on every node.
                 outbox = await OutboxStore.open(settings.journal_path)
                 closers.append(("the alert outbox", outbox.close))
-                silences = await SilenceStore.open(settings.journal_path)
+                silences = await SilenceStore.open(settings.journal_target)
                 closers.append(("the silence store", silences.close))
                 notifier = Notifier(
                     settings.notify,
@@ -122,8 +123,7 @@ async def build_parts(
         try:
             telegram = make_telegram_service(
                 settings.telegram,
-                journal_path=settings.journal_path,
-                journal_target=settings.journal_target,
+                journal=settings.journal_target,
                 accounts=lambda: tuple(built.daemon.accounts),
                 clock=clock,
                 stale_after=limit,

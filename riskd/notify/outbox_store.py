@@ -20,9 +20,11 @@ from typing import Any
 import aiosqlite
 
 from riskd.notify.alert import Alert, AlertKind
-from riskd.notify.silence_store import connect
 from riskd.redact import redact
 from riskd.severity import Severity
+
+#: Milliseconds a statement waits for the daemon's write lock.
+BUSY_TIMEOUT_MS = 5000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alert_outbox (
@@ -78,6 +80,25 @@ def alert_from_json(text: str) -> Alert:
     )
 
 
+async def _connect(path: Path, *schema: str) -> aiosqlite.Connection:
+    """A connection to the journal file with a busy timeout, its ``schema`` statements run
+    and committed; closed again if any of that fails."""
+    db = await aiosqlite.connect(path)
+    try:
+        await db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        # WAL + NORMAL: a commit survives the process being killed (kill -9), without an
+        # fsync per alert; only a power loss can take the last commits.
+        await db.execute("PRAGMA synchronous=NORMAL")
+        for statement in schema:
+            await db.execute(statement)
+        if schema:
+            await db.commit()
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
 @dataclass(frozen=True, slots=True)
 class PendingAlert:
     """An undelivered alert for one channel (``route`` is its label, e.g. ``mail[0]``)."""
@@ -96,7 +117,7 @@ class OutboxStore:
 
     @classmethod
     async def open(cls, path: Path) -> OutboxStore:
-        return cls(await connect(path, _SCHEMA, _INDEX))
+        return cls(await _connect(path, _SCHEMA, _INDEX))
 
     async def close(self) -> None:
         await self._db.close()

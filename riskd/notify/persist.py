@@ -143,12 +143,23 @@ class SilenceFeed:
         self._clock = clock
         self._every = every
         self._apply = apply
+        self._failing = False
 
     async def load(self) -> None:
+        """Apply the silences in force; when they cannot be read, keep the ones we had and
+        log it once until a read works again (a database outage is alerted elsewhere)."""
         try:
-            self._apply(tuple(await self._source.active(self._clock.now())))
+            found = tuple(await self._source.active(self._clock.now()))
         except Exception as exc:  # noqa: BLE001 - keep the silences we had
-            log.error("silences unreadable: %s", redact(f"{type(exc).__name__}: {exc}"))
+            if not self._failing:
+                why = redact(f"{type(exc).__name__}: {exc}")
+                log.error("silences unreadable (keeping the last ones read): %s", why)
+            self._failing = True
+            return
+        if self._failing:
+            log.warning("silences readable again")
+        self._failing = False
+        self._apply(found)
 
     async def run(self) -> None:
         """Reload every ``every`` wall seconds, forever (cancel to stop). Wall time on

@@ -1,6 +1,17 @@
-"""Silences kept in the journal database (table ``silences``), for ``riskd silence`` and the
-notifier. Opens the journal file with its own aiosqlite connection (the journal is in WAL
-mode, so this connection and the daemon's coexist); creates its table when missing.
+"""Silences kept in the journal database (table ``silences``), for ``riskd silence``, the
+Telegram bot and the notifier.
+
+The store works on the journal's own backend (:mod:`riskd.daemon.journal_backend`): the
+SQLite file of one machine, or the PostgreSQL database several nodes share (``journal_url``),
+where a silence added on any node (or from any machine that reaches the database) silences
+that alert on every node, wherever its account is owned. It opens its own connection (the
+SQLite journal is in WAL mode, so this one and the daemon's coexist; on PostgreSQL a pool of
+at most two), and the journal's schema includes the table.
+
+Faults: a target that cannot be opened is a :class:`~riskd.daemon.journal_types.
+JournalOpenError` naming it (never a password); on PostgreSQL a lost server during a call is
+a :class:`~riskd.daemon.journal_types.JournalUnavailable` (the notifier keeps the silences it
+had and reloads them later).
 """
 
 from __future__ import annotations
@@ -11,59 +22,42 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-import aiosqlite
-
+from riskd.daemon.journal_backend import Backend, SqliteBackend, is_pg_url
 from riskd.notify.matchers import Matcher, parse_matchers
 from riskd.notify.silences import Silence
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS silences (
-    id TEXT PRIMARY KEY,
-    matchers TEXT NOT NULL,
-    starts_at REAL NOT NULL,
-    ends_at REAL NOT NULL,
-    comment TEXT NOT NULL DEFAULT '',
-    created_by TEXT NOT NULL DEFAULT '',
-    created_at REAL NOT NULL,
-    expired_at REAL
-)
-"""
-#: Milliseconds a statement waits for the daemon's write lock.
-BUSY_TIMEOUT_MS = 5000
+#: Connections of a silence store's PostgreSQL pool (it reads every few seconds at most).
+PG_POOL_SIZE = 2
 
 
 class SilenceNotFound(KeyError):
     """No silence has this id (or the prefix is ambiguous)."""
 
 
-async def connect(path: Path, *schema: str) -> aiosqlite.Connection:
-    """A connection to the journal file with a busy timeout, its ``schema`` statements run
-    and committed (shared with the outbox store); closed again if any of that fails."""
-    db = await aiosqlite.connect(path)
-    try:
-        await db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        # WAL + NORMAL: a commit survives the process being killed (kill -9), without an
-        # fsync per alert; only a power loss can take the last commits.
-        await db.execute("PRAGMA synchronous=NORMAL")
-        for statement in schema:
-            await db.execute(statement)
-        if schema:
-            await db.commit()
-    except BaseException:
-        await db.close()
-        raise
-    return db
-
-
 class SilenceStore:
     """Add, list and expire silences; :meth:`active` is what the notifier loads."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
+    @property
+    def where(self) -> str:
+        """The database, as messages show it (a file, or a URL without user or password)."""
+        return self._db.where
+
     @classmethod
-    async def open(cls, path: Path) -> SilenceStore:
-        return cls(await connect(path, _SCHEMA))
+    async def open(cls, target: Path | str, *, wait_s: float | None = None) -> SilenceStore:
+        """The silences of the journal ``target``: a ``postgresql://`` URL (connect and
+        statement timeout ``wait_s``, default 5 s) or an SQLite file."""
+        if is_pg_url(target):
+            from riskd.daemon.journal_pg import TIMEOUT_S, PgBackend
+
+            return cls(
+                await PgBackend.open(
+                    str(target), wait_s=wait_s or TIMEOUT_S, pool_size=PG_POOL_SIZE
+                )
+            )
+        return cls(await SqliteBackend.open(Path(target)))
 
     async def close(self) -> None:
         await self._db.close()
@@ -92,29 +86,28 @@ class SilenceStore:
         silence = Silence(
             uuid.uuid4().hex[:12], tuple(matchers), starts_at, ends_at, comment, created_by
         )
-        await self._db.execute(
-            "INSERT INTO silences (id, matchers, starts_at, ends_at, comment, created_by,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                silence.id,
-                json.dumps([str(m) for m in matchers]),
-                starts_at,
-                ends_at,
-                comment,
-                created_by,
-                starts_at,
-            ),
-        )
-        await self._db.commit()
+        async with self._db.write() as tx:
+            await tx.execute(
+                "INSERT INTO silences (id, matchers, starts_at, ends_at, comment, created_by,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    silence.id,
+                    json.dumps([str(m) for m in matchers]),
+                    starts_at,
+                    ends_at,
+                    comment,
+                    created_by,
+                    starts_at,
+                ),
+            )
         return silence
 
     async def all(self) -> list[Silence]:
         """Every silence, newest first."""
-        async with self._db.execute(
+        rows = await self._db.fetchall(
             "SELECT id, matchers, starts_at, ends_at, comment, created_by, expired_at"
             " FROM silences ORDER BY created_at DESC, id"
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [
             Silence(
                 str(r[0]),
@@ -137,11 +130,11 @@ class SilenceStore:
         if len(matches) != 1 or not silence_id:
             raise SilenceNotFound(silence_id)
         silence = matches[0]
-        await self._db.execute(
-            "UPDATE silences SET expired_at = ? WHERE id = ? AND expired_at IS NULL",
-            (now, silence.id),
-        )
-        await self._db.commit()
+        async with self._db.write() as tx:
+            await tx.execute(
+                "UPDATE silences SET expired_at = ? WHERE id = ? AND expired_at IS NULL",
+                (now, silence.id),
+            )
         return Silence(
             silence.id,
             silence.matchers,

@@ -76,21 +76,19 @@ class TelegramService:
         settings: TelegramSettings,
         *,
         token: SecretStr,
-        journal_path: Path,
+        journal: Path | str,
         accounts: Callable[[], Collection[str]],
         clock: Clock,
         stale_after: float,
         retry_base: float = 1.0,
-        journal_target: Path | str | None = None,
     ) -> None:
         register_secret(token.get_secret_value())
         install_log_redaction(*UNSAFE_LOGGERS, *PTB_LOGGERS)
         self.settings = settings
         self.clock = clock
-        self.journal_path = journal_path
-        #: The journal the replies read: the cluster's PostgreSQL when there is one (the
-        #: silences stay in the node's own file at ``journal_path``).
-        self.journal_target = journal_target if journal_target is not None else journal_path
+        #: The journal the replies read and the silences are kept in: the SQLite file, or
+        #: the cluster's PostgreSQL (``journal_url``), where a silence holds on every node.
+        self.journal = journal
         self._accounts = accounts
         self._stale_after = stale_after
         self._retry_base = retry_base
@@ -163,8 +161,8 @@ class TelegramService:
 
     async def _run(self) -> None:
         try:
-            self._journal = await Journal.open_target(self.journal_target)
-            self._silences = await SilenceStore.open(self.journal_path)
+            self._journal = await Journal.open_target(self.journal)
+            self._silences = await SilenceStore.open(self.journal)
         except Exception as exc:  # noqa: BLE001 - the daemon goes on without its bot
             log.error("telegram: cannot open the journal, the bot is off: %s", _why(exc))
             return

@@ -21,12 +21,11 @@ if TYPE_CHECKING:
 def make_telegram_service(
     settings: TelegramSettings,
     *,
-    journal_path: Path,
+    journal: Path | str,
     accounts: Callable[[], Collection[str]],
     clock: Clock,
     stale_after: float,
     environ: Mapping[str, str] | None = None,
-    journal_target: Path | str | None = None,
 ) -> TelegramService | None:
     """The service (not started), or None when ``telegram.enabled`` is false.
 
@@ -46,8 +45,7 @@ def make_telegram_service(
     return TelegramService(
         settings,
         token=token,
-        journal_path=journal_path,
-        journal_target=journal_target,
+        journal=journal,
         accounts=accounts,
         clock=clock,
         stale_after=stale_after,

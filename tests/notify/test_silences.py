@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
@@ -13,10 +14,12 @@ from pydantic import SecretStr
 
 from riskd.cli.main import cli
 from riskd.clock import ManualClock
+from riskd.daemon.journal_schema import SCHEMA
 from riskd.notify.alert import Alert, AlertKind
 from riskd.notify.channel import AppriseChannel, SendResult, rate_limited
 from riskd.notify.matchers import Matcher, MatcherError, parse_matchers
 from riskd.notify.notifier import Notifier
+from riskd.notify.persist import SilenceFeed
 from riskd.notify.recorder import MemoryRecorder
 from riskd.notify.settings import NotifySettings, parse_notify_settings
 from riskd.notify.silence_store import SilenceStore
@@ -102,10 +105,11 @@ async def test_notifier_drops_silenced_until_expiry(alert: Any, fakes_cls: Any, 
 
 
 def _journal(tmp_path: Path) -> Path:
+    """A journal file as `riskd run` leaves it (WAL, the journal's tables)."""
     path = tmp_path / "journal.sqlite3"
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA journal_mode=WAL")
-        db.execute("CREATE TABLE events (id INTEGER)")
+        db.executescript(SCHEMA)
     return path
 
 
@@ -294,3 +298,32 @@ async def test_silences_added_later_are_reloaded(
     await until(lambda: notifier.status().silences == 0)
     await notifier.stop(timeout=1)
     await store.close()
+
+
+async def test_silence_feed_keeps_the_last_silences_and_logs_an_outage_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Unreadable silences keep the last set; the outage is logged once, the recovery once."""
+    kept = Silence("abc", parse_matchers(["account=main"]), T0, T0 + 60)
+    answers: list[list[Silence] | Exception] = [
+        [kept], OSError("db down"), OSError("db down"), [],
+    ]  # fmt: skip
+    applied: list[tuple[Silence, ...]] = []
+
+    class Source:
+        async def active(self, now: float) -> list[Silence]:
+            answer = answers.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+    feed = SilenceFeed(Source(), ManualClock(T0), 10.0, applied.append)
+    with caplog.at_level(logging.WARNING, logger="riskd.notify.persist"):
+        for _ in range(4):
+            await feed.load()
+    assert applied == [(kept,), ()]
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == [
+        "silences unreadable (keeping the last ones read): OSError: db down",
+        "silences readable again",
+    ]

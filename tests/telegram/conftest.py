@@ -109,7 +109,7 @@ def make_service(
     return TelegramService(
         bot_settings(url, **over),
         token=SecretStr(token),
-        journal_path=journal_path,
+        journal=journal_path,
         accounts=lambda: accounts,
         clock=clock,
         stale_after=30.0,

@@ -83,7 +83,7 @@ def test_setup_disabled_builds_nothing(tmp_path: Path) -> None:
     """telegram.enabled = false: no service, no token needed."""
     got = make_telegram_service(
         TelegramSettings(),
-        journal_path=tmp_path / "j.sqlite3",
+        journal=tmp_path / "j.sqlite3",
         accounts=lambda: ("main",),
         clock=ManualClock(),
         stale_after=30,
@@ -97,7 +97,7 @@ def test_setup_enabled_without_token_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(TelegramSetupError, match=TOKEN_FILE):
         make_telegram_service(
             TelegramSettings(enabled=True, allowed_chats=(1,)),
-            journal_path=tmp_path / "j.sqlite3",
+            journal=tmp_path / "j.sqlite3",
             accounts=lambda: ("main",),
             clock=ManualClock(),
             stale_after=30,
@@ -110,7 +110,7 @@ async def test_setup_enabled_builds_an_idle_service(tmp_path: Path) -> None:
     (tmp_path / TOKEN_FILE).write_text("1234:setup-token-Pp0-never-shown")
     service = make_telegram_service(
         TelegramSettings(enabled=True, allowed_chats=(1,)),
-        journal_path=tmp_path / "j.sqlite3",
+        journal=tmp_path / "j.sqlite3",
         accounts=lambda: ("main",),
         clock=ManualClock(),
         stale_after=30,
