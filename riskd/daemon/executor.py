@@ -8,8 +8,9 @@ Two implementations of one :class:`Executor` protocol, chosen per account at sta
   cycles — the cycle, and the polling of every other scope, never waits for it;
 - :class:`DryRunExecutor` reads what it needs (open orders) and describes, exactly, what
   would have been sent. It has no code path to a mutating endpoint. Over a
-  :class:`~riskd.daemon.shadow_exchange.ShadowExchange` it applies the would-be effect to
-  the account's shadow ledger and says what would have followed.
+  :class:`~riskd.daemon.shadow_exchange.ShadowExchange` (a Unified Trading Account's:
+  :class:`~riskd.daemon.shadow_exchange.ShadowUtaExchange`) it applies the would-be effect
+  to the account's shadow ledger and says what would have followed.
 
 Everything around the call — pause, staleness, caps, the journal, the verifying re-poll —
 is the same for both and lives in :mod:`riskd.daemon.actions`.
@@ -42,7 +43,7 @@ from riskd.daemon.exchange import (
 )
 from riskd.daemon.journal import DRY_RUN, FAILED, SUCCEEDED
 from riskd.daemon.plans import ActionPlan, client_oid, is_own_order
-from riskd.daemon.shadow_exchange import ShadowExchange
+from riskd.daemon.shadow_exchange import book_of
 
 #: Called with (exchange id, one-line summary) when the exchange has accepted the call.
 AcceptedHook = Callable[[str, str], Awaitable[None]]
@@ -207,17 +208,18 @@ class LiveExecutor:
 class DryRunExecutor:
     """Describes what would be sent; calls read endpoints only.
 
-    Over a :class:`~riskd.daemon.shadow_exchange.ShadowExchange` it also keeps the account's
-    shadow ledger (:mod:`riskd.daemon.shadow_book`): the would-be effect is applied to the
-    balances the rules see next, and the outcome says what would have followed (the risk rate
-    before → after in the shadow), so the same action is decided once, not every cycle.
+    Over a :class:`~riskd.daemon.shadow_exchange.ShadowExchange` (or its UTA counterpart) it
+    also keeps the account's shadow ledger (:mod:`riskd.daemon.shadow_book`): the would-be
+    effect is applied to the balances the rules see next, and the outcome says what would
+    have followed (the risk rate before → after in the shadow), so the same action is decided
+    once, not every cycle.
     """
 
     dry_run = True
 
     def __init__(self, exchange: Exchange) -> None:
         self._ex = exchange
-        self._book = exchange.book if isinstance(exchange, ShadowExchange) else None
+        self._book = book_of(exchange)
 
     async def execute(self, plan: ActionPlan, accepted: AcceptedHook) -> ExecResult:
         detail = f"DRY-RUN: would {plan.describe()}"

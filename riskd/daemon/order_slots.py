@@ -7,6 +7,10 @@ action is about to make (``reserve``, :class:`riskd.bitget.gate.SlotGate`) insid
 journals its intent, and the call itself passes the gate at once. Kinds with no single call
 (``cancelOrders``: reads, then batches) reserve nothing. The slot is asked for at the scope's
 :func:`nearness` to liquidation (each leg at its own, after the legs before).
+
+A Unified Trading Account (API ``v3``, one book) reserves its order's slot for a ``reduce``
+(the repay of what the order bought follows it, in its own slot) and its repay's for a
+``repay`` or the account-wide repay a flashRepay stands for.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ log = logging.getLogger(__name__)
 
 #: Action kind → the endpoint (per margin mode) of its one call.
 CALLS = {"reduce": "place_order", "repay": "repay", "flashRepay": "flash_repay"}
+#: The same for a Unified Trading Account (API v3): one book, no margin mode in the name.
+UTA_CALLS = {"reduce": "uta_place_order", "repay": "uta_repay", "flashRepay": "uta_repay"}
 
 
 def nearness(snap: ScopeSnapshot | None) -> float:
@@ -51,6 +57,9 @@ class OrderSlots:
 
     def endpoint_for(self, kind: str, scope: str) -> Endpoint | None:
         """The endpoint an action of ``kind`` on ``scope`` calls (None: not one call)."""
+        if self._api == "v3":
+            name = UTA_CALLS.get(kind)
+            return None if name is None else endpoint(name, "v3")
         call = CALLS.get(kind)
         if call is None:
             return None

@@ -9,6 +9,8 @@ and :class:`~riskd.daemon.executor.DryRunExecutor` (the would-be actions) share:
 - :meth:`ShadowBook.shadow_rows` and :meth:`ShadowBook.shadow_rate` put the entries on top of
   each fresh reading, the rate by the pure risk math (:func:`riskd.risk.math.value`): the
   exchange's figure scaled by how much riskd's own figure moves under the shadow;
+  :meth:`ShadowBook.shadow_uta` does both for a Unified Trading Account's one read (its coins,
+  and its ``mgnRatio`` and ``mmr`` scaled the same way);
 - :meth:`ShadowBook.real_snapshot` undoes it for ``riskd status`` (the real rate first, the
   shadow's beside it).
 
@@ -29,9 +31,11 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Protocol
 
 from riskd.bitget.gate import Priority, request_priority
+from riskd.bitget.models_uta import UtaAssets, UtaCoin
 from riskd.clock import Clock
 from riskd.daemon.events import EventKind
 from riskd.daemon.exchange import AssetRow, ExchangeError, Margin
@@ -40,7 +44,7 @@ from riskd.daemon.plans import ActionPlan
 from riskd.daemon.shadow import Applied, ShadowEntry, ShadowLedger, describe, effects_of, rows_with
 from riskd.daemon.snapshots import Reference, cross_snapshot, isolated_snapshot, own_risk_rate
 from riskd.risk.reading import DIRECT, INVERSE, OWN, Reading, read_risk_rate
-from riskd.risk.snapshot import CROSS, CoinBalance, ScopeSnapshot, parse_scope
+from riskd.risk.snapshot import CROSS, UTA, CoinBalance, ScopeSnapshot, parse_scope
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +104,8 @@ class ShadowBook:
         #: scope → its real figures, while shadowed.
         self.readings: dict[str, ShadowReading] = {}
         self._clipped: dict[str, tuple[str, ...]] = {}
+        #: A Unified Trading Account's liquidation level (set by its first shadowed read).
+        self._uta_level = Decimal(1)
 
     @property
     def key(self) -> str:
@@ -193,7 +199,42 @@ class ShadowBook:
     async def shadow_rows(self, margin: Margin, rows: list[AssetRow]) -> list[AssetRow]:
         """``rows`` (a fresh read of ``margin``) with the shadow on top."""
         await self.refresh()
-        scopes = [s for s in sorted(self.ledger.scopes()) if (s == CROSS) == (margin == "cross")]
+        scopes = [s for s in sorted(self.ledger.scopes()) if parse_scope(s)[0] == margin]
+        return await self._on_top(scopes, rows)
+
+    async def shadow_uta(self, got: UtaAssets, level: Decimal) -> UtaAssets:
+        """``got`` (a fresh read of a Unified Trading Account, liquidated at ``mgnRatio``
+        ``level``) with the shadow on top: each coin's balance and debt as the would-be
+        actions leave them, and ``mgnRatio`` and ``mmr`` scaled by how much riskd's own figure
+        moves under the shadow (:meth:`shadow_rate`). Equity is left as read (a repay or an
+        autoRepay order moves assets and debt together)."""
+        await self.refresh()
+        self._uta_level = level
+        if UTA not in self.ledger.scopes():
+            await self._on_top([], [])
+            return got
+        rows = [
+            AssetRow(c.coin, c.available, max(c.balance - c.available, ZERO), c.debt, ZERO)
+            for c in got.assets
+        ]
+        shadowed = {r.coin: r for r in await self._on_top([UTA], rows)}
+        if UTA not in self.ledger.scopes():  # every entry expired on this read
+            return got
+        coins = [_uta_coin(c, shadowed.pop(c.coin, None)) for c in got.assets]
+        coins += [_new_uta_coin(r) for r in shadowed.values()]
+        ratio = self.shadow_rate(UTA, got.mgn_ratio / level) * level
+        scale = ratio / got.mgn_ratio if got.mgn_ratio > 0 else Decimal(1)
+        return got.model_copy(
+            update={
+                "mgn_ratio": ratio,
+                "mmr": (got.mmr * scale).quantize(EIGHT),
+                "assets": tuple(coins),
+            }
+        )
+
+    async def _on_top(self, scopes: Sequence[str], rows: list[AssetRow]) -> list[AssetRow]:
+        """``rows`` with the entries of ``scopes`` applied (each expired first); scopes
+        no longer shadowed are forgotten."""
         for scope in [s for s in list(self._balances) if s not in self.ledger.scopes()]:
             self._balances.pop(scope, None)
             self.readings.pop(scope, None)
@@ -287,9 +328,12 @@ class ShadowBook:
             for b in balances.values()
         ]
         ref, prices = self._poller.ref, self._poller.last_prices
-        symbol = parse_scope(scope)[1]
+        kind, symbol = parse_scope(scope)
         if symbol is None:
             snap = cross_snapshot(self.account, rows, ZERO, 0.0, ref, prices)
+            if kind == "uta":  # its coins' rates on the mgnRatio ÷ level scale, as polled
+                mmr = {c: r / self._uta_level for c, r in snap.maintain_margin_rate.items()}
+                snap = replace(snap, maintain_margin_rate=MappingProxyType(mmr))
         else:
             snap = isolated_snapshot(self.account, symbol, rows, ZERO, 0.0, ref, prices)
         return own_risk_rate(snap)
@@ -392,6 +436,32 @@ def _balances(rows: Sequence[AssetRow], symbol: str | None) -> dict[str, CoinBal
         for r in rows
         if r.symbol == symbol
     }
+
+
+def _uta_coin(real: UtaCoin, row: AssetRow | None) -> UtaCoin:
+    """A UTA coin as its shadowed row leaves it (equity moves with the balance and debt; its
+    USD value keeps the coin's price)."""
+    if row is None:
+        return real
+    balance = row.available + row.frozen
+    equity = balance - row.borrow
+    usd = real.usd_value
+    if usd is not None and real.equity != 0:
+        usd = (usd / real.equity * equity).quantize(EIGHT)
+    update = {"equity": equity, "balance": balance, "available": row.available}
+    return real.model_copy(update={**update, "debt": row.borrow, "usd_value": usd})
+
+
+def _new_uta_coin(row: AssetRow) -> UtaCoin:
+    """A coin only the shadow holds (bought by a would-be order)."""
+    balance = row.available + row.frozen
+    return UtaCoin(
+        coin=row.coin,
+        equity=balance - row.borrow,
+        balance=balance,
+        available=row.available,
+        debt=row.borrow,
+    )
 
 
 def _reading_of(snap: ScopeSnapshot) -> Reading | None:

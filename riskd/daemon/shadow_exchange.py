@@ -11,6 +11,11 @@ It offers what :class:`~riskd.daemon.client_exchange.ClientExchange` offers
 (:class:`~riskd.daemon.exchange.BatchRiskRates`, :class:`~riskd.daemon.exchange.IdempotentRepay`,
 :class:`~riskd.daemon.exchange.RiskFigure`), falling back to the plain calls when the
 wrapped exchange lacks one.
+
+:class:`ShadowUtaExchange` is the same for a Unified Trading Account: a
+:class:`~riskd.daemon.uta_exchange.UtaExchange` whose :meth:`~ShadowUtaExchange.read` (the
+poller's one read of the ``uta`` scope) comes back with the shadow on top
+(:meth:`ShadowBook.shadow_uta`); reconciliation and orders read the real figures.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
+from riskd.bitget.client import BitgetClient
+from riskd.bitget.models_uta import UtaAssets
 from riskd.daemon.exchange import (
     AssetRow,
     BatchOrders,
@@ -37,6 +44,7 @@ from riskd.daemon.exchange import (
     TierInfo,
 )
 from riskd.daemon.shadow_book import ShadowBook
+from riskd.daemon.uta_exchange import BadAnswerHook, UtaExchange
 from riskd.risk.snapshot import CROSS, isolated_scope
 
 
@@ -154,11 +162,36 @@ class ShadowExchange:
         )
 
 
+class ShadowUtaExchange(UtaExchange):
+    """A Unified Trading Account whose poller reads go through ``book``'s shadow."""
+
+    def __init__(
+        self,
+        client: BitgetClient,
+        *,
+        liquidation_level: Decimal,
+        book: ShadowBook,
+        on_bad_answer: BadAnswerHook | None = None,
+    ) -> None:
+        super().__init__(client, liquidation_level=liquidation_level, on_bad_answer=on_bad_answer)
+        self.book = book
+
+    async def read(self) -> UtaAssets:
+        return await self.book.shadow_uta(await self._fetch(), self.liquidation_level)
+
+
+def book_of(exchange: object) -> ShadowBook | None:
+    """The shadow book ``exchange`` reads through (a :class:`ShadowExchange` or a
+    :class:`ShadowUtaExchange`), else None."""
+    if isinstance(exchange, ShadowExchange | ShadowUtaExchange):
+        return exchange.book
+    return None
+
+
 def shadow_of(account: object) -> ShadowBook | None:
     """The shadow book of a daemon account (an :class:`~riskd.daemon.app.AccountRuntime`
-    whose exchange is a :class:`ShadowExchange`), else None."""
-    exchange = getattr(account, "exchange", None)
-    return exchange.book if isinstance(exchange, ShadowExchange) else None
+    whose exchange reads through one), else None."""
+    return book_of(getattr(account, "exchange", None))
 
 
-__all__ = ["ShadowExchange", "shadow_of"]
+__all__ = ["ShadowExchange", "ShadowUtaExchange", "book_of", "shadow_of"]

@@ -100,7 +100,13 @@ class UtaExchange:
 
     # --- reads ------------------------------------------------------------------------------
     async def read(self) -> UtaAssets:
-        """The account-wide figures (one ``uta_assets`` call), kept as :attr:`last`."""
+        """The account-wide figures the poller sees (one ``uta_assets`` call); the real ones
+        are kept as :attr:`last` (a dry-run account's subclass puts its shadow on top,
+        :class:`~riskd.daemon.shadow_exchange.ShadowUtaExchange`)."""
+        return await self._fetch()
+
+    async def _fetch(self) -> UtaAssets:
+        """The real figures, kept as :attr:`last` (reconciliation and orders read these)."""
         self.last = await _guard(self.client.uta_assets())
         return self.last
 
@@ -171,7 +177,7 @@ class UtaExchange:
 
     async def debts_now(self) -> dict[str, Decimal]:
         """Every coin with debt now (one fresh ``uta_assets`` read)."""
-        return (await self.read()).debts()
+        return (await self._fetch()).debts()
 
     def repay_settled(self, coin: str) -> None:
         """Forget the figure kept for ``coin``'s repay once its intent is settled."""
@@ -179,7 +185,7 @@ class UtaExchange:
 
     async def debt_now(self, coin: str) -> Decimal:
         """The debt of ``coin`` now (one fresh ``uta_assets`` read); 0 when none is held."""
-        row = (await self.read()).coin(coin)
+        row = (await self._fetch()).coin(coin)
         return row.debt if row is not None else ZERO
 
     async def cannot_settle(self, intent_id: str, text: str) -> None:
@@ -224,7 +230,7 @@ class UtaExchange:
 
     async def flash_repay(self, margin: Margin, *, coin: str | None, symbol: str | None) -> str:
         """The account-wide repay a ``"*"`` rule's flashRepay stands for (module docstring)."""
-        got = self.last if self.last is not None else await self.read()
+        got = self.last if self.last is not None else await self._fetch()
         debts = [coin] if coin is not None else sorted(got.debts())
         payers = sorted({c.coin for c in got.assets if c.available > 0} | set(debts))
         if not debts:

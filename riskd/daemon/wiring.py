@@ -26,8 +26,9 @@ without touching the network; :meth:`Built.decide_modes` (first thing in
 :meth:`Built.start_feed`; the demo calls it itself) asks the exchange
 (:mod:`riskd.daemon.account_mode`) and rebuilds an account found in the other mode: a Unified
 Trading Account gets a :class:`UtaExchange` (one ``uta`` scope, API v3, estimated from index-price
-pushes and polled at once on its v3 ``account`` pushes, :mod:`riskd.daemon.push_uta`; no shadow
-ledger or liquidation-history watch yet), a
+pushes and polled at once on its v3 ``account`` pushes, :mod:`riskd.daemon.push_uta`; read
+through its dry-run shadow like a classic one; no liquidation-history watch: v3 documents no
+such list), a
 classic one a :class:`ClientExchange`, side by side.
 The poller's notices (risk figures that disagree, an answer in
 an unexpected shape, a Unified Trading Account) become critical alerts and journal entries
@@ -75,7 +76,7 @@ from riskd.daemon.push import PushReactor
 from riskd.daemon.push_uta import UtaAccountPushClient, uta_account_push
 from riskd.daemon.reconcile import Reconciler
 from riskd.daemon.shadow_book import ShadowBook, discard_saved
-from riskd.daemon.shadow_exchange import ShadowExchange
+from riskd.daemon.shadow_exchange import ShadowExchange, ShadowUtaExchange
 from riskd.daemon.uta_exchange import UtaExchange
 from riskd.notify.alert import Alert, AlertKind
 from riskd.ops.metrics import Metrics
@@ -206,30 +207,28 @@ def _bad_answer_hook(notice: NoticeHook, account: str) -> Callable[[str], Awaita
     return hook
 
 
-def _shadowed(
+def _shadow_book(
     name: str,
-    exchange: Exchange,
     journal: Journal,
     clock: Clock,
     runtimes: Mapping[str, AccountRuntime],
-) -> tuple[ShadowExchange, ShadowBook]:
-    """A dry-run account's exchange seen through its shadow ledger (:mod:`riskd.daemon.shadow`):
-    its poller reads, and its :class:`DryRunExecutor` records, through it. The book clears
-    itself once the account is LIVE (a reload), after which the reads pass through as they are.
-    """
+    exchange: Exchange | None = None,
+) -> ShadowBook:
+    """Account ``name``'s dry-run shadow ledger (:mod:`riskd.daemon.shadow`): its poller
+    reads, and its :class:`DryRunExecutor` records, through it. The book clears itself once
+    the account is LIVE (a reload), after which the reads pass through as they are."""
 
     def dry_run() -> bool:
         runtime = runtimes.get(name)
         return runtime is None or runtime.dry_run
 
-    book = ShadowBook(
+    return ShadowBook(
         name,
         journal,
         clock,
         dry_run=dry_run,
         contested=lambda: isinstance(exchange, RiskFigure) and exchange.risk_rate_contested,
     )
-    return ShadowExchange(exchange, book), book
 
 
 def _pacing(
@@ -341,24 +340,26 @@ async def build_daemon(
         """Build (or rebuild, in the other mode) account ``name``'s runtime."""
         gate = gates[name]
         client = clients[name]
+        # Every account reads through its shadow: empty and passed through while LIVE, so a
+        # reload that turns an account to dry-run finds its ledger ready.
         exchange: Exchange
+        book: ShadowBook
         if uta:
-            exchange = UtaExchange(
+            book = _shadow_book(name, journal, clock, runtimes)
+            exchange = exchanges[name] = ShadowUtaExchange(
                 client,
                 liquidation_level=acc.uta_liquidation_level,
+                book=book,
                 on_bad_answer=_bad_answer_hook(notice, name),
-            )
+            )  # its reconciliation and orders read the real figures
         else:
-            exchange = ClientExchange(client, on_bad_answer=_bad_answer_hook(notice, name))
-        exchanges[name] = exchange  # reconciliation reads the real account
+            real = ClientExchange(client, on_bad_answer=_bad_answer_hook(notice, name))
+            exchanges[name] = real  # reconciliation reads the real account
+            book = _shadow_book(name, journal, clock, runtimes, real)
+            exchange = ShadowExchange(real, book)
         live = settings.account_live(name)
         if live:
             await discard_saved(journal, name, clock.now())
-        book: ShadowBook | None = None
-        if not uta:
-            # Every classic account reads through its shadow: empty and passed through while
-            # LIVE, so a reload that turns an account to dry-run finds its ledger ready.
-            exchange, book = _shadowed(name, exchange, journal, clock, runtimes)
         poller = AccountPoller(
             name,
             acc,
@@ -372,8 +373,7 @@ async def build_daemon(
             notice=notice,
             shared_reads=None if uta else shared_reads,
         )
-        if book is not None:
-            book.attach(poller)
+        book.attach(poller)
         executor: Executor = LiveExecutor(exchange) if live else DryRunExecutor(exchange)
         if wrap_executor is not None:
             executor = wrap_executor(name, executor)
@@ -388,7 +388,7 @@ async def build_daemon(
             reconcile=reconciler.status_of,
             prices=lambda p=poller: p.last_prices,  # type: ignore[misc]
             # an order takes its budget slot first, then is sized on the latest snapshot
-            slots=None if uta else OrderSlots(gate, acc.api, clock),
+            slots=OrderSlots(gate, "v3" if uta else acc.api, clock),
             latest=poller.snapshots.get,
             batch_orders=isinstance(exchanges[name], BatchOrders),
         )

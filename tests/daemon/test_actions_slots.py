@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-from riskd.bitget.endpoints import Endpoint
-from riskd.bitget.gate import Priority, current_hold, current_priority
+from riskd.bitget.endpoints import Endpoint, endpoint
+from riskd.bitget.gate import OpenGate, Priority, current_hold, current_priority
 from riskd.clock import ManualClock
 from riskd.daemon.actions import ActionRunner
 from riskd.daemon.exchange import AssetRow
@@ -15,7 +15,7 @@ from riskd.daemon.order_slots import OrderSlots
 from riskd.daemon.plans import plan_action
 from riskd.daemon.reconcile import Reconciler
 from riskd.daemon.snapshots import Reference, isolated_snapshot
-from riskd.risk.snapshot import ScopeSnapshot
+from riskd.risk.snapshot import UTA, ScopeSnapshot
 from riskd.settings import CapsSettings
 from riskd.sizing import Skip
 
@@ -145,3 +145,17 @@ async def test_cancel_orders_reserves_nothing(make_exchange, clock, journal) -> 
     runner = _runner(ex, journal, clock, prices, gate)
     await runner.run(Req("a1", "cancelOrders"), _snap(ex, clock, D(20000)), paused=False)
     assert gate.reserved == []
+
+
+def test_a_unified_account_reserves_its_v3_calls() -> None:
+    """API v3 (a Unified Trading Account): a reduce reserves the MARGIN order's slot, a repay
+    and the account-wide repay of a flashRepay the v3 repay's; cancelOrders nothing."""
+    slots = OrderSlots(OpenGate(), "v3", ManualClock())
+    assert slots.endpoint_for("reduce", UTA) == endpoint("uta_place_order", "v3")
+    assert slots.endpoint_for("repay", UTA) == endpoint("uta_repay", "v3")
+    assert slots.endpoint_for("flashRepay", UTA) == endpoint("uta_repay", "v3")
+    assert slots.endpoint_for("cancelOrders", UTA) is None
+    classic = OrderSlots(OpenGate(), "v2", ManualClock())
+    assert classic.endpoint_for("reduce", "isolated:BTCUSDT") == endpoint(
+        "isolated_place_order", "v2"
+    )
