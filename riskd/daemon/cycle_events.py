@@ -91,8 +91,10 @@ def from_evaluation(
             DaemonEvent(
                 EventKind.SKIPPED,
                 now,
-                f"{s.rule} step {s.step} ({s.kind}) skipped: {s.reason}",
-                severity=Severity.WARNING,
+                f"{s.rule} step {s.step} ({s.kind}) skipped: {s.reason}"
+                + ("; a later step acted" if s.acted_after else ""),
+                # Passed over on the way to a step that acted: said, not warned about.
+                severity=Severity.INFO if s.acted_after else Severity.WARNING,
                 account=s.account,
                 scope=s.scope,
                 rule=s.rule,

@@ -92,6 +92,9 @@ class Skipped:
     kind: ActionKind
     reason: str
     at: float
+    #: A later step of the same run acted in the same evaluation: this skip is the ladder
+    #: working as written (nothing free to repay, so the sale does it), not a shortfall.
+    acted_after: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import decimal
 from collections.abc import Mapping
+from dataclasses import replace
 from decimal import Decimal
 from types import MappingProxyType
 
@@ -328,6 +329,7 @@ class Stepper:
                 self._skip(rule, key, action.index, action.kind, f"error: {err}")
                 continue
             action_id = f"{incident}.{w.run}.{action.index}"
+            self._acted(key)
             self.actions.append(
                 ActionRequest(
                     id=action_id,
@@ -350,6 +352,14 @@ class Stepper:
 
     def _skip(self, rule: Rule, key: Key, index: int, kind: ActionKind, reason: str) -> None:
         self.skipped.append(Skipped(rule.name, key[0], key[1], index, kind, reason, self.now))
+
+    def _acted(self, key: Key) -> None:
+        """A step of rule × scope ``key`` acts: its steps skipped before it in this evaluation
+        were passed over on the way to it."""
+        self.skipped = [
+            replace(s, acted_after=True) if (s.account, s.scope, s.rule) == key else s
+            for s in self.skipped
+        ]
 
 
 def _rate(ctx: ScopeContext | None) -> str:

@@ -9,10 +9,14 @@ from pathlib import Path
 import pytest
 import structlog
 
+from riskd.daemon.cycle_events import from_evaluation
 from riskd.daemon.events import DaemonEvent, EventBroker, EventKind
 from riskd.daemon.journal import SUCCEEDED
 from riskd.daemon.subscribers import LogLine
 from riskd.notify.alert import EVERY_ROUTE, AlertKind
+from riskd.rules.decisions import Evaluation, Skipped
+from riskd.rules.model import ActionKind
+from riskd.rules.state import EngineState
 from riskd.severity import Severity
 
 from .harness import crash, make_world
@@ -110,3 +114,21 @@ async def test_log_levels_follow_success_and_failure(event: DaemonEvent, level: 
     assert len(lines) == 1
     assert lines[0]["log_level"] == level
     assert lines[0]["event"] == event.summary
+
+
+def test_a_skip_on_the_way_to_an_acting_step_is_info_and_says_so() -> None:
+    """Skipped steps become events: a warning when no later step of the run acted, info
+    (and "a later step acted") when one did."""
+    skips = (
+        Skipped("r", "main", "cross", 1, ActionKind.CANCEL_ORDERS, "no open orders", 5.0, True),
+        Skipped("r", "main", "cross", 2, ActionKind.REPAY, "no available USDT", 5.0, False),
+    )
+    got = from_evaluation(Evaluation(EngineState(), skipped=skips), 5.0, dry_run=False)
+    assert [(e.kind, e.severity, e.summary) for e in got] == [
+        (
+            EventKind.SKIPPED,
+            Severity.INFO,
+            "r step 1 (cancelOrders) skipped: no open orders; a later step acted",
+        ),
+        (EventKind.SKIPPED, Severity.WARNING, "r step 2 (repay) skipped: no available USDT"),
+    ]

@@ -72,6 +72,18 @@ def test_skipped_step_is_reported_and_the_run_goes_on() -> None:
         ("cancelOrders", "no open orders and no frozen balance")
     ]
     assert [a.kind for a in ev.actions] == ["repay"]
+    assert ev.skipped[0].acted_after  # passed over on the way to the repay
+
+
+def test_a_skip_with_no_step_acting_after_it_is_marked_so() -> None:
+    """Nothing to cancel and nothing free to repay: both skips say no later step acted."""
+    d = Driver(ruleset(rule_text(then=THEN)))
+    ev = d.at(0, snap("0.9", coins=(coin("USDT", available="0", borrow="100"),)))
+    assert ev.actions == ()
+    assert [(s.kind, s.acted_after) for s in ev.skipped] == [
+        ("cancelOrders", False),
+        ("repay", False),
+    ]
 
 
 def test_action_that_cannot_be_sized_is_unhealthy_and_skipped() -> None:
