@@ -12,8 +12,11 @@ run in apprise's worker threads, so a send never blocks the event loop; the stru
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -187,7 +190,8 @@ def check_url(url: str) -> str | None:
     example = _EXAMPLES.get(scheme)
     hint = f" (expected e.g. {example})" if example else ""
     try:
-        plugin = apprise.Apprise.instantiate(url, suppress_exceptions=False)
+        with _apprise_quiet():
+            plugin = apprise.Apprise.instantiate(url, suppress_exceptions=False)
     except (TypeError, ValueError, AppriseException) as exc:
         return f"apprise rejects this {scheme}:// URL: {_short(redact(str(exc)))}{hint}"
     if plugin is None:
@@ -195,8 +199,26 @@ def check_url(url: str) -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def _apprise_quiet() -> Iterator[None]:
+    """apprise logs its own words for a URL it cannot parse; :func:`check_url` says it once,
+    in riskd's, naming the route and the setting."""
+    logger = logging.getLogger("apprise")
+    before = logger.disabled
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = before
+
+
 def register_url_secrets(url: str) -> None:
-    """Register ``url`` and every private part apprise knows of (password, bot token…)."""
+    """Register ``url`` and every private part apprise knows of (password, bot token…). A
+    bare ``scheme://`` holds nothing private: registering it would mask that scheme in every
+    message (the hint that names it too)."""
+    _, sep, rest = url.partition("://")
+    if sep and not rest.strip("/ "):
+        return
     register_secret(url)
     parsed: dict[str, Any] | None = url_to_dict(url, secure_logging=True)  # type: ignore[no-untyped-call]
     if not parsed:

@@ -115,6 +115,9 @@ class _FileLoader:
         self.text = text
         self.lines = _Lines(text)
         self.problems: list[Problem] = []
+        #: (name, line) of every enabled rule with a valid name, broken or not: a duplicate
+        #: name is reported beside the rule's other errors, not after they are fixed.
+        self.named: list[tuple[str, int | None]] = []
 
     def problem(
         self, message: str, line: int | None, rule: str | None = None, field: str | None = None
@@ -185,6 +188,8 @@ class _FileLoader:
             self.problem("enabled must be true or false", self.lines.rule(i, "enabled"), name)
         elif not enabled:
             return None
+        if isinstance(raw.get("name"), str) and name == raw["name"]:
+            self.named.append((name, line))
         before = len(self.problems)
 
         def bad(field: str, message: str) -> None:
@@ -309,22 +314,23 @@ def load_texts(sources: Sequence[tuple[str, str]]) -> LoadResult:
     """Load rules from (file name, text) pairs: the pure core of :func:`load`."""
     problems: list[Problem] = []
     rules: list[Rule] = []
-    seen: dict[str, Rule] = {}
+    seen: dict[str, str] = {}  # rule name → where it is first defined
     for file, text in sources:
         loader = _FileLoader(file, text)
-        for rule in loader.load():
-            first = seen.get(rule.name)
+        loaded = loader.load()
+        for name, line in loader.named:
+            first = seen.get(name)
             if first is not None:
                 loader.problem(
-                    f"duplicate rule name (first defined at {first.where}); names must be"
+                    f"duplicate rule name (first defined at {first}); names must be"
                     " unique across all rule files",
-                    rule.line,
-                    rule.name,
+                    line,
+                    name,
                     "name",
                 )
-                continue
-            seen[rule.name] = rule
-            rules.append(rule)
+            else:
+                seen[name] = f"{file}:{line}" if line else file
+        rules.extend(loaded)  # any duplicate is an error: no rule set is made then
         problems.extend(sorted(loader.problems, key=lambda p: p.line or 0))
     if any(p.level == Level.ERROR for p in problems):
         return LoadResult(None, tuple(problems))

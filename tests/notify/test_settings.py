@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,25 @@ def test_bad_telegram_url_names_the_route(secrets: Any) -> None:
     assert "routes.0.urls: Value error, notify route 'phone' url #1 (tgram://***)" in text
     assert "tgram://BOT_TOKEN/CHAT_ID" in text
     assert "not-a-token" not in text
+
+
+def test_a_bare_scheme_is_refused_in_words_that_still_name_it(
+    secrets: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`tgram://` alone: one settings error that shows the scheme and its example (a bare
+    scheme holds no secret, so it is not masked), and apprise logs nothing of its own."""
+    table = {"routes": [{"name": "tg", "urls": ["tgram://"]}]}
+    with (
+        caplog.at_level(logging.DEBUG, logger="apprise"),
+        pytest.raises(NotifySettingsError) as info,
+    ):
+        parse_notify_settings(table, "riskd.toml")
+    text = str(info.value)
+    assert "apprise cannot parse this tgram:// URL (expected e.g. tgram://BOT_TOKEN/CHAT_ID)" in (
+        text
+    )
+    assert [r for r in caplog.records if r.name.startswith("apprise")] == []
+    assert redact("see tgram:// docs") == "see tgram:// docs"
 
 
 def test_unknown_scheme_is_named(secrets: Any) -> None:

@@ -220,6 +220,19 @@ def test_duplicate_names_across_files() -> None:
     assert problem.file == "b.toml" and "first defined at a.toml:1" in problem.message
 
 
+def test_a_duplicate_name_is_reported_beside_the_rules_other_errors() -> None:
+    """Both rules named "same" are broken: their errors and the duplicate come at once."""
+    first = '[[rule]]\nname = "same"\nwhen = "riskRate >"\n'
+    second = '[[rule]]\nname = "same"\nwhen = "riskRate > 1"\nfor = "5 minutes"\n'
+    result = load_texts([("a.toml", first), ("b.toml", second)])
+    assert [(p.file, p.line, p.field) for p in result.errors] == [
+        ("a.toml", 3, "when"),
+        ("b.toml", 1, "name"),
+        ("b.toml", 4, "for"),
+    ]
+    assert "first defined at a.toml:1" in result.errors[1].message
+
+
 def test_disabled_rules_are_skipped_unchecked() -> None:
     """`enabled = false` switches a rule off without checking the rest of it."""
     text = '[[rule]]\nname = "off"\nenabled = false\nwhen = "this is broken"\n'
