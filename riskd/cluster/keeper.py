@@ -123,6 +123,9 @@ class LeaseKeeper:
         self._conn: asyncpg.Connection | None = None
         self._held: dict[str, HeldLease] = {}
         self._acquired: set[str] = set()
+        #: account → the node whose lease on it ran out when this node took it (a takeover,
+        #: not a hand-over), until :meth:`take_takeovers`.
+        self._taken_from: dict[str, str] = {}
         self._lost: set[str] = set()
         self._registered = False
         self._displaced_logged = False
@@ -224,6 +227,14 @@ class LeaseKeeper:
         self._lost.clear()
         return out
 
+    def take_takeovers(self) -> dict[str, str]:
+        """Accounts taken from a node whose lease ran out (it stopped renewing: crashed,
+        frozen or cut off), account → that node, since the last call; a hand-over (released)
+        is not one."""
+        out = dict(self._taken_from)
+        self._taken_from.clear()
+        return out
+
     @property
     def held(self) -> frozenset[str]:
         """The accounts owned now (as :meth:`owns`)."""
@@ -309,6 +320,11 @@ class LeaseKeeper:
                 self._lose(account, f"handed over to {dest}", level=logging.INFO)
                 await leases.release(conn, account, self.node_id, fence.token)
         busy = {r.account for r in rows if r.held and r.owner != self.node_id}
+        ran_out = {
+            r.account: r.owner
+            for r in rows
+            if r.owner is not None and r.owner != self.node_id and not r.held
+        }
         # Accounts held elsewhere are taken at a later round, once released or expired.
         wanted = sorted(target.accounts_of(self.node_id) - set(self._held) - busy)
         wanted = wanted[: max(0, self.max_accounts - len(self._held))]
@@ -317,6 +333,8 @@ class LeaseKeeper:
             for fence in await leases.acquire_many(conn, wanted, self.node_id, self.ttl):
                 self._held[fence.account] = HeldLease(fence, self._deadline(sent))
                 self._acquired.add(fence.account)
+                if fence.account in ran_out:
+                    self._taken_from[fence.account] = ran_out[fence.account]
                 log.info(
                     "node %s: acquired %s (token %d)", self.node_id, fence.account, fence.token
                 )

@@ -263,6 +263,8 @@ class Daemon:
                 acc.state = EngineState()
         for event in cluster_events.ownership(self.node, acquired, lost, now):
             await self.events.publish(event)
+        for event in cluster_events.takeovers(self.node, self.ownership.take_takeovers(), now):
+            await self.events.publish(event)
         unowned = frozenset(self.ownership.unowned)
         if unowned != self._unowned:
             self._unowned = unowned

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from riskd.daemon.events import DaemonEvent, EventKind
 from riskd.notify.alert import EVERY_ROUTE, Alert, AlertKind
@@ -51,6 +51,46 @@ def ownership(
                     at=now,
                     account=account,
                     message="another node protects it now (riskd cluster status)",
+                ),
+            )
+        )
+    return events
+
+
+def takeovers(node: str, taken: Mapping[str, str], now: float) -> list[DaemonEvent]:
+    """One warning per node whose leases ran out and that ``node`` took accounts from (a
+    node crashed, froze or lost PostgreSQL: the cluster runs one node short until it is
+    back). A hand-over by release is not one."""
+    by_node: dict[str, list[str]] = {}
+    for account, previous in taken.items():
+        by_node.setdefault(previous, []).append(account)
+    events: list[DaemonEvent] = []
+    for previous, accounts in sorted(by_node.items()):
+        names = ", ".join(sorted(accounts))
+        title = f"node {node} took over {len(accounts)} account(s) from node {previous}"
+        why = (
+            f"the leases of node {previous} ran out: it stopped renewing them (crashed, frozen"
+            " or cut off from PostgreSQL)"
+        )
+        events.append(
+            DaemonEvent(
+                EventKind.OWNERSHIP,
+                now,
+                f"{title}: {names}; {why}",
+                severity=Severity.WARNING,
+                data={
+                    "node": node,
+                    "change": "takeover",
+                    "from": previous,
+                    "accounts": sorted(accounts),
+                },
+                alert=Alert(
+                    kind=AlertKind.ERROR,
+                    severity=Severity.WARNING,
+                    title=title,
+                    at=now,
+                    message=f"{names}: protected from node {node} now; {why}. Check node "
+                    f"{previous} (riskd cluster status)",
                 ),
             )
         )

@@ -24,6 +24,11 @@ class Ownership(Protocol):
         taken back under a new token: its state is read back)."""
         ...
 
+    def take_takeovers(self) -> dict[str, str]:
+        """Accounts taken since the last call from a node whose lease ran out, account →
+        that node (the daemon tells the user a node stopped renewing)."""
+        ...
+
     @property
     def unowned(self) -> frozenset[str]:
         """Accounts no live node has room for (the daemon alerts them)."""
@@ -43,6 +48,9 @@ class OwnAll:
 
     def take_changes(self) -> tuple[frozenset[str], frozenset[str]]:
         return frozenset(), frozenset()
+
+    def take_takeovers(self) -> dict[str, str]:
+        return {}
 
     @property
     def unowned(self) -> frozenset[str]:

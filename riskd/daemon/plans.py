@@ -159,20 +159,28 @@ class ActionPlan:
         return out
 
     def describe(self) -> str:
-        where = f"{self.account}/{self.scope}"
-        if self.kind == "repay":
-            return f"repay {to_wire(self.amount or ZERO)} {self.coin} in {where}"
-        if self.kind == "flashRepay":
-            what = self.coin or (self.symbol or "all debt")
-            return f"flash repay {what} in {where}"
-        if self.kind == "cancelOrders":
-            return f"cancel open orders on {', '.join(self.symbols)} in {where}"
-        pieces = len(self.order_amounts())
-        batch = f" as {pieces} orders in one batch" if pieces > 1 else ""
-        return (
-            f"market {self.side} {to_wire(self.amount or ZERO)} {self.coin} on {self.symbol}"
-            f" (autoRepay){batch} in {where}"
-        )
+        params = self.params()
+        if self.kind == "reduce":
+            params["pieces"] = ",".join(to_wire(a) for a in self.order_amounts())
+        return f"{describe_call(self.kind, params)} in {self.account}/{self.scope}"
+
+
+def describe_call(kind: str, params: Mapping[str, str]) -> str:
+    """A call in words from its journaled :meth:`ActionPlan.params` ("market sell 0.5 BTC on
+    BTCUSDT (autoRepay)"); ``riskd status`` says the last action the same way."""
+    amount = params.get("amount", "0")
+    if kind == "repay":
+        return f"repay {amount} {params.get('coin', '?')}"
+    if kind == "flashRepay":
+        return f"flash repay {params.get('coin') or params.get('symbol') or 'all debt'}"
+    if kind == "cancelOrders":
+        return f"cancel open orders on {params.get('symbols', '').replace(',', ', ')}"
+    pieces = len([p for p in params.get("pieces", "").split(",") if p])
+    batch = f" as {pieces} orders in one batch" if pieces > 1 else ""
+    return (
+        f"market {params.get('side', '?')} {amount} {params.get('coin', '?')} on"
+        f" {params.get('symbol', '?')} (autoRepay){batch}"
+    )
 
 
 def _decimal(params: Mapping[str, object], name: str) -> Decimal | None:

@@ -27,7 +27,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from riskd.amounts import fmt8
+from riskd.amounts import fmt8, to_wire
 from riskd.daemon.journal import IntentRecord, Journal
 from riskd.daemon.shadow_exchange import shadow_of
 from riskd.daemon.status_model import ACCOUNT_ROW, LastAction, ScopeRow
@@ -171,7 +171,11 @@ def _with_snapshot(row: ScopeRow, snap: ScopeSnapshot, now: float) -> ScopeRow:
 
 def _last_action(last: IntentRecord) -> LastAction:
     i = last.intent
-    params = MappingProxyType({str(k): str(v) for k, v in i.params.items()})
+    given = {"coin": i.coin, "amount": None if i.amount is None else to_wire(i.amount)}
+    params = MappingProxyType(
+        {k: v for k, v in given.items() if v is not None}
+        | {str(k): str(v) for k, v in i.params.items()}
+    )
     return LastAction(i.at, i.kind, i.rule, str(last.status), i.dry_run, params)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from riskd.daemon.plans import describe_call
 from riskd.daemon.status_model import ScopeRow
 from riskd.daemon.status_report import DaemonInfo, DaemonState, RecentAction, StatusReport
 
@@ -135,10 +136,10 @@ def _scope_lines(row: ScopeRow, now: float) -> list[Line]:
     last = row.last_action
     if last is not None:
         dry = " (dry-run)" if last.dry_run else ""
-        params = ", ".join(f"{k}={v}" for k, v in last.params.items() if k != "scope")
+        what = describe_call(last.kind, last.params)
         lines.append(
             (
-                f"    last action: {last.kind} {params} → {last.status}{dry}"
+                f"    last action: {what} → {last.status}{dry}"
                 f" ({ago(now - last.at)} ago, rule {last.rule})",
                 "",
             )

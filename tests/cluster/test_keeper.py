@@ -172,6 +172,43 @@ async def test_clean_stop_hands_accounts_over_at_once(
     assert set((await _owners(pg_url)).values()) == {"b"}
 
 
+async def test_a_dead_nodes_accounts_are_reported_as_a_takeover_and_a_stop_is_not(
+    keepers: Callable[..., LeaseKeeper], pg_url: str
+) -> None:
+    """Node a stops renewing (its node row and leases run out): b takes its accounts and
+    reports each as taken from a; accounts a released by a clean stop are not takeovers."""
+    a, b = keepers("a"), keepers("b")
+    await a.start()
+    await b.start()
+    await a.tick()
+    await b.tick()
+    from_a = a.held
+    assert len(from_a) == 15 and b.take_takeovers() == {}
+    conn = await asyncpg.connect(pg_url)
+    try:  # a freezes for good: the database sees its rows run out
+        await conn.execute(
+            "UPDATE riskd_nodes SET expires_at = clock_timestamp() WHERE node_id = 'a'"
+        )
+        await conn.execute(
+            "UPDATE riskd_leases SET expires_at = clock_timestamp() WHERE owner = 'a'"
+        )
+    finally:
+        await conn.close()
+    await b.tick()
+    assert b.held == frozenset(ACCOUNTS)
+    assert b.take_takeovers() == dict.fromkeys(from_a, "a")
+    assert b.take_takeovers() == {}
+    c = keepers("c")
+    await c.start()
+    await c.tick()
+    await b.tick()  # b releases c's share
+    await c.tick()
+    assert len(c.held) == 15 and c.take_takeovers() == {}
+    await c.stop()
+    await b.tick()
+    assert b.held == frozenset(ACCOUNTS) and b.take_takeovers() == {}
+
+
 async def test_joining_node_gets_its_share_by_release(
     keepers: Callable[..., LeaseKeeper], pg_url: str
 ) -> None:

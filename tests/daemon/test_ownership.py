@@ -30,6 +30,7 @@ class FakeOwnership:
         self._lost: set[str] = set()
         self.unowned: frozenset[str] = frozenset()
         self.lost_database = False
+        self.taken_from: dict[str, str] = {}
 
     def owns(self, account: str) -> bool:
         return account in self.owned
@@ -40,9 +41,16 @@ class FakeOwnership:
         self._lost.clear()
         return out
 
-    def give(self, account: str) -> None:
+    def take_takeovers(self) -> dict[str, str]:
+        out = dict(self.taken_from)
+        self.taken_from.clear()
+        return out
+
+    def give(self, account: str, *, ran_out_on: str | None = None) -> None:
         self.owned.add(account)
         self._acquired.add(account)
+        if ran_out_on is not None:
+            self.taken_from[account] = ran_out_on
 
     def take(self, account: str) -> None:
         self.owned.discard(account)
@@ -108,6 +116,31 @@ async def test_an_account_taken_over_is_adopted_and_protected(tmp_path: Path) ->
         assert world.sim.stats.liquidations == 0
         events = await world.daemon.journal.events(kinds=[EventKind.OWNERSHIP])
         assert [e.data["change"] for e in events] == ["acquired"]
+    finally:
+        await world.close()
+
+
+async def test_a_takeover_from_a_node_whose_lease_ran_out_is_a_warning(tmp_path: Path) -> None:
+    """alice is taken from node-a, whose lease ran out: one warning alert naming both nodes
+    and the account; a plain hand-over (no node named) raises none."""
+    own = FakeOwnership(set())
+    world = await _world(tmp_path, own)
+    try:
+        own.give("alice", ran_out_on="node-a")
+        await world.daemon.run_cycle()
+        (alert,) = [a for a in world.sink.alerts if "took over" in a.title]
+        assert alert.severity is Severity.WARNING
+        assert alert.title.endswith("took over 1 account(s) from node node-a")
+        assert alert.message is not None and alert.message.startswith("alice: protected from")
+        events = await world.daemon.journal.events(kinds=[EventKind.OWNERSHIP])
+        assert [e.data["change"] for e in events] == ["acquired", "takeover"]
+        own.take("alice")
+        world.clock.advance(2.0)
+        await world.daemon.run_cycle()
+        own.give("alice")
+        world.clock.advance(2.0)
+        await world.daemon.run_cycle()
+        assert len([a for a in world.sink.alerts if "took over" in a.title]) == 1
     finally:
         await world.close()
 

@@ -166,7 +166,7 @@ async def test_rows_name_rules_errors_and_last_action(journal: Journal) -> None:
     text = render_text(report)
     assert "firing: hot" in text and "pending: warm" in text
     assert "last error: HTTP 502" in text and "STALE" in text
-    assert "last action: repay coin=USDT → dry_run" in text
+    assert "last action: repay 5 USDT → dry_run" in text
     assert "main/cross repay 5 USDT → dry_run (dry-run) [hot]" in text
 
 
