@@ -462,9 +462,8 @@ def _plan_reduce(
                 n = min(piece_count(amount, piece_max), MAX_PIECES)
                 rest = amount > piece_max * n
                 amount, limited = min(amount, piece_max * n), limited or rest
-                note = f"{over}: {n} orders in one batch call" + (
-                    "; the rest goes in the next call" if rest else ""
-                )
+                # describe() says "as N orders in one batch"; the note says why.
+                note = over + ("; the rest goes in the next call" if rest else "")
             else:
                 note = f"{over}; the rest goes in the next order"
                 amount, limited = largest, True

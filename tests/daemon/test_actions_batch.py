@@ -81,7 +81,8 @@ async def test_a_split_reduce_is_one_batch_call_and_one_intent(clock, journal) -
     assert intent.intent.params["clientOids"].split(",") == batches[0]["oids"]
     assert intent.ref is not None and len(intent.ref.split(",")) == len(amounts)
     capped = [e for e in await journal.events() if e.kind == "capped"]
-    assert capped and "one batch call" in capped[0].summary
+    assert capped and capped[0].summary.count("in one batch") == 1
+    assert "is over BTCUSDT's maxTradeAmount" in capped[0].summary
     assert report.status == SUCCEEDED
 
 

@@ -154,7 +154,7 @@ def test_with_batch_orders_the_whole_need_goes_in_one_call() -> None:
     pieces = plan.order_amounts()
     assert len(pieces) > 1 and all(p <= D("0.1") for p in pieces)
     assert plan.amount is not None and legs.amount is not None and plan.amount > legs.amount
-    assert not plan.limited and plan.note is not None and "one batch call" in plan.note
+    assert not plan.limited and plan.note is not None and "maxTradeAmount" in plan.note
     params = plan.params()
     assert params["clientOids"].split(",") == list(plan.client_oids())
     assert len(set(plan.client_oids())) == len(pieces)
