@@ -16,6 +16,7 @@ from riskd.daemon.shadow_book import ShadowBook
 from riskd.daemon.shadow_exchange import ShadowUtaExchange, shadow_of
 from riskd.daemon.snapshots import Reference
 from riskd.daemon.status import status_rows
+from riskd.daemon.wiring import Built
 from riskd.risk.snapshot import UTA, ScopeSnapshot
 from tests.uta.test_push_uta_daemon import World
 
@@ -111,3 +112,58 @@ async def test_shadow_uta_moves_coins_and_scales_the_margin_ratio(tmp_path: Path
         assert scaled.account_equity == got.account_equity
     finally:
         await journal.close()
+
+
+async def _fall(built: Built, world: World, to: D) -> None:
+    price = world.sim.index_price("BTCUSDT")
+    while price > to:
+        price = max(price - D(200), to)
+        world.sim.control.set_price("BTCUSDT", price)
+        world.clock.advance(1)
+        await built.daemon.run_cycle()
+
+
+async def test_a_dry_run_uta_crash_is_followed_in_the_shadow_and_kept_over_a_restart(
+    tmp_path: Path,
+) -> None:
+    """BTC falls 30000 → 20400 over 48 s: a handful of would-be steps (not one per cycle),
+    the shadow below the line while the real account is over it, the same shadow read back
+    by a restarted daemon (which goes on with the run's next step); then a fall to 18000
+    liquidates the real account (dry-run sends nothing): its debt falls below what the
+    shadow repaid, the entries expire (journaled) and what the shadow holds after that was
+    decided on the real account as it is."""
+    world = World(tmp_path, "uta")
+    world.settings = world.settings.model_copy(update={"live": False})
+    built, _ = await world.build()
+    try:
+        await _fall(built, world, D(20400))
+        intents = await built.daemon.journal.intents()
+        assert 1 <= len(intents) <= 4 and {r.status for r in intents} == {DRY_RUN}
+        shadow = built.daemon.accounts["uta"].poller.snapshots[UTA].risk_rate
+        assert shadow < D("0.4") < D("0.5") < world.mgn_ratio("uta")
+    finally:
+        await built.aclose()
+    again, _ = await world.build()
+    try:
+        world.clock.advance(1)
+        await again.daemon.run_cycle()
+        snaps = again.daemon.accounts["uta"].poller.snapshots
+        # The shadow is read back (the real account is at 0.56); the run goes on with its
+        # next step, the sale, instead of deciding the repay again.
+        assert snaps[UTA].risk_rate <= shadow < D("0.4") < world.mgn_ratio("uta")
+        kinds = [r.intent.kind for r in await again.daemon.journal.intents()]
+        assert kinds[: len(intents)] == [r.intent.kind for r in intents]
+        assert kinds.count("repay") == 1
+        await _fall(again, world, D(18000))
+        assert world.sim.stats.liquidations == 1
+        for _ in range(40):  # the shadow looks calm: the next poll comes at the slow interval
+            world.clock.advance(1)
+            await again.daemon.run_cycle()
+        events = await again.daemon.journal.events(kinds=[EventKind.SHADOW])
+        assert any(e.summary.startswith("shadow entry expired") for e in events)
+        book = shadow_of(again.daemon.accounts["uta"])
+        assert book is not None  # what is in it now was decided on the liquidated account
+        (liq,) = world.sim.control.state("uta").liquidations
+        assert all(e.at * 1000 > liq.time_ms for e in book.ledger.entries)
+    finally:
+        await world.close(again)
