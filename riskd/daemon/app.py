@@ -28,6 +28,7 @@ from typing import TypeVar
 from riskd.bitget.errors import RiskdExchangeError
 from riskd.clock import Clock
 from riskd.daemon import cluster_events, cycle_events
+from riskd.daemon.account_tasks import AccountTasks
 from riskd.daemon.actions import IN_PROGRESS, UNSETTLED, ActionReport, ActionRunner
 from riskd.daemon.alerts import AlertSink
 from riskd.daemon.crash_report import actions_of_the_run_that_died
@@ -38,7 +39,7 @@ from riskd.daemon.journal_space import SpaceEvent
 from riskd.daemon.journal_types import JournalUnavailable
 from riskd.daemon.liquidations import LiquidationWatch
 from riskd.daemon.ownership import OwnAll, Ownership
-from riskd.daemon.pipeline import MAX_PASSES, AccountCycle, sole_error
+from riskd.daemon.pipeline import MAX_PASSES, AccountCycle
 from riskd.daemon.poller import AccountPoller
 from riskd.daemon.push import PushSources
 from riskd.daemon.reconcile import Reconciler
@@ -118,6 +119,7 @@ class Daemon:
         #: The journal's database lost (PostgreSQL): no action until it answers again.
         self.outage = cluster_events.JournalOutage()
         self._journal_failed = False
+        self.account_tasks = AccountTasks()
         self._unowned: frozenset[str] = frozenset()
         #: The accounts owned when the database last answered (watched through an outage).
         self._watching: set[str] = set()
@@ -196,6 +198,7 @@ class Daemon:
         await self._settle_rule_states()
 
     async def stop(self, reason: str = "stop requested") -> None:
+        await self.account_tasks.cancel()
         now = self.clock.now()
         await self.events.publish(
             DaemonEvent(EventKind.LIFECYCLE, now, f"riskd stopping: {reason}")
@@ -209,9 +212,13 @@ class Daemon:
         started = self.clock.now()
         self.journal.space.check()
         self._journal_failed = False
+        self.account_tasks.collect()
         owned = await self._owned_accounts()
-        still_open = await self._guarded(self._reconcile({a.name for a in owned}), 0)
-        await self._guarded(self._settle_rule_states(owned), None)
+        # An account whose last cycle is still running (waiting out a back-off…) sits this
+        # cycle out; the others are not held up by it (riskd.daemon.account_tasks).
+        ready = [a for a in owned if not self.account_tasks.busy(a.name)]
+        still_open = await self._guarded(self._reconcile({a.name for a in ready}), 0)
+        await self._guarded(self._settle_rule_states(ready), None)
         last = self._pause or PauseState(False, frozenset())
         pause = await self._guarded(self.journal.pause_state(), last)
         if self._pause is not None:
@@ -219,15 +226,15 @@ class Daemon:
                 await self.events.publish(event)
         self._pause = pause
         report = CycleReport(self.clock.now(), {}, {}, [], {}, still_open)
-        # Accounts side by side; within each, a pipeline per scope at risk while polling goes
-        # on (riskd.daemon.pipeline). One error ends the cycle as before (the others cancelled).
-        cycles = [AccountCycle(self, acc, report, paused=pause.paused(acc.name)) for acc in owned]
-        try:
-            async with asyncio.TaskGroup() as tg:
-                for cycle in cycles:
-                    tg.create_task(cycle.run(force_poll=force_poll), name=f"riskd-{cycle.acc.name}")
-        except BaseExceptionGroup as group:
-            raise sole_error(group) from None
+        # Accounts side by side, each its own task; within each, a pipeline per scope at risk
+        # while polling goes on (riskd.daemon.pipeline). With several accounts the cycle waits
+        # for them at most one fast interval; a slow one goes on in the background.
+        for acc in ready:
+            cycle = AccountCycle(self, acc, report, paused=pause.paused(acc.name))
+            self.account_tasks.start(acc.name, cycle.run(force_poll=force_poll))
+        several = len(owned) > 1
+        await self.account_tasks.wait(self.settings.poll.fast_interval if several else None)
+        self.account_tasks.collect()
         for acc in self.accounts.values():
             if self.metrics is not None:
                 self.metrics.set_paused(acc.name, pause.paused(acc.name))

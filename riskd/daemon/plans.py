@@ -45,7 +45,7 @@ from riskd.amounts import WIRE_DECIMALS, quantize_down, to_wire
 from riskd.risk.snapshot import USDT, UTA, ScopeSnapshot, SymbolTradeRule
 from riskd.sizing import ActionKind, Skip, orders
 from riskd.sizing.legs import legs_params, next_leg
-from riskd.sizing.orders import REDUCE_SLACK
+from riskd.sizing.orders import DUST_SHARE, REDUCE_SLACK
 from riskd.sizing.pieces import MAX_PIECES, piece_count, piece_oid, split_even
 from riskd.sizing.targets import units_for_targets
 
@@ -307,6 +307,14 @@ def _plan_repay(
         ):
             return Skip(f"{coin} repay: the scope already meets its target", met=True)
         amount, _ = units_for_targets(fresh, coin, coin, rate=rate, distance=distance)
+        wanted = min(amount, debt)
+        if 0 < b.available < wanted * DUST_SHARE:
+            # A crumb costs a call (in a crash, a cycle) and moves nothing: a reduce goes
+            # straight to its trade, whose autoRepay takes the crumb anyway.
+            return Skip(
+                f"only {to_wire(b.available)} {coin} free of the {to_wire(wanted)} the target"
+                " needs: too little to matter"
+            )
     elif amount is None and target is not None:
         amount = orders.amount_for_target(snap, prices, coin, target)
     if amount is None:

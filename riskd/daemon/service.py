@@ -389,17 +389,20 @@ class Service:
             self._remove_signals()
 
     async def _end_cycle(self) -> bool:
-        """Give the cycle in flight :attr:`stop_grace` seconds, then cancel it; True when it
-        had to be cancelled."""
-        cycle = self._cycle
-        if cycle is None or cycle.done():
+        """Give the cycle in flight (and any account's cycle still running in the background,
+        :mod:`riskd.daemon.account_tasks`) :attr:`stop_grace` seconds, then cancel them; True
+        when one had to be cancelled."""
+        flight = {*self.daemon.account_tasks.running(), *([self._cycle] if self._cycle else [])}
+        flight = {t for t in flight if not t.done()}
+        if not flight:
             return False
         log.info("waiting up to %gs for the cycle in flight", self.stop_grace)
-        done, _ = await asyncio.wait({cycle}, timeout=self.stop_grace)
-        if done:
+        _, left = await asyncio.wait(flight, timeout=self.stop_grace)
+        if not left:
             return False
-        cycle.cancel()
-        await asyncio.wait({cycle}, timeout=CANCEL_WAIT_S)
+        for task in left:
+            task.cancel()
+        await asyncio.wait(left, timeout=CANCEL_WAIT_S)
         log.warning(
             "the cycle in flight did not end within %gs and was cancelled; an action whose "
             "answer had not come keeps its open intent, reconciled at the next start",

@@ -30,6 +30,7 @@ from riskd.rules.actions_parse import ANY_SYMBOL
 from riskd.rules.model import Action, ActionKind
 from riskd.rules.variables import EvalError, ScopeContext, resolve_coin
 from riskd.sizing import Skip
+from riskd.sizing.orders import DUST_SHARE
 from riskd.sizing.targets import distance_reached, units_for_targets
 
 ZERO = Decimal(0)
@@ -37,9 +38,6 @@ ONE = Decimal(1)
 
 
 Params = dict[str, Decimal | str]
-#: A target repay from free balance covering less than this share of what the target needs
-#: is skipped (a crumb moves nothing).
-DUST_SHARE = Decimal("0.01")
 
 
 def _number(value: object, what: str) -> Decimal:

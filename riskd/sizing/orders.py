@@ -22,6 +22,9 @@ from riskd.sizing.targets import distance_reached, units_for_targets
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
+#: A target repay from free balance covering less than this share of what the target needs
+#: is skipped (a crumb costs a call, in a crash a cycle, and moves nothing).
+DUST_SHARE = Decimal("0.01")
 #: A reduce sends this much more than the computed amount: price moves between the poll and
 #: the fill, rounding, and (when the symbol's fee rate is unknown) a fee of up to ~0.5 %.
 REDUCE_SLACK = Decimal("1.005")

@@ -64,6 +64,20 @@ def test_reduce_to_a_distance_sells_just_enough() -> None:
     assert D("0.15") <= after < D("0.16")
 
 
+def test_a_crumb_of_free_quote_goes_with_the_trade_not_as_its_own_repay() -> None:
+    """0.00000264 USDT free of an 11 000 debt: the reduce sells at once (its autoRepay takes
+    the crumb) instead of spending a call on repaying it first; 500 USDT free is repaid first."""
+    prices = {"BTC": D(27000)}
+    crumb = _snap("isolated:BTCUSDT", "0.4", prices, _bal("BTC", "0.5"),
+                  _bal("USDT", "0.00000264", "11000"))  # fmt: skip
+    plan = plan_action("reduce", {"target_distance": D("0.15")}, crumb, prices, "i")
+    assert isinstance(plan, ActionPlan) and plan.kind is ActionKind.REDUCE and plan.side == "sell"
+    free = replace(crumb, balances={**crumb.balances, "USDT": _bal("USDT", "500", "11000")})
+    first = plan_action("reduce", {"target_distance": D("0.15")}, free, prices, "i")
+    assert isinstance(first, ActionPlan) and first.kind is ActionKind.REPAY
+    assert first.amount == D(500)
+
+
 def test_distance_target_already_met_is_skipped() -> None:
     """A distance the scope already has leaves nothing to do, and says so."""
     plan = plan_action("reduce", {"target_distance": D("0.01")}, _long(), {}, "i")

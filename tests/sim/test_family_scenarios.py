@@ -22,6 +22,7 @@ FAMILIES = [
     "gap_steps",
     "iso_short_gaps",  # an isolated short squeezed in gaps
     "many_isolated",
+    "many_isolated_fast",  # twenty 5x scopes falling 33-37 % in 20 s
     "many_isolated_gaps_slow",  # twelve scopes in gaps, 1.5 s latency, 429s
     "many_isolated_shorts_slow",  # eight shorts, 1.2 s latency, orders fill 1 s late
     "mixed_uta_classic",  # issue 18: a classic and a UTA account side by side
