@@ -211,7 +211,7 @@ class ShadowBook:
         await self.refresh()
         self._uta_level = level
         if UTA not in self.ledger.scopes():
-            await self._on_top([], [])
+            self._forget_unshadowed()
             return got
         rows = [
             AssetRow(c.coin, c.available, max(c.balance - c.available, ZERO), c.debt, ZERO)
@@ -221,7 +221,8 @@ class ShadowBook:
         if UTA not in self.ledger.scopes():  # every entry expired on this read
             return got
         coins = [_uta_coin(c, shadowed.pop(c.coin, None)) for c in got.assets]
-        coins += [_new_uta_coin(r) for r in shadowed.values()]
+        # A coin only the shadow holds (bought by a would-be order) starts from nothing.
+        coins += [_uta_coin(UtaCoin(coin=r.coin, **_NO_UTA_COIN), r) for r in shadowed.values()]
         ratio = self.shadow_rate(UTA, got.mgn_ratio / level) * level
         scale = ratio / got.mgn_ratio if got.mgn_ratio > 0 else Decimal(1)
         return got.model_copy(
@@ -235,9 +236,7 @@ class ShadowBook:
     async def _on_top(self, scopes: Sequence[str], rows: list[AssetRow]) -> list[AssetRow]:
         """``rows`` with the entries of ``scopes`` applied (each expired first); scopes
         no longer shadowed are forgotten."""
-        for scope in [s for s in list(self._balances) if s not in self.ledger.scopes()]:
-            self._balances.pop(scope, None)
-            self.readings.pop(scope, None)
+        self._forget_unshadowed()
         out = rows
         for scope in scopes:
             symbol = parse_scope(scope)[1]
@@ -255,6 +254,12 @@ class ShadowBook:
             self._balances[scope] = (real, applied.balances)
             self.readings.pop(scope, None)  # figured out when the rate is read (tiers known)
         return out
+
+    def _forget_unshadowed(self) -> None:
+        """Drop the figures kept for scopes the ledger no longer shadows."""
+        for scope in [s for s in list(self._balances) if s not in self.ledger.scopes()]:
+            self._balances.pop(scope, None)
+            self.readings.pop(scope, None)
 
     def _reading(self, scope: str) -> ShadowReading | None:
         """riskd's own real and shadowed figures of a shadowed scope (no exchange figure)."""
@@ -438,6 +443,10 @@ def _balances(rows: Sequence[AssetRow], symbol: str | None) -> dict[str, CoinBal
     }
 
 
+#: The amounts of a coin the real account does not hold.
+_NO_UTA_COIN = {"equity": ZERO, "balance": ZERO, "available": ZERO, "debt": ZERO}
+
+
 def _uta_coin(real: UtaCoin, row: AssetRow | None) -> UtaCoin:
     """A UTA coin as its shadowed row leaves it (equity moves with the balance and debt; its
     USD value keeps the coin's price)."""
@@ -450,18 +459,6 @@ def _uta_coin(real: UtaCoin, row: AssetRow | None) -> UtaCoin:
         usd = (usd / real.equity * equity).quantize(EIGHT)
     update = {"equity": equity, "balance": balance, "available": row.available}
     return real.model_copy(update={**update, "debt": row.borrow, "usd_value": usd})
-
-
-def _new_uta_coin(row: AssetRow) -> UtaCoin:
-    """A coin only the shadow holds (bought by a would-be order)."""
-    balance = row.available + row.frozen
-    return UtaCoin(
-        coin=row.coin,
-        equity=balance - row.borrow,
-        balance=balance,
-        available=row.available,
-        debt=row.borrow,
-    )
 
 
 def _reading_of(snap: ScopeSnapshot) -> Reading | None:
