@@ -19,6 +19,7 @@ interval = "5s"                    # normal
 fast_interval = "1s"               # a scope within near_margin of its warning ratio
 slow_interval = "10s"              # every scope calm (no debt, or riskRate < calm_below)
 near_margin = 0.15
+near_distance = 0.05               # or closer to liquidation than a 5 % adverse move
 calm_below = 0.3
 price_move = 0.005                 # a held or owed coin's index price moved 0.5 %: poll now
 stale_after = "30s"                # older data: critical alert, no action on that scope

@@ -107,6 +107,11 @@ class PollSettings(_Frozen):
     #: Used when every scope is calm (risk rate below ``calm_below``, or no debt).
     slow_interval: PositiveDuration = 10.0
     near_margin: NonNegDecimal = Decimal("0.15")
+    #: Also used when a scope is closer to liquidation than this move against it (0.05 = a
+    #: 5 % adverse move liquidates it; ``minDistanceToLiquidation``): the risk rate alone
+    #: misses how near a high-leverage scope is (a 7x isolated short 4 % from liquidation
+    #: reads about 0.56). 0 turns it off.
+    near_distance: NonNegDecimal = Decimal("0.05")
     calm_below: NonNegDecimal = Decimal("0.3")
     #: A scope is polled at the next tick, whatever its interval, once the index price of a
     #: coin it holds or owes has moved this much (0.005 = 0.5 %) since its last poll: a flash

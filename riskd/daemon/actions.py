@@ -233,14 +233,18 @@ class ActionRunner(LegRunner):
         # A call that was definitely not executed for a passing reason (429, maintenance,
         # a 5xx before execution, confirmed by reconciliation) is tried again every
         # ``retry_wait`` for up to ``retry_for`` seconds, each time with a new intent,
-        # re-planned on fresh data, still under the caps. Never blind: an intent whose
-        # outcome is unknown holds the scope instead.
+        # re-planned on the newest snapshot and prices, still under the caps. Never blind:
+        # an intent whose outcome is unknown holds the scope instead.
         while report.retryable and self._clock.now() + self._retry_wait < give_up_at:
             attempt += 1
             await self._clock.sleep(self._retry_wait)
-            with request_priority(Priority.PROTECTIVE):
-                fresh = await self._verify(req.scope)
-            snap = fresh if fresh is not None else snap
+            # A refused call changed nothing: the retry is sized on the scope's newest
+            # snapshot (a poll made meanwhile) and the latest prices, with no read of its own
+            # — in a 429 storm that read is refused as often as the call, and each refusal
+            # costs a pause (a snapshot gone stale is still read again by _plan_fresh).
+            latest = self.latest(req.scope) if self.latest is not None else None
+            if latest is not None and latest.observed_at > snap.observed_at:
+                snap = latest
             with slot_hold():
                 try:
                     again = await self._plan_fresh(req, snap)

@@ -209,6 +209,11 @@ class AccountCycle:
                     self.acting.discard(scope)
                 self.report.reports.extend(done)
                 await self._save()
+                if any(r.retryable for r in done):
+                    # Refused for a passing reason (429, maintenance) past its retries: the
+                    # scope is read again at the next round, urgently, so that its rule can
+                    # act again on fresh data — not one interval later.
+                    acc.poller.request_poll([scope])
                 if all(r.status in UNSETTLED for r in done):
                     todo = []
                     break

@@ -6,7 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from riskd.risk.derived import debt_coins
+from riskd.risk.derived import (
+    DISTANCE_CAP,
+    MissingData,
+    debt_coins,
+    min_distance_to_liquidation,
+)
 from riskd.risk.snapshot import CROSS, ScopeSnapshot
 from riskd.settings import PollSettings
 
@@ -16,25 +21,55 @@ def interval_for(
 ) -> float:
     """Seconds until the scope should be polled again (before budget stretching).
 
-    ``fast_interval`` at or above the near line (warning ratio − ``near_margin``);
-    ``slow_interval`` with no debt or below ``calm_below``; ``interval`` in between. Then,
-    if the risk rate rose since ``previous``, never longer than half the time the last
-    change would take to reach the near line (a crash is seen early, not one slow poll late).
+    ``fast_interval`` at or above the near line (warning ratio − ``near_margin``) or closer
+    to liquidation than ``near_distance`` (the move against the scope that liquidates it);
+    ``slow_interval`` with no debt or when :func:`calm`; ``interval`` in between. Then,
+    if the risk rate rose (or the distance shrank) since ``previous``, never longer than half
+    the time the last change would take to reach the near line (a crash is seen early, not
+    one slow poll late).
+
+    The distance matters because the risk rate does not say how near liquidation is: a 7x
+    isolated short can be 4 % from liquidation at a rate of 0.56, well under any rate line.
     """
     near_line = snap.warning_risk_ratio - poll.near_margin
-    if snap.risk_rate >= near_line:
+    distance = _distance(snap)
+    if snap.risk_rate >= near_line or distance < poll.near_distance:
         return poll.fast_interval
     if not debt_coins(snap):
         return poll.slow_interval
-    base = poll.slow_interval if snap.risk_rate < poll.calm_below else poll.interval
+    base = poll.slow_interval if calm(snap, poll, distance) else poll.interval
     if previous is None:
         return base
-    rise = snap.risk_rate - previous.risk_rate
     elapsed = snap.observed_at - previous.observed_at
-    if rise <= 0 or elapsed <= 0:
+    if elapsed <= 0:
         return base
-    eta = float((near_line - snap.risk_rate) / rise) * elapsed
-    return max(poll.fast_interval, min(base, eta / 2))
+    etas = []
+    rise = snap.risk_rate - previous.risk_rate
+    if rise > 0:
+        etas.append(float((near_line - snap.risk_rate) / rise) * elapsed)
+    shrink = _distance(previous) - distance
+    if shrink > 0 and distance < DISTANCE_CAP:
+        etas.append(float((distance - poll.near_distance) / shrink) * elapsed)
+    if not etas:
+        return base
+    return max(poll.fast_interval, min(base, min(etas) / 2))
+
+
+def calm(snap: ScopeSnapshot, poll: PollSettings, distance: Decimal | None = None) -> bool:
+    """A scope that owes is calm below ``calm_below`` and at least twice ``near_distance``
+    from liquidation (a high-leverage scope reads a low rate close to liquidation: a 7.8x
+    long 7 % from it, just after a repay, reads about 0.25). ``distance``: already known."""
+    far = _distance(snap) if distance is None else distance
+    return snap.risk_rate < poll.calm_below and far >= 2 * poll.near_distance
+
+
+def _distance(snap: ScopeSnapshot) -> Decimal:
+    """The scope's smallest move to liquidation; the cap when a price or tier rate is missing
+    (the rate lines alone decide then)."""
+    try:
+        return min_distance_to_liquidation(snap)
+    except MissingData:
+        return DISTANCE_CAP
 
 
 def moved_scopes(

@@ -47,8 +47,9 @@ never shorter than the rate budget's shortest cycle for the account's calls
 (``pacing(calls_per_cycle)``). A scope whose poll failed is retried at the fast interval;
 its snapshot keeps its old ``observed_at`` and turns stale after ``stale_after``.
 
-A scope that owes and is not calm (risk rate at or above ``calm_below``, near its line, or
-climbing towards it), or that owes and is blind because its last poll failed, is *urgent*:
+A scope that owes and is not calm (risk rate at or above ``calm_below``, less than twice
+``near_distance`` from liquidation, near its line, or climbing towards it), or that owes
+and is blind because its last poll failed, is *urgent*:
 its reads go at :data:`Priority.URGENT`, which the rate budget orders before plain polls and
 holds only briefly after an HTTP 429 — in a 429 storm during a crash, the scopes at risk
 still get fresh data.
@@ -82,7 +83,7 @@ from riskd.daemon.poll_reference import (
     own_rate_may_stand_in,
     symbol_rate,
 )
-from riskd.daemon.poll_schedule import interval_for, moved_scopes, poll_calls, poll_order
+from riskd.daemon.poll_schedule import calm, interval_for, moved_scopes, poll_calls, poll_order
 from riskd.daemon.poll_uta import read_uta
 from riskd.daemon.prices import PriceSource
 from riskd.daemon.snapshots import (
@@ -249,8 +250,8 @@ class AccountPoller:
                 self.urgent.add(scope)  # blind on a scope that owes: worse than a refused call
         else:
             base = interval_for(snap, self._poll, previous)
-            calm = base >= self._poll.interval and snap.risk_rate < self._poll.calm_below
-            if debt_coins(snap) and not calm:
+            quiet = base >= self._poll.interval and calm(snap, self._poll)
+            if debt_coins(snap) and not quiet:
                 self.urgent.add(scope)
             else:
                 self.urgent.discard(scope)

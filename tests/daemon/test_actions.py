@@ -274,6 +274,35 @@ async def test_transient_refusal_tried_again_with_new_intent(make_exchange, cloc
     assert [r.status for r in await journal.intents()] == [FAILED, SUCCEEDED]
 
 
+async def test_a_retry_after_a_429_reads_nothing_first(make_exchange, clock, journal):
+    """A refused call changed nothing: its retry is sized on the snapshot it had (and the
+    latest prices), with no read of its own — in a 429 storm that read would be refused as
+    often as the call. The step's verification after it succeeded is the only read."""
+    ex = _exchange(make_exchange)
+    ex.fail_next["repay"] = CallRejected("[429] too many requests", code="429", transient=True)
+    reads: list[str] = []
+
+    async def repoll(scope):
+        reads.append(scope)
+        return _snap(ex, clock)
+
+    runner = ActionRunner(
+        account="alice",
+        executor=LiveExecutor(ex),
+        journal=journal,
+        clock=clock,
+        caps=CapsSettings(),
+        stale_after=30,
+        repoll=repoll,
+        reconcile=Reconciler(journal, lambda a: ex, clock, flash_timeout=5).status_of,
+        prices=lambda: {"BTC": D(20000)},
+    )
+    report = await runner.run(Req("a1", "repay"), _snap(ex, clock), paused=False)
+    assert report.status == SUCCEEDED
+    assert ex.mutating_calls() == ["repay", "repay"]
+    assert reads == [SCOPE]
+
+
 async def test_transient_refusals_retried_for_a_bounded_time(make_exchange, clock, journal):
     """A repay refused with 429 again and again is tried every 0.5 s for 2 s, then given up
     (each try its own intent, all failed, none sent twice)."""

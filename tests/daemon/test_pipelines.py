@@ -189,3 +189,50 @@ async def test_a_poll_asked_for_while_a_scope_acts_is_made_at_once(tmp_path: Pat
         for g in held:
             g.release.set()
         await world.close()
+
+
+class RefusingExecutor:
+    """Answers every call of one scope as a 429 would: not executed, for a passing reason."""
+
+    def __init__(self, inner: Executor, scope: str) -> None:
+        self.inner, self.scope = inner, scope
+        self.refused = 0
+
+    @property
+    def dry_run(self) -> bool:
+        return self.inner.dry_run
+
+    async def execute(self, plan: ActionPlan, accepted: AcceptedHook) -> ExecResult:
+        if plan.scope == self.scope:
+            self.refused += 1
+            return ExecResult("failed", "[429] Too Many Requests", code="429", transient=True)
+        return await self.inner.execute(plan, accepted)
+
+
+async def test_a_step_refused_for_a_passing_reason_has_its_scope_read_again_at_once(
+    tmp_path: Path,
+) -> None:
+    """A step still refused with 429 after its retries asks an urgent poll of its scope for
+    the next round (its rule acts again on fresh data), not one poll interval later."""
+    sim = _sim(tmp_path, ["BTCUSDT"])
+    refusing: list[RefusingExecutor] = []
+
+    def wrap(account: str, inner: Executor) -> Executor:
+        refusing.append(RefusingExecutor(inner, "isolated:BTCUSDT"))
+        return refusing[-1]
+
+    world = await make_world(
+        tmp_path, live=True, sim=sim, rules_dir=_rules(tmp_path), wrap_executor=wrap, top=FAST
+    )
+    try:
+        await world.daemon.run_cycle()
+        _fall(sim, "BTCUSDT", "0.24")
+        world.clock.advance(2)
+        await world.daemon.run_cycle()
+        assert refusing[-1].refused >= 1
+        poller = world.daemon.accounts["alice"].poller
+        assert "isolated:BTCUSDT" in poller.wanted
+        assert "isolated:BTCUSDT" in poller.urgent
+        assert "isolated:BTCUSDT" in poller.due(world.clock.now())
+    finally:
+        await world.close()

@@ -110,6 +110,50 @@ def test_interval_for_a_rising_scope() -> None:
     assert interval_for(snap("0.1", 5.0), POLL, snap("0.1", 0.0)) == POLL.slow_interval
 
 
+def _short(total: str, at: float = 0.0, rate: str = "0.5") -> ScopeSnapshot:
+    """An isolated BTC short (0.2 BTC owed at 30,000, mmr 5 %) holding ``total`` USDT: 6,489
+    USDT is 3 % from liquidation, 6,741 is 7 %, 6,867 is 9 %."""
+    usdt = CoinBalance("USDT", D(total), D(0), D(0), D(0))
+    btc = CoinBalance("BTC", D(0), D(0), D("0.2"), D(0))
+    return ScopeSnapshot(
+        "a",
+        "isolated:BTCUSDT",
+        D(rate),
+        {"USDT": usdt, "BTC": btc},
+        at,
+        prices_usdt={"BTC": D(30000), "USDT": D(1)},
+        maintain_margin_rate={"BTC": D("0.05"), "USDT": D("0.05")},
+        base_coin="BTC",
+        quote_coin="USDT",
+    )
+
+
+def test_interval_for_a_scope_near_liquidation_at_a_low_rate() -> None:
+    """A scope closer to liquidation than near_distance is polled fast whatever its rate
+    (a 7x short 3 % from liquidation reads 0.5); near_distance 0 turns that off."""
+    assert interval_for(_short("6489"), POLL) == POLL.fast_interval
+    assert interval_for(_short("6867"), POLL) == POLL.interval
+    off = PollSettings(near_distance=D(0))
+    assert interval_for(_short("6489"), off) == POLL.interval
+
+
+def test_a_low_rate_near_liquidation_is_not_calm() -> None:
+    """Below calm_below but within twice near_distance of liquidation (a high-leverage scope
+    just after a repay): the normal interval, not the slow one; far from it: slow."""
+    assert interval_for(_short("6741", rate="0.2"), POLL) == POLL.interval  # 7 %
+    assert interval_for(_short("7056", rate="0.2"), POLL) == POLL.slow_interval  # 12 %
+
+
+def test_interval_for_a_shrinking_distance() -> None:
+    """A distance that shrinks shortens the interval to half its time to near_distance."""
+    # 9 % → 7 % in 5 s: near_distance (5 %) is 5 s away at that pace; half of that
+    got = interval_for(_short("6741", at=5.0), POLL, _short("6867", at=0.0))
+    assert got == pytest.approx(2.5, abs=0.05)
+    # growing, or unchanged: the base interval
+    assert interval_for(_short("6867", at=5.0), POLL, _short("6741", at=0.0)) == POLL.interval
+    assert interval_for(_short("6867", at=5.0), POLL, _short("6867", at=0.0)) == POLL.interval
+
+
 async def test_failure_keeps_old_snapshot_and_retries_fast(make_exchange, clock) -> None:
     """A failed poll keeps the previous snapshot (which ages) and is retried fast."""
     ex = make_exchange()
