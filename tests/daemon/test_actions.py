@@ -56,8 +56,8 @@ def _snap(ex, clock) -> ScopeSnapshot:
     )
 
 
-def _runner(ex, journal, clock, *, live=True, caps=None):
-    async def repoll(scope):
+def _runner(ex, journal, clock, *, live=True, caps=None, repoll=None):
+    async def improved(scope):
         ex.risk[SCOPE] = ex.risk[SCOPE] - D("0.3")
         return _snap(ex, clock)
 
@@ -70,7 +70,7 @@ def _runner(ex, journal, clock, *, live=True, caps=None):
         clock=clock,
         caps=caps or CapsSettings(),
         stale_after=30,
-        repoll=repoll,
+        repoll=repoll or improved,
         reconcile=reconciler.status_of,
         prices=lambda: {"BTC": D(20000)},
     )
@@ -286,17 +286,7 @@ async def test_a_retry_after_a_429_reads_nothing_first(make_exchange, clock, jou
         reads.append(scope)
         return _snap(ex, clock)
 
-    runner = ActionRunner(
-        account="alice",
-        executor=LiveExecutor(ex),
-        journal=journal,
-        clock=clock,
-        caps=CapsSettings(),
-        stale_after=30,
-        repoll=repoll,
-        reconcile=Reconciler(journal, lambda a: ex, clock, flash_timeout=5).status_of,
-        prices=lambda: {"BTC": D(20000)},
-    )
+    runner = _runner(ex, journal, clock, repoll=repoll)
     report = await runner.run(Req("a1", "repay"), _snap(ex, clock), paused=False)
     assert report.status == SUCCEEDED
     assert ex.mutating_calls() == ["repay", "repay"]
