@@ -242,9 +242,7 @@ class ActionRunner(LegRunner):
             # snapshot (a poll made meanwhile) and the latest prices, with no read of its own
             # — in a 429 storm that read is refused as often as the call, and each refusal
             # costs a pause (a snapshot gone stale is still read again by _plan_fresh).
-            latest = self.latest(req.scope) if self.latest is not None else None
-            if latest is not None and latest.observed_at > snap.observed_at:
-                snap = latest
+            snap = self._newest(req.scope, snap)
             with slot_hold():
                 try:
                     again = await self._plan_fresh(req, snap)
@@ -281,9 +279,8 @@ class ActionRunner(LegRunner):
             return plan, snap, prices
         with request_priority(Priority.PROTECTIVE), request_nearness(nearness(snap)):
             waited = await self.slots.reserve(req.kind, req.scope)
-            latest = self.latest(req.scope) if self.latest is not None and waited else None
-            if latest is not None and latest.observed_at > snap.observed_at:
-                snap = latest
+            if waited:
+                snap = self._newest(req.scope, snap)
             if snap.age(self._clock.now()) > self._stale_after:
                 fresh = await self._verify(req.scope)
                 snap = fresh if fresh is not None else snap
@@ -292,6 +289,11 @@ class ActionRunner(LegRunner):
         prices = self._prices()
         plan = self._plan(req, snap, prices)
         return plan, snap, prices
+
+    def _newest(self, scope: str, snap: ScopeSnapshot) -> ScopeSnapshot:
+        """``snap``, or the poller's snapshot of ``scope`` when that one is newer."""
+        latest = self.latest(scope) if self.latest is not None else None
+        return latest if latest is not None and latest.observed_at > snap.observed_at else snap
 
     def _plan(
         self, req: ActionRequestLike, snap: ScopeSnapshot, prices: Mapping[str, Decimal]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal as D
 from pathlib import Path
+from typing import Any, TypeVar
 
 from riskd.clock import ManualClock
 from riskd.daemon.executor import AcceptedHook, ExecResult, Executor
@@ -12,7 +13,7 @@ from riskd.daemon.journal import SUCCEEDED
 from riskd.daemon.plans import ActionPlan
 from riskd.sim import Simulator, load_scenario
 
-from .harness import make_world
+from .harness import World, make_world
 
 MARKETS = {
     "BTCUSDT": "30000",
@@ -62,22 +63,49 @@ def _fall(sim: Simulator, symbol: str, fraction: str) -> None:
     sim.control.set_price(symbol, D(MARKETS[symbol]) * (1 - D(fraction)))
 
 
-class HeldExecutor:
-    """Holds the calls of one scope until released; the others go through at once."""
+class ScopeExecutor:
+    """Wraps an account's executor; subclasses treat the calls of one scope differently."""
 
     def __init__(self, inner: Executor, scope: str) -> None:
         self.inner, self.scope = inner, scope
-        self.entered, self.release = asyncio.Event(), asyncio.Event()
 
     @property
     def dry_run(self) -> bool:
         return self.inner.dry_run
+
+
+class HeldExecutor(ScopeExecutor):
+    """Holds the calls of one scope until released; the others go through at once."""
+
+    def __init__(self, inner: Executor, scope: str) -> None:
+        super().__init__(inner, scope)
+        self.entered, self.release = asyncio.Event(), asyncio.Event()
 
     async def execute(self, plan: ActionPlan, accepted: AcceptedHook) -> ExecResult:
         if plan.scope == self.scope:
             self.entered.set()
             await self.release.wait()
         return await self.inner.execute(plan, accepted)
+
+
+E = TypeVar("E", bound="ScopeExecutor")
+
+
+async def _world_wrapping(
+    tmp_path: Path, sim: Simulator, kind: type[E], top: dict[str, Any]
+) -> tuple[World, list[E]]:
+    """A live world whose executors wrap isolated:BTCUSDT's calls in ``kind``; the wrappers
+    made (one per account) are returned beside it."""
+    made: list[E] = []
+
+    def wrap(account: str, inner: Executor) -> Executor:
+        made.append(kind(inner, "isolated:BTCUSDT"))
+        return made[-1]
+
+    world = await make_world(
+        tmp_path, live=True, sim=sim, rules_dir=_rules(tmp_path), wrap_executor=wrap, top=top
+    )
+    return world, made
 
 
 async def _until(check, what: str, limit_s: float = 10.0) -> None:
@@ -118,15 +146,7 @@ async def test_polling_goes_on_while_a_scope_acts(tmp_path: Path) -> None:
     """While one scope's order is held at the exchange, another scope that crosses its line
     meanwhile is polled, decided and acted on in the same cycle, before the first ends."""
     sim = _sim(tmp_path, ["BTCUSDT", "ETHUSDT"])
-    held: list[HeldExecutor] = []
-
-    def wrap(account: str, inner: Executor) -> Executor:
-        held.append(HeldExecutor(inner, "isolated:BTCUSDT"))
-        return held[-1]
-
-    world = await make_world(
-        tmp_path, live=True, sim=sim, rules_dir=_rules(tmp_path), wrap_executor=wrap, top=FAST
-    )
+    world, held = await _world_wrapping(tmp_path, sim, HeldExecutor, FAST)
     try:
         await world.daemon.run_cycle()
         _fall(sim, "BTCUSDT", "0.24")
@@ -158,16 +178,8 @@ async def test_a_poll_asked_for_while_a_scope_acts_is_made_at_once(tmp_path: Pat
     """With a slow watcher pace (fast_interval 5 s of loop time), a poll the push path asks
     for while one scope's order is held is made at once, and that scope is acted on."""
     sim = _sim(tmp_path, ["BTCUSDT", "ETHUSDT"])
-    held: list[HeldExecutor] = []
-
-    def wrap(account: str, inner: Executor) -> Executor:
-        held.append(HeldExecutor(inner, "isolated:BTCUSDT"))
-        return held[-1]
-
     slow = {"poll": {"fast_interval": "5s", "interval": "5s", "flash_repay_timeout": "4s"}}
-    world = await make_world(
-        tmp_path, live=True, sim=sim, rules_dir=_rules(tmp_path), wrap_executor=wrap, top=slow
-    )
+    world, held = await _world_wrapping(tmp_path, sim, HeldExecutor, slow)
     try:
         await world.daemon.run_cycle()
         _fall(sim, "BTCUSDT", "0.24")
@@ -191,16 +203,12 @@ async def test_a_poll_asked_for_while_a_scope_acts_is_made_at_once(tmp_path: Pat
         await world.close()
 
 
-class RefusingExecutor:
+class RefusingExecutor(ScopeExecutor):
     """Answers every call of one scope as a 429 would: not executed, for a passing reason."""
 
     def __init__(self, inner: Executor, scope: str) -> None:
-        self.inner, self.scope = inner, scope
+        super().__init__(inner, scope)
         self.refused = 0
-
-    @property
-    def dry_run(self) -> bool:
-        return self.inner.dry_run
 
     async def execute(self, plan: ActionPlan, accepted: AcceptedHook) -> ExecResult:
         if plan.scope == self.scope:
@@ -215,15 +223,7 @@ async def test_a_step_refused_for_a_passing_reason_has_its_scope_read_again_at_o
     """A step still refused with 429 after its retries asks an urgent poll of its scope for
     the next round (its rule acts again on fresh data), not one poll interval later."""
     sim = _sim(tmp_path, ["BTCUSDT"])
-    refusing: list[RefusingExecutor] = []
-
-    def wrap(account: str, inner: Executor) -> Executor:
-        refusing.append(RefusingExecutor(inner, "isolated:BTCUSDT"))
-        return refusing[-1]
-
-    world = await make_world(
-        tmp_path, live=True, sim=sim, rules_dir=_rules(tmp_path), wrap_executor=wrap, top=FAST
-    )
+    world, refusing = await _world_wrapping(tmp_path, sim, RefusingExecutor, FAST)
     try:
         await world.daemon.run_cycle()
         _fall(sim, "BTCUSDT", "0.24")
