@@ -276,6 +276,18 @@ def test_a_negative_price_move_names_its_key(tmp_path: Path) -> None:
     assert off.poll.price_move == 0
 
 
+def test_a_bad_near_distance_names_its_key(tmp_path: Path) -> None:
+    """poll.near_distance below 0 or not a number is refused with its key and env name; 0
+    turns the distance rule off."""
+    for bad in ("-0.05", '"five percent"'):
+        with pytest.raises(ConfigError) as info:
+            load_settings(_write(tmp_path, _with_poll(CONFIG, f"near_distance = {bad}")))
+        assert "poll.near_distance" in str(info.value)
+        assert "RISKD_POLL__NEAR_DISTANCE" in str(info.value)
+    off = load_settings(_write(tmp_path, _with_poll(CONFIG, "near_distance = 0")))
+    assert off.poll.near_distance == 0
+
+
 def _with_poll(text: str, line: str) -> str:
     if "[poll]\n" in text:
         return text.replace("[poll]\n", f"[poll]\n{line}\n", 1)
