@@ -104,7 +104,8 @@ class PollSettings(_Frozen):
     #: Used when a scope's risk rate is within ``near_margin`` of its warning ratio or above,
     #: or when its last change would bring it there within a couple of intervals.
     fast_interval: PositiveDuration = 1.0
-    #: Used when every scope is calm (risk rate below ``calm_below``, or no debt).
+    #: Used when every scope is calm (no debt, or risk rate below ``calm_below`` and at least
+    #: twice ``near_distance`` from liquidation).
     slow_interval: PositiveDuration = 10.0
     near_margin: NonNegDecimal = Decimal("0.15")
     #: Also used when a scope is closer to liquidation than this move against it (0.05 = a
