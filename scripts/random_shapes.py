@@ -23,6 +23,7 @@ import argparse
 import random
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from riskd.demo.options import DemoOptions
@@ -87,8 +88,9 @@ def path(rng: random.Random, direction: int, d0: float, hold: int) -> tuple[str,
     return kind, "[ " + ", ".join(segs) + " ]"
 
 
-def shape(seed: int) -> str:
-    """The scenario TOML of one seed."""
+def shape(seed: int, extras: bool = False) -> str:
+    """The scenario TOML of one seed; ``extras`` adds the format's other keys (:func:`_extras`)
+    from a second generator, so the base shape of a seed stays the same."""
     rng = random.Random(seed)
     n_accounts = rng.choice([1, 1, 1, 2, 2, 3])
     symbols = rng.sample(list(COINS), rng.randint(2, 6))
@@ -97,6 +99,7 @@ def shape(seed: int) -> str:
     direction = dict.fromkeys(symbols, -1)
     tightest = dict.fromkeys(symbols, 0.5)
     accounts = []
+    held: list[tuple[int, str, str, float]] = []  # isolated: account, symbol, side, exposure
     for a in range(n_accounts):
         positions, iso_funding, cross_funding = [], [], None
         if rng.random() < 0.6:
@@ -119,15 +122,20 @@ def shape(seed: int) -> str:
             if short:
                 direction[sym] = 1
             lev = round(rng.uniform(2.0, 8.0), 1)
-            iso_funding.append(f'{sym} = {{ USDT = "{rng.choice([200, 500, 1000, 3000])}" }}')
+            usdt = rng.choice([200, 500, 1000, 3000])
+            iso_funding.append(f'{sym} = {{ USDT = "{usdt}" }}')
             side = "short" if short else "long"
+            held.append((a, sym, side, usdt * lev))
             positions.append(f'{{ scope = "isolated:{sym}", side = "{side}", leverage = "{lev}" }}')
             tightest[sym] = min(tightest[sym], (1 - (lev - 1) * 1.05 / lev) * 0.9)
         accounts.append((f"acct{a}", cross_funding, iso_funding, positions))
     out = [f'name = "fz{seed}"', f'description = "random shape {seed}"', f"seed = {seed}"]
     out += ["duration_s = 400", "[markets]", *(f'{s} = "{COINS[s]}"' for s in symbols)]
-    for name, cross, iso, positions in accounts:
+    more = _extras(random.Random(seed * 7919 + 1), accounts, held) if extras else None
+    for a, (name, cross, iso, positions) in enumerate(accounts):
         out += ["[[accounts]]", f'name = "{name}"', "positions = [ " + ", ".join(positions) + " ]"]
+        if more is not None and more.orders.get(a):
+            out.append("orders = [ " + ", ".join(more.orders[a]) + " ]")
         out.append("[accounts.funding]")
         out += [cross] if cross else []
         out += ["[accounts.funding.isolated]", *iso] if iso else []
@@ -153,8 +161,74 @@ def shape(seed: int) -> str:
     if rng.random() < 0.2:
         out += ["[settlement]", f"flash_repay_s = {rng.choice([2, 5])}"]
         out += [f"repay_s = {rng.choice([0, 1, 3])}", f"order_s = {rng.choice([0, 1])}"]
+    out += more.tables if more is not None else []
     out += ["[expect]", "no_liquidation = true"]
     return "# paths: " + ", ".join(kinds) + "\n" + "\n".join(out) + "\n"
+
+
+@dataclass
+class Extras:
+    orders: dict[int, list[str]] = field(default_factory=dict)
+    tables: list[str] = field(default_factory=list)
+
+
+def _decimals(price: float) -> int:
+    return 2 if price >= 100 else 4 if price >= 1 else 6
+
+
+def _extras(
+    rng: random.Random,
+    accounts: list[tuple[str, str | None, list[str], list[str]]],
+    held: list[tuple[int, str, str, float]],
+) -> Extras:
+    """The format's other keys: resting orders that freeze part of an isolated scope (a sell
+    above the price for a long, a buy below it for a short), a second cross position (a
+    long and a short, or two debts), another maintenance rate for a symbol or a cross coin,
+    and a largest order small enough that a protective sale needs several."""
+    more = Extras()
+    symbols = sorted({s for _, s, _, _ in held})
+    largest: dict[str, float] = {}
+    if symbols and rng.random() < 0.3:
+        sym = rng.choice(symbols)
+        biggest = max(e for _, s, _, e in held if s == sym) / float(COINS[sym])
+        largest[sym] = round(biggest / 4, 4)
+        more.tables += [f"[symbols.{sym}]", f'max_trade_amount = "{largest[sym]}"']
+    for sym in symbols:
+        if rng.random() < 0.3:
+            mmr = round(rng.uniform(0.02, 0.1), 3)
+            more.tables += [f"[tiers.isolated.{sym}]", f'mmr = "{mmr}"']
+    for a, sym, side, exposure in held:
+        if rng.random() < 0.4:
+            price = float(COINS[sym])
+            size = exposure * rng.uniform(0.1, 0.4) / price
+            if side == "long":
+                at, way = price * rng.uniform(1.02, 1.2), "sell"
+            else:
+                at, way = price * rng.uniform(0.8, 0.98), "buy"
+                size *= 0.5
+            size = round(min(size, largest.get(sym, size)), 4)
+            if size < 0.001 or size * at < 10:
+                continue
+            at = round(at, _decimals(price))
+            where = f'scope = "isolated:{sym}", side = "{way}"'
+            order = f'{{ {where}, price = "{at}", size = "{size}" }}'
+            more.orders.setdefault(a, []).append(order)
+    for _, cross, _, positions in accounts:
+        cross_positions = [p for p in positions if '"cross"' in p]
+        if not (cross and cross_positions) or rng.random() >= 0.5:
+            continue
+        first = cross_positions[0]
+        taken = first.split('symbol = "')[1].split('"')[0]
+        first_lev = float(first.split('leverage = "')[1].split('"')[0])
+        others = [s for s in symbols if s != taken]
+        lev = round(1 + min(0.5, (2.9 - first_lev) * 0.8), 2)
+        if others and lev >= 1.1:
+            sym = rng.choice(others)
+            side = rng.choice(["long", "short"])
+            positions.append(
+                f'{{ scope = "cross", symbol = "{sym}", side = "{side}", leverage = "{lev}" }}'
+            )
+    return more
 
 
 def main() -> None:
@@ -162,6 +236,11 @@ def main() -> None:
     parser.add_argument("--seeds", default="1000:1020", help="A:B, the seeds A to B−1")
     parser.add_argument("--out", type=Path, default=None, help="where the shapes are written")
     parser.add_argument("--rules", type=Path, default=None, help="rules directory")
+    parser.add_argument(
+        "--extras",
+        action="store_true",
+        help="add resting orders, second cross positions, tiers and order-size limits",
+    )
     args = parser.parse_args()
     first, _, last = args.seeds.partition(":")
     seeds = range(int(first), int(last or int(first) + 1))
@@ -172,7 +251,7 @@ def main() -> None:
     losses, defended, skipped = [], 0, 0
     for seed in seeds:
         file = out / f"fz{seed}.toml"
-        file.write_text(shape(seed))
+        file.write_text(shape(seed, args.extras))
         try:
             scenario = load_scenario(file)
             runs = [

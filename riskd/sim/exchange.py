@@ -171,7 +171,7 @@ class Exchange:
                 buy = OrderRequest(
                     spec.symbol, "buy", "market", "normal", "gtc", quote_amount=piece
                 )
-                self.trading.place(account, book, buy, now)
+                self.trading.place(account, book, buy, now, settle=False)
         else:
             qty = (value / price).quantize(Decimal(1).scaleb(-spec.quantity_scale), ROUND_DOWN)
             self.ledger.borrow(account, book, spec.base, qty, now)
@@ -179,7 +179,7 @@ class Exchange:
                 sell = OrderRequest(
                     spec.symbol, "sell", "market", "normal", "gtc", base_quantity=piece
                 )
-                self.trading.place(account, book, sell, now)
+                self.trading.place(account, book, sell, now, settle=False)
 
     def open_order(self, account: Account, spec: OrderSpec) -> None:
         """Place a resting limit order of the scenario's set-up (its cost is frozen)."""

@@ -14,7 +14,8 @@
 - With a settlement delay (a scenario's ``settlement.order_s``), an order that would fill on
   placement (market, or a crossing limit) is accepted as ``new`` with its cost frozen and
   fills ``order_s`` later at the index price of that moment (a limit order only if the index
-  still crosses it; otherwise it rests).
+  still crosses it; otherwise it rests). A scenario's set-up (its positions) is not delayed:
+  it is the state the scenario starts in.
 - System trades (liquidation, flash repay) are market orders with the sides
   ``liquidation-sell`` / ``liquidation-buy`` / ``systemRepay-sell`` / ``systemRepay-buy``.
 """
@@ -128,7 +129,17 @@ class Trading:
         return spec
 
     # ------------------------------------------------------------------ placement
-    def place(self, account: Account, book: ScopeBook, req: OrderRequest, now_s: float) -> Order:
+    def place(
+        self,
+        account: Account,
+        book: ScopeBook,
+        req: OrderRequest,
+        now_s: float,
+        *,
+        settle: bool = True,
+    ) -> Order:
+        """Place ``req``; with ``settle`` False (a scenario's set-up: the state it starts in)
+        a crossing order fills at once whatever ``settlement.order_s``."""
         spec = self.validate(account, req, now_s)
         index = self.ledger.market.price(spec.symbol, now_s)
         order_id = self.ids.next()
@@ -156,7 +167,7 @@ class Trading:
             account.orders.append(order)
             return order
         spend_coin = spec.quote if req.side == "buy" else spec.base
-        delayed = crosses and self.settle_s > 0
+        delayed = crosses and settle and self.settle_s > 0
         need = self._cost(order, index if crosses and not delayed else None)
         self._fund(account, book, spend_coin, need, req.loan_type, now_s)
         account.orders.append(order)

@@ -67,6 +67,25 @@ def test_open_orders_rest_frozen_at_the_start_and_fill_later(make: Any) -> None:
     assert cross.balance("USDT").available == D(710) + D(310) - D("0.31")
 
 
+def test_positions_are_in_place_at_the_start_whatever_order_s(make: Any) -> None:
+    """With order_s = 3 the set-up's position still fills at once, so an order can sell it."""
+    text = """
+[settlement]
+order_s = 3
+[[accounts]]
+name = "main"
+funding = { isolated.BTCUSDT = { USDT = "1000" } }
+positions = [ { scope = "isolated:BTCUSDT", side = "long", leverage = "3" } ]
+orders = [ { scope = "isolated:BTCUSDT", side = "sell", price = "33000", size = "0.05" } ]
+"""
+    sim, _, _ = _sim(make, text)
+    sim.add_scenario_accounts()
+    iso = sim.control.state("main").scope("isolated:BTCUSDT")
+    assert [(o.side, o.status) for o in iso.open_orders] == [("sell", "new")]
+    assert iso.balance("BTC").frozen == D("0.05") and iso.balance("BTC").available > D("0.016")
+    assert iso.balance("USDT").borrow == D(2000)
+
+
 @pytest.mark.parametrize(
     ("order", "message"),
     [
