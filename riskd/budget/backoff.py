@@ -54,7 +54,8 @@ class BackoffPolicy:
 class BackoffState:
     """Back-off of one limit key."""
 
-    #: Consecutive 429s without a good answer in between.
+    #: 429s since a call admitted after the pause was answered (answers of calls sent before
+    #: it, or of urgent calls inside it, do not end the streak: the pause is still running).
     streak: int = 0
     #: No call on the key before this instant (POSIX seconds).
     until: float = 0.0

@@ -308,7 +308,8 @@ class RateBudget:
             if status_code == 429:
                 st.backoff = st.backoff.after_429(self._config.backoff, now, retry_after)
                 log.warning(
-                    "HTTP 429 on %s (%s): backing off %.2fs, %d consecutive, %d in total",
+                    "HTTP 429 on %s (%s): backing off %.2fs "
+                    "(429 number %d since a call after a pause was answered; %d in total)",
                     endpoint.key,
                     key.label,
                     st.backoff.remaining(now),
