@@ -290,6 +290,41 @@ def history_change(
     return current - ref[1], at - ref[0]
 
 
+def history_rate(
+    samples: tuple[Sample, ...], current: Decimal, at: float, window: float
+) -> Decimal:
+    """Change per second over the ``window`` seconds before ``at``: (current − the value at
+    the window's start) / window, that value interpolated linearly between the samples either
+    side of the start (the newest at or before it and the next one, or ``current``).
+
+    So a fall that began inside the window is not averaged with the calm before a sparse
+    sample (a calm scope is polled slowly), and a straight line reads its slope whatever the
+    samples. While history is shorter than the window: from its oldest sample; with no earlier
+    sample, 0.
+    """
+    cutoff = at - window
+    before: Sample | None = None
+    after: Sample = (at, current)
+    for s in samples:
+        if s[0] >= at:
+            break
+        if s[0] <= cutoff:
+            before = s
+            continue
+        after = s
+        break
+    if before is None:
+        span = at - after[0]
+        if span <= 0:
+            return ZERO
+        return (current - after[1]) / Decimal(str(round(span, 3)))
+    t0, t1, tc = (Decimal(str(round(t, 3))) for t in (before[0], after[0], cutoff))
+    if t1 <= t0:  # the two samples are within a millisecond
+        return (current - after[1]) / Decimal(str(round(window, 3)))
+    then = (before[1] * (t1 - tc) + after[1] * (tc - t0)) / (t1 - t0)
+    return (current - then) / Decimal(str(round(window, 3)))
+
+
 class ScopeContext:
     """Computes :class:`Ref` values for one snapshot at one ``now`` (memoised)."""
 
@@ -329,14 +364,10 @@ class ScopeContext:
             return poll_interval(snap, self.history)
         if ref.fn is not None:
             current = self.value(Ref(ref.name))
-            change, span = history_change(
-                self.history.get(ref.name, ()), current, snap.observed_at, ref.window
-            )
-            if ref.fn == "delta":
-                return change
-            if span <= 0:
-                return ZERO
-            return change / Decimal(str(round(span, 3)))
+            samples = self.history.get(ref.name, ())
+            if ref.fn == "rate":
+                return history_rate(samples, current, snap.observed_at, ref.window)
+            return history_change(samples, current, snap.observed_at, ref.window)[0]
         if ref.coin is None:
             return scalar_value(snap, ref.name, self.now)
         coin = resolve_coin(snap, ref.coin)

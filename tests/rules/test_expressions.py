@@ -178,6 +178,24 @@ def test_delta_and_rate_over_history() -> None:
     assert delta.evaluate(ScopeContext(s, 180.0, {})) == 0  # no history yet
 
 
+def test_rate_reads_a_fall_that_began_after_a_sparse_sample() -> None:
+    """rate over 5 s after a calm sample 9 s old: the window's start is interpolated, so a
+    fall that began 3 s ago reads its own pace, not one averaged with the calm before it."""
+    history = {"riskRate": ((0.0, D("0.5")), (6.0, D("0.5")), (8.0, D("0.6")), (9.0, D("0.65")))}
+    ctx = ScopeContext(snap("0.7", observed_at=10.0), 10.0, history)
+    rate = compile_expression('rate("riskRate", "5s")')
+    # start at 5 s: between 0.5 (0 s) and 0.5 (6 s) → 0.5; (0.7 − 0.5) / 5
+    assert rate.evaluate(ctx) == D("0.04")
+    sparse = {"riskRate": ((0.0, D("0.5")), (6.0, D("0.56")))}
+    # start at 5 s: 0.5 + 0.06 × 5/6 = 0.55; (0.7 − 0.55) / 5 = 0.03 (the old reading, from
+    # the sample at 0 s: 0.2 / 10 = 0.02)
+    got = rate.evaluate(ScopeContext(snap("0.7", observed_at=10.0), 10.0, sparse))
+    assert got == D("0.03")
+    line = {"riskRate": ((0.0, D("0.5")), (10.0, D("0.6")))}
+    # a straight line reads its slope whatever the samples: 0.01 per second
+    assert rate.evaluate(ScopeContext(snap("0.7", observed_at=20.0), 20.0, line)) == D("0.01")
+
+
 def test_batch_gives_the_same_values_as_each_expression() -> None:
     """compile_batch(exprs)(values) equals each expression evaluated alone."""
     sources = [
