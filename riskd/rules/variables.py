@@ -267,12 +267,12 @@ def scalar_value(snap: ScopeSnapshot, name: str, now: float) -> Decimal:
 
 def history_change(
     samples: tuple[Sample, ...], current: Decimal, at: float, window: float
-) -> tuple[Decimal, float]:
-    """(current − value ``window`` seconds before ``at``, seconds spanned).
+) -> Decimal:
+    """current − the value ``window`` seconds before ``at`` (``delta``).
 
     The reference value is the newest sample at or before ``at − window``; when history is
     shorter than the window, the oldest sample (a partial window); with no earlier sample,
-    the change is 0 over 0 seconds.
+    the change is 0.
     """
     cutoff = at - window
     ref: Sample | None = None
@@ -286,8 +286,8 @@ def history_change(
             ref = s  # history shorter than the window: its oldest sample
         break
     if ref is None:
-        return ZERO, 0.0
-    return current - ref[1], at - ref[0]
+        return ZERO
+    return current - ref[1]
 
 
 def history_rate(
@@ -367,7 +367,7 @@ class ScopeContext:
             samples = self.history.get(ref.name, ())
             if ref.fn == "rate":
                 return history_rate(samples, current, snap.observed_at, ref.window)
-            return history_change(samples, current, snap.observed_at, ref.window)[0]
+            return history_change(samples, current, snap.observed_at, ref.window)
         if ref.coin is None:
             return scalar_value(snap, ref.name, self.now)
         coin = resolve_coin(snap, ref.coin)
