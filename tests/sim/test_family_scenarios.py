@@ -15,6 +15,7 @@ from riskd.sim.scenario import family_scenario_names, scenario_names
 REPO = Path(__file__).resolve().parents[2]
 FAMILIES = [
     "bleed_then_gaps",  # a slow bleed, then widening gaps
+    "calm_crash_resting_order",  # -63.5 % in 10 s after calm, a resting sell, 429s
     "cross_long_and_short",  # one cross account long one coin and short another
     "cross_short",
     "cross_two_debts",
