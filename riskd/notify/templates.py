@@ -66,7 +66,10 @@ class Caps:
 
 
 def num(value: Decimal) -> str:
-    """A Decimal for people: at most 4 decimals, no trailing zeros, never exponent form."""
+    """A Decimal for people: at most 4 decimals, no trailing zeros, never exponent form;
+    ``∞`` for an infinite figure (the risk rate of a scope whose debt exceeds its assets)."""
+    if not value.is_finite():
+        return "NaN" if value.is_nan() else ("-∞" if value < 0 else "∞")
     rounded = value.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN) if value != 0 else value
     text = format(rounded.normalize(), "f")
     return "0" if text in ("-0", "0") else text

@@ -12,6 +12,7 @@ from riskd.notify.templates import (
     fit,
     num,
     pack_digest,
+    pack_group,
     render_digest,
     render_incident,
 )
@@ -184,6 +185,18 @@ def test_numbers_are_plain_decimals() -> None:
     assert num(Decimal("1E+2")) == "100"
     assert num(Decimal("0")) == "0"
     assert num(Decimal("0.00001")) == "0"
+
+
+def test_an_infinite_risk_rate_renders(alert: Callable[..., Alert]) -> None:
+    """A scope whose debt exceeds its assets has an infinite risk rate: its alerts render
+    (the console worker died on it once, and every later alert of its channel was lost)."""
+    assert num(Decimal("Infinity")) == "∞" and num(Decimal("-Infinity")) == "-∞"
+    assert num(Decimal("NaN")) == "NaN"
+    a = alert(3, Severity.CRITICAL, AlertKind.ACTION, risk_rate=Decimal("Infinity"))
+    m = render_incident([a])
+    assert "riskRate ∞" in m.title and m.body.startswith("riskRate ∞")
+    taken, message = pack_group([a, a], Caps())
+    assert taken and "riskRate ∞" in message.body
 
 
 def _fields(a: Alert) -> dict[str, object]:
