@@ -35,7 +35,14 @@ from riskd.notify.alert import Alert, AlertKind
 from riskd.notify.channel import Outgoing
 from riskd.notify.grouping import STATE_KINDS
 from riskd.notify.settings import NotifySettings
-from riskd.notify.templates import Caps, digest_order, pack_digest, pack_group, render_digest
+from riskd.notify.templates import (
+    Caps,
+    digest_order,
+    pack_digest,
+    pack_group,
+    plain_message,
+    render_digest,
+)
 from riskd.severity import Severity
 
 #: Kinds that never wait for ``group_interval`` (only ``group_wait``).
@@ -279,7 +286,18 @@ class Outbox:
             key=lambda g: (-max(e.alert.severity.rank for e in g), g[0].seq),
         )
         first = ordered[0]
-        separate = len(ordered) == 1 or (not pack and len(ordered) <= budget - self._reserve)
+        try:
+            return self._pack(ready, first, len(ordered), budget, pack)
+        except Exception as exc:  # noqa: BLE001 - any template defect, on any odd figure
+            # A rendering defect must not stop the channel (its worker would die and every
+            # later alert be lost): the group's oldest alert goes out as plain fields.
+            entry = min(first, key=lambda e: e.seq)
+            return self._batch(plain_message(entry.alert, exc, self._caps), [entry], digest=False)
+
+    def _pack(
+        self, ready: list[_Entry], first: list[_Entry], groups: int, budget: int, pack: bool
+    ) -> Batch:
+        separate = groups == 1 or (not pack and groups <= budget - self._reserve)
         if separate:
             taken, message = pack_group([e.alert for e in first], self._caps)
             ids = {id(a) for a in taken}

@@ -234,6 +234,28 @@ def brief_line(alert: Alert, *, with_account: bool = True) -> str:
     return clip(" ".join(parts), _LINE_MAX)
 
 
+def plain_message(alert: Alert, error: BaseException, caps: Caps = Caps()) -> Outgoing:
+    """The alert's fields as plain text, built with ``str`` only: sent when the templates
+    failed on it, so that a rendering defect loses no alert and never stops a channel."""
+    head = f"{alert.severity.name} · {alert.kind.name} · {alert.account}/{alert.scope}"
+    fields = {
+        "riskRate": alert.risk_rate,
+        "action": alert.action,
+        "outcome": alert.outcome,
+        "message": alert.message,
+        "capped": alert.capped,
+        "rule": alert.rule,
+    }
+    lines = [f"{k}: {v}" for k, v in fields.items() if v is not None]
+    lines.append(f"(riskd could not format this alert in full: {type(error).__name__})")
+    return Outgoing(
+        title=clip(f"{head} · {alert.title}", caps.title_max_chars),
+        body=clip("\n".join(lines), caps.message_max_chars),
+        severity=alert.severity,
+        resolved=alert.kind is AlertKind.RESOLVED,
+    )
+
+
 def pack_group(alerts: Sequence[Alert], caps: Caps = Caps()) -> tuple[list[Alert], Outgoing]:
     """The message for one group: the most important alert in full, one line per other
     alert, as many as fit ``message_max_chars`` and ``digest_max_lines``. Returns the alerts

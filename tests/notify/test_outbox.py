@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from riskd.notify.alert import Alert, AlertKind
@@ -232,3 +233,17 @@ def test_429_retry_after_delays_the_next_attempt(alert: Any) -> None:
     assert isinstance(batch, Batch)
     box.nack(batch, T0 + 35, fallback_after=None, retry_after=0)
     assert box.next(T0 + 36) == T0 + 95
+
+
+def test_an_alert_the_templates_cannot_render_goes_out_plain(alert: Any) -> None:
+    """A template defect on one alert (here a risk rate that is not a Decimal) sends that
+    alert as plain fields and the others as usual: nothing is lost, the channel goes on."""
+    box = Outbox(NotifySettings(group_wait=0, group_by=("incident",)))
+    odd = dataclasses.replace(alert(1, Severity.CRITICAL, at=T0), risk_rate="0.93")
+    fine = alert(2, Severity.WARNING, at=T0 + 1)
+    sent = drive(box, [(T0, odd), (T0 + 1, fine)])
+    assert [b.alerts for _, b in sent] == [(odd,), (fine,)]
+    plain = sent[0][1].message
+    assert "riskRate: 0.93" in plain.body and "could not format this alert" in plain.body
+    assert odd.title in plain.title
+    assert "could not format" not in sent[1][1].message.body
