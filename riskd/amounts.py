@@ -65,3 +65,15 @@ def to_wire(value: Decimal, decimals: int = WIRE_DECIMALS) -> str:
 def fmt8(value: Decimal) -> str:
     """Format with exactly 8 decimals, as the exchange's responses do (``"1.00000000"``)."""
     return format(quantize_down(value), "f")
+
+
+def for_people(value: Decimal, decimals: int = 4) -> str:
+    """A Decimal for people (alerts, logs, skip reasons): at most ``decimals`` decimals, no
+    trailing zeros, never exponent form (``0E-8`` reads ``0``); ``infinite`` for an infinite
+    figure (the risk rate of a scope whose debt exceeds its assets)."""
+    if not value.is_finite():
+        return "NaN" if value.is_nan() else ("-infinite" if value < 0 else "infinite")
+    if value == 0:
+        return "0"
+    text = format(value.quantize(Decimal(1).scaleb(-decimals)).normalize(), "f")
+    return "0" if text in ("-0", "0") else text

@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from riskd.amounts import AmountError, to_decimal, to_wire
+from riskd.amounts import AmountError, for_people, to_decimal, to_wire
 from riskd.risk.math import (
     INFINITE,
     distance_to_liquidation,
@@ -65,6 +65,15 @@ def test_wire_format_is_plain_and_at_most_eight_decimals() -> None:
     assert to_wire(D("1E+3")) == "1000"
     assert to_wire(D("0.123456789")) == "0.12345678"
     assert to_wire(D("-0.000000001")) == "0"
+
+
+def test_figures_for_people_are_plain() -> None:
+    """For people: at most 4 decimals, no exponent form (0E-8 reads 0), infinity in words."""
+    assert for_people(D("0E-8")) == "0"
+    assert for_people(D("0.70959365")) == "0.7096"
+    assert for_people(D("1E+3")) == "1000"
+    assert for_people(D("-0.00001")) == "0"
+    assert for_people(D("Infinity")) == "infinite" and for_people(D("NaN")) == "NaN"
 
 
 def test_floats_and_garbage_are_refused_with_the_field_name() -> None:

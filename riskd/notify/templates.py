@@ -30,8 +30,9 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
+from riskd.amounts import for_people
 from riskd.notify.alert import EVENT_RANK, Alert, AlertKind
 from riskd.notify.channel import Outgoing
 from riskd.notify.channel import fit as fit  # re-exported: channels cut messages to their limit
@@ -66,13 +67,9 @@ class Caps:
 
 
 def num(value: Decimal) -> str:
-    """A Decimal for people: at most 4 decimals, no trailing zeros, never exponent form;
-    ``∞`` for an infinite figure (the risk rate of a scope whose debt exceeds its assets)."""
-    if not value.is_finite():
-        return "NaN" if value.is_nan() else ("-∞" if value < 0 else "∞")
-    rounded = value.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN) if value != 0 else value
-    text = format(rounded.normalize(), "f")
-    return "0" if text in ("-0", "0") else text
+    """A Decimal for people: at most 4 decimals, no trailing zeros, never exponent form,
+    ``infinite`` for an infinite figure (:func:`riskd.amounts.for_people`)."""
+    return for_people(value)
 
 
 def when(at: float) -> str:

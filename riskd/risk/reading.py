@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from riskd.amounts import for_people
+
 Reading = Literal["liabilities/assets", "assets/liabilities", "own", "no debt"]
 DIRECT: Reading = "liabilities/assets"
 INVERSE: Reading = "assets/liabilities"
@@ -85,23 +87,17 @@ class RiskReading:
     def describe(self) -> str:
         """One line naming every figure (alerts, logs, journal)."""
         rep = "not read" if self.reported is None else str(self.reported)
-        loc = "unknown" if self.local is None else _short(self.local)
+        loc = "unknown" if self.local is None else for_people(self.local)
         how = f"read as {self.reading}" + ("" if self.checked else " (unchecked)")
         if self.mismatch:
             inv = _inverse(self.reported) if self.reported is not None else None
             return (
                 f"riskRateRatio {rep} matches riskd's own risk rate {loc} neither as "
                 f"liabilities/assets ({rep}) nor as assets/liabilities "
-                f"({'undefined' if inv is None else _short(inv)}); acting on riskd's own "
-                f"figure {_short(self.risk_rate)}"
+                f"({'undefined' if inv is None else for_people(inv)}); acting on riskd's own "
+                f"figure {for_people(self.risk_rate)}"
             )
-        return f"riskRate {_short(self.risk_rate)} (riskRateRatio {rep}, own {loc}; {how})"
-
-
-def _short(x: Decimal) -> str:
-    if x.is_infinite():
-        return "infinite"
-    return format(x.quantize(Decimal("0.0001")).normalize(), "f") if x != 0 else "0"
+        return f"riskRate {for_people(self.risk_rate)} (riskRateRatio {rep}, own {loc}; {how})"
 
 
 def _inverse(x: Decimal) -> Decimal | None:

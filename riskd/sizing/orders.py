@@ -13,7 +13,7 @@ from dataclasses import replace
 from decimal import Decimal
 from types import MappingProxyType
 
-from riskd.amounts import WIRE_DECIMALS, to_wire
+from riskd.amounts import WIRE_DECIMALS, for_people, to_wire
 from riskd.risk import derived
 from riskd.risk.math import repay_value_for_target
 from riskd.risk.snapshot import USDT, ScopeSnapshot, SymbolTradeRule
@@ -85,7 +85,8 @@ def reduce_units(
     if target < 0:
         raise ValueError(f"parameter target_risk_rate: {target} is negative")
     if snap.risk_rate <= target:
-        return Skip(f"riskRate {snap.risk_rate} already at or below target {target}", met=True)
+        rate = for_people(snap.risk_rate)
+        return Skip(f"riskRate {rate} already at or below target {for_people(target)}", met=True)
     units, sizing = units_for_targets(
         priced(snap, prices), debt_coin, funding or debt_coin, rate=target, distance=None
     )
@@ -177,8 +178,12 @@ def units_with_distance(
     rate_met = rate is None or snap.risk_rate <= rate
     if rate_met and distance_met(fresh, distance):
         return Skip(
-            f"the distance to liquidation already meets the target {distance}"
-            + ("" if rate is None else f" and riskRate {snap.risk_rate} the target {rate}"),
+            f"the distance to liquidation already meets the target {for_people(distance)}"
+            + (
+                ""
+                if rate is None
+                else f" and riskRate {for_people(snap.risk_rate)} the target {for_people(rate)}"
+            ),
             met=True,
         )
     units, _ = units_for_targets(
