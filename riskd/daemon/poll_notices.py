@@ -94,10 +94,14 @@ class PollNotices:
         previous: ScopeSnapshot | None,
         *,
         contested: bool,
+        own_then: Decimal | None = None,
     ) -> ScopeSnapshot:
         """``snap`` with the risk rate the rules see (the reading settled against riskd's own
-        figure where the exchange's is contested); a loud notice when neither agrees."""
-        new, reading = with_reading(snap, reported=reported, contested=contested, previous=previous)
+        figure where the exchange's is contested, at the prices of the read's answer or of its
+        start: ``own_then``); a loud notice when neither agrees."""
+        new, reading = with_reading(
+            snap, reported=reported, contested=contested, previous=previous, own_then=own_then
+        )
         if not reading.mismatch:
             self._mismatch.discard(snap.scope)
             return new

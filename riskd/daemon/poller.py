@@ -372,6 +372,9 @@ class AccountPoller:
         previous = self.snapshots.get(scope)
         if previous is not None and previous.observed_at > started:
             return  # a read that started later (a pipeline's re-poll) answered first
+        # riskd's own rate at the prices loaded before the answer: the exchange computed its
+        # figure somewhere between then and now (checked against both ends).
+        own_then = own_risk_rate(build()) if read and reported is not None else None
         await self._load_prices()  # the feed's latest: the reads may have taken seconds
         snap = build()
         if figure_error is not None:
@@ -379,7 +382,9 @@ class AccountPoller:
                 await self._failed(scope, figure_error, started, out)
                 return
             log.info("%s/%s: own risk rate stands in (%s)", self.account, scope, figure_error)
-        self.snapshots[scope] = await self._read(snap, reported, previous) if read else snap
+        if read:
+            snap = await self._read(snap, reported, previous, own_then)
+        self.snapshots[scope] = snap
         self._ok(scope)
         out.polled.add(scope)
         self._schedule(scope, started, previous=previous)
@@ -426,10 +431,16 @@ class AccountPoller:
             self.urgent.clear()
 
     async def _read(
-        self, snap: ScopeSnapshot, reported: Decimal | None, previous: ScopeSnapshot | None
+        self,
+        snap: ScopeSnapshot,
+        reported: Decimal | None,
+        previous: ScopeSnapshot | None,
+        own_then: Decimal | None,
     ) -> ScopeSnapshot:
         contested = isinstance(self._ex, RiskFigure) and self._ex.risk_rate_contested
-        return await self._notices.read(snap, reported, previous, contested=contested)
+        return await self._notices.read(
+            snap, reported, previous, contested=contested, own_then=own_then
+        )
 
     async def _poll_isolated(
         self,

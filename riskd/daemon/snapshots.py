@@ -277,8 +277,10 @@ def with_reading(
     reported: Decimal | None,
     contested: bool,
     previous: ScopeSnapshot | None,
+    own_then: Decimal | None = None,
 ) -> tuple[ScopeSnapshot, RiskReading]:
-    """``snap`` with the risk rate the rules see, the reported and own figures beside it."""
+    """``snap`` with the risk rate the rules see, the reported and own figures beside it
+    (``own_then``: riskd's own rate at the prices of when the read started)."""
     owes = any(b.liability > 0 for b in snap.balances.values())
     before = previous.risk_reading if previous is not None else None
     reading = read_risk_rate(
@@ -287,6 +289,7 @@ def with_reading(
         owes=owes,
         contested=contested,
         previous=DIRECT if before == DIRECT else INVERSE if before == INVERSE else None,
+        local_then=own_then,
     )
     new = replace(
         snap,

@@ -12,10 +12,13 @@ the rate itself from the scope's balances, index prices and tier maintenance mar
     the figure is its inverse: ``riskRate = 1 / riskRateRatio``.
 
 A reading agrees when it is within :data:`DEFAULT_TOLERANCE` of riskd's own figure: an
-absolute 0.02 plus 10 % of the larger of the two. The slack covers what the local model cannot
-see exactly — the exchange's index price a moment earlier or later, tiers above the first,
-interest accrued since the assets were read — while keeping the two readings apart: they
-differ by a factor ``riskRateRatio²``, more than 10 % everywhere but within about 5 % of 1.
+absolute 0.02 plus 10 % of the larger of the two — riskd's figure at the prices of the read's
+answer, or at those of its start, or between the two (the exchange computed its figure at
+some instant in between; with a slow API in a fast market the ends are far apart; the rules
+then see riskd's figure at the answer's prices, the fresher one). The slack covers what the
+local model cannot see exactly — tiers above the first, interest accrued since the assets
+were read — while keeping the two readings apart: they differ by a factor
+``riskRateRatio²``, more than 10 % everywhere but within about 5 % of 1.
 
 - Both agree (the figure is close to 1, or both are tiny): the reading that agreed last time
   (``previous``) is kept; without one the riskier of the two is taken.
@@ -62,6 +65,17 @@ class Tolerance:
         if a.is_infinite() or b.is_infinite():
             return a == b
         return abs(a - b) <= self.absolute + self.relative * max(abs(a), abs(b))
+
+    def agree_within(self, a: Decimal, b: Decimal, then: Decimal | None) -> bool:
+        """``a`` agrees with ``b`` or with ``then``, or lies between them: the exchange
+        computed ``a`` at some instant between the read's start (riskd's own figure at that
+        moment's prices: ``then``) and its answer (``b``), and in a fast market with a slow
+        API the two ends can be far apart."""
+        if self.agree(a, b):
+            return True
+        if then is None:
+            return False
+        return self.agree(a, then) or min(b, then) <= a <= max(b, then)
 
 
 DEFAULT_TOLERANCE = Tolerance()
@@ -117,12 +131,16 @@ def read_risk_rate(
     contested: bool = True,
     previous: Reading | None = None,
     tolerance: Tolerance = DEFAULT_TOLERANCE,
+    local_then: Decimal | None = None,
 ) -> RiskReading:
     """Decide the risk rate the rules see from the exchange's figure and riskd's own.
 
     ``owes``: the scope has a liability (borrow or interest) in some coin. ``previous``: the
     reading this scope's last poll settled on (kept when both readings agree, or riskd cannot
-    check). Pure: no clock, no I/O.
+    check). ``local_then``: riskd's own figure at the prices of when the read started
+    (``local`` is at the prices of its answer); a reading agrees with either, or between
+    them (:meth:`Tolerance.agree_within`); one that agrees only with the start, or between, settles
+    the reading but the rules see ``local``, the fresher figure. Pure: no clock, no I/O.
     """
     if not owes:
         return RiskReading(ZERO, reported, local, NO_DEBT, checked=True)
@@ -142,7 +160,9 @@ def read_risk_rate(
         )
         rate = candidates.get(fallback, reported)
         return RiskReading(rate, reported, None, fallback, checked=False)
-    agreeing = [r for r, value in candidates.items() if tolerance.agree(value, local)]
+    agreeing = [
+        r for r, value in candidates.items() if tolerance.agree_within(value, local, local_then)
+    ]
     if not agreeing:
         return RiskReading(local, reported, local, OWN, checked=True, mismatch=True)
     if len(agreeing) == 1:
@@ -151,7 +171,12 @@ def read_risk_rate(
         chosen = previous
     else:
         chosen = max(agreeing, key=lambda r: candidates[r])
-    return RiskReading(candidates[chosen], reported, local, chosen, checked=True)
+    # A figure that agrees only with the read's start (or between) is older than riskd's
+    # own at the answer's prices: the reading is settled, the rules see the fresher figure.
+    fresh = tolerance.agree(candidates[chosen], local)
+    return RiskReading(
+        candidates[chosen] if fresh else local, reported, local, chosen, checked=True
+    )
 
 
 __all__ = [

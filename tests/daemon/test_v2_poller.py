@@ -116,6 +116,46 @@ async def test_disagreeing_figure_acts_on_own_rate_with_one_loud_notice(clock) -
     assert "0.05" in n.message and "0.15" in n.message
 
 
+@dataclass
+class MovingFake(V2Fake):
+    """The market moves while the risk read is in flight: BTC is at ``then`` when the
+    exchange computes its figure and at ``now`` when the answer lands."""
+
+    moves: list[tuple[StaticPrices, D]] = field(default_factory=list)
+
+    async def isolated_risk_rates(self, symbols: Sequence[str]) -> dict[str, D]:
+        got = await super().isolated_risk_rates(symbols)
+        for prices, price in self.moves:
+            prices.set("BTC", price)
+        return got
+
+
+async def test_a_slow_read_in_a_fast_market_is_no_mismatch(clock) -> None:
+    """A 1 BTC long owing 20,000 USDT: riskd's rate is 0.2 at 30,000 (the read's start) and
+    0.333 at 26,000 (its answer); the exchange's 0.25 (at 28,000, in between) settles the
+    reading with no notice, though it is within tolerance of neither end, and the rules see
+    the fresher 0.333."""
+    ex = MovingFake(clock=clock)
+    ex.isolated_rows = [
+        AssetRow("USDT", D(0), D(0), D(20000), D(0), "BTCUSDT"),
+        AssetRow("BTC", D(1), D(0), D(0), D(0), "BTCUSDT"),
+    ]
+    ex.risk["isolated:BTCUSDT"] = D("0.25")
+    prices = StaticPrices({"BTC": D(30000)}, clock)
+    ex.moves.append((prices, D(26000)))
+    notices: list[Notice] = []
+
+    async def notice(n: Notice) -> None:
+        notices.append(n)
+
+    p = AccountPoller("alice", AccountSettings(cross=False), POLL, ex, prices, clock, notice=notice)
+    await p.poll()
+    snap = p.snapshots["isolated:BTCUSDT"]
+    assert snap.risk_reading == DIRECT and snap.reported_risk_rate == D("0.25")
+    assert snap.risk_rate == snap.local_risk_rate and snap.risk_rate > D("0.33")
+    assert notices == []
+
+
 async def test_unified_trading_account_is_stopped_with_one_notice(clock) -> None:
     """40085 stops the account: no snapshot, nothing due, one notice; repoll refuses."""
     ex = V2Fake(clock=clock)

@@ -80,6 +80,20 @@ def test_uncontested_v1_figure_is_used_as_sent() -> None:
     assert (r.risk_rate, r.mismatch) == (D("0.3"), False)
 
 
+def test_a_figure_from_the_middle_of_a_slow_read_agrees() -> None:
+    """A slow read in a fast market: riskd's own rate was 0.25 at the read's start and 0.40
+    at its answer; the exchange's 0.30 (computed in between) settles the reading, no mismatch,
+    and the rules see the fresher 0.40; so does its inverse; a figure outside both ends and
+    their tolerance is still a mismatch."""
+    between = read_risk_rate(D("0.30"), D("0.40"), owes=True, local_then=D("0.25"))
+    assert (between.risk_rate, between.reading, between.mismatch) == (D("0.40"), DIRECT, False)
+    assert read_risk_rate(D("0.30"), D("0.40"), owes=True).mismatch  # the answer's end alone
+    inverse = read_risk_rate(D(1) / D("0.3"), D("0.40"), owes=True, local_then=D("0.25"))
+    assert inverse.reading == INVERSE and not inverse.mismatch
+    outside = read_risk_rate(D("0.1"), D("0.40"), owes=True, local_then=D("0.25"))
+    assert outside.mismatch and outside.risk_rate == D("0.40")
+
+
 def test_infinite_own_rate_with_negative_equity_is_a_mismatch() -> None:
     """Equity at or below zero (own rate infinite) never matches a finite figure."""
     r = read_risk_rate(D("0.9"), D("Infinity"), owes=True)
