@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from riskd.bitget.errors import RiskdExchangeError
+from riskd.budget import BudgetExhausted
 from riskd.clock import Clock
 from riskd.daemon import cluster_events, cycle_events
 from riskd.daemon.account_tasks import AccountTasks
@@ -471,7 +472,9 @@ class Daemon:
             found = await watch.check(
                 now, before, acc.poller.snapshots, removed, intents, scheduled=scheduled
             )
-        except RiskdExchangeError as exc:
+        except (RiskdExchangeError, BudgetExhausted) as exc:
+            # BudgetExhausted: a long Retry-After on the history's endpoint (the watch reads
+            # through the client, not through ClientExchange, which maps it).
             log.warning("%s: liquidation history not read: %s", acc.name, exc)
             return
         for liq in found:

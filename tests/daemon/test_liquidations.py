@@ -3,12 +3,17 @@ once each, across restarts, and a liquidation's fall in risk is never "resolved"
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
 
+from riskd.bitget.endpoint_types import LimitScope
+from riskd.bitget.gate import Priority
 from riskd.bitget.models_records import LiquidationRecord
+from riskd.budget import BudgetExhausted
+from riskd.budget.limit_table import LimitKey, LimitRule
 from riskd.daemon.events import EventKind
 from riskd.daemon.liquidations import LiquidationWatch, Margin, suspects
 from riskd.notify.alert import EVERY_ROUTE, AlertKind
@@ -151,5 +156,34 @@ async def test_forced_liquidation_while_paused_is_announced(tmp_path: Path) -> N
         resolved = [a for a in world.sink.alerts if a.kind is AlertKind.RESOLVED and a.scope == ISO]
         assert resolved == [], "a liquidation is never called resolved"
         assert len([a for a in world.sink.alerts if a.kind is AlertKind.LIQUIDATED]) == 1
+    finally:
+        await world.close()
+
+
+class ExhaustedSource:
+    """A liquidation history whose endpoint is in a long 429 back-off."""
+
+    async def liquidations(
+        self, margin: Margin, since_ms: int, symbol: str | None = None
+    ) -> list[LiquidationRecord]:
+        key = LimitKey(LimitRule("v2:cross_liquidations", 10, 1, LimitScope.UID), "alice")
+        raise BudgetExhausted(
+            "v2:cross_liquidations", key, Priority.POLL, "is backing off (30s left)", 0.0, 5.0
+        )
+
+
+async def test_a_history_read_the_budget_refuses_does_not_fail_the_cycle(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The history's endpoint backing off longer than a plain read may wait: the read is
+    skipped with a warning, and the cycle (which acted before it) completes."""
+    world = await make_world(tmp_path, live=True)
+    try:
+        acc = world.daemon.accounts["alice"]
+        acc.liquidations = LiquidationWatch("alice", ExhaustedSource(), interval=0, started_at=0.0)
+        with caplog.at_level(logging.WARNING):
+            await world.daemon.run_cycle()
+        assert "liquidation history not read" in caplog.text
+        assert world.daemon.accounts["alice"].poller.snapshots
     finally:
         await world.close()
