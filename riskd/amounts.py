@@ -73,7 +73,5 @@ def for_people(value: Decimal, decimals: int = 4) -> str:
     figure (the risk rate of a scope whose debt exceeds its assets)."""
     if not value.is_finite():
         return "NaN" if value.is_nan() else ("-infinite" if value < 0 else "infinite")
-    if value == 0:
-        return "0"
     text = format(value.quantize(Decimal(1).scaleb(-decimals)).normalize(), "f")
     return "0" if text in ("-0", "0") else text

@@ -6,12 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from riskd.risk.derived import (
-    DISTANCE_CAP,
-    MissingData,
-    debt_coins,
-    min_distance_to_liquidation,
-)
+from riskd.risk.derived import DISTANCE_CAP, debt_coins, min_distance_or_cap
 from riskd.risk.snapshot import CROSS, ScopeSnapshot
 from riskd.settings import PollSettings
 
@@ -32,7 +27,7 @@ def interval_for(
     isolated short can be 4 % from liquidation at a rate of 0.56, well under any rate line.
     """
     near_line = snap.warning_risk_ratio - poll.near_margin
-    distance = _distance(snap)
+    distance = min_distance_or_cap(snap)
     if snap.risk_rate >= near_line or distance < poll.near_distance:
         return poll.fast_interval
     if not debt_coins(snap):
@@ -47,7 +42,7 @@ def interval_for(
     rise = snap.risk_rate - previous.risk_rate
     if rise > 0:
         etas.append(float((near_line - snap.risk_rate) / rise) * elapsed)
-    shrink = _distance(previous) - distance
+    shrink = min_distance_or_cap(previous) - distance
     if shrink > 0 and distance < DISTANCE_CAP:
         etas.append(float((distance - poll.near_distance) / shrink) * elapsed)
     if not etas:
@@ -59,17 +54,8 @@ def calm(snap: ScopeSnapshot, poll: PollSettings, distance: Decimal | None = Non
     """A scope that owes is calm below ``calm_below`` and at least twice ``near_distance``
     from liquidation (a high-leverage scope reads a low rate close to liquidation: a 7.8x
     long 7 % from it, just after a repay, reads about 0.25). ``distance``: already known."""
-    far = _distance(snap) if distance is None else distance
+    far = min_distance_or_cap(snap) if distance is None else distance
     return snap.risk_rate < poll.calm_below and far >= 2 * poll.near_distance
-
-
-def _distance(snap: ScopeSnapshot) -> Decimal:
-    """The scope's smallest move to liquidation; the cap when a price or tier rate is missing
-    (the rate lines alone decide then)."""
-    try:
-        return min_distance_to_liquidation(snap)
-    except MissingData:
-        return DISTANCE_CAP
 
 
 def moved_scopes(

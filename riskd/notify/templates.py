@@ -42,7 +42,6 @@ from riskd.severity import Severity
 _LINE_MAX = 160
 #: Lines are wrapped to fit a phone where possible.
 PHONE = 60
-_QUANTUM = Decimal("0.0001")
 ELLIPSIS = "…"
 SEP = " · "
 
@@ -231,7 +230,7 @@ def brief_line(alert: Alert, *, with_account: bool = True) -> str:
     return clip(" ".join(parts), _LINE_MAX)
 
 
-def plain_message(alert: Alert, error: BaseException, caps: Caps = Caps()) -> Outgoing:
+def plain_message(alert: Alert, error: Exception, caps: Caps = Caps()) -> Outgoing:
     """The alert's fields as plain text, built with ``str`` only: sent when the templates
     failed on it, so that a rendering defect loses no alert and never stops a channel."""
     head = f"{alert.severity.name} · {alert.kind.name} · {alert.account}/{alert.scope}"

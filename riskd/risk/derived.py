@@ -163,5 +163,15 @@ def min_distance_to_liquidation(snap: ScopeSnapshot) -> Decimal:
     return min(ONE - f1 / rise_slope, DISTANCE_CAP)
 
 
+def min_distance_or_cap(snap: ScopeSnapshot) -> Decimal:
+    """:func:`min_distance_to_liquidation`, or :data:`DISTANCE_CAP` when a price or tier rate
+    is missing (the rate lines alone decide then: rules and polling stay healthy without a
+    price feed)."""
+    try:
+        return min_distance_to_liquidation(snap)
+    except MissingData:
+        return DISTANCE_CAP
+
+
 def _has_debt(snap: ScopeSnapshot) -> bool:
     return any(snap.balances[c].liability > 0 for c in _held(snap))

@@ -199,7 +199,7 @@ _SCALAR_FNS: dict[str, Callable[[ScopeSnapshot, float], Decimal]] = {
     "equity": lambda s, now: derived.equity_usdt(s),
     "localRiskRate": lambda s, now: derived.local_risk_rate(s),
     "distanceToLiquidation": lambda s, now: derived.distance_to_liquidation(s),
-    "minDistanceToLiquidation": lambda s, now: _min_distance(s),
+    "minDistanceToLiquidation": lambda s, now: derived.min_distance_or_cap(s),
     "mgnRatio": _uta("mgnRatio", lambda u: u.mgn_ratio),
     "mmr": _uta("mmr", lambda u: u.mmr),
     "imr": _uta("imr", lambda u: u.imr),
@@ -207,15 +207,6 @@ _SCALAR_FNS: dict[str, Callable[[ScopeSnapshot, float], Decimal]] = {
     "accountEquity": _uta("accountEquity", lambda u: u.account_equity),
     "utaLiquidationLevel": _uta("utaLiquidationLevel", lambda u: u.liquidation_level),
 }
-
-
-def _min_distance(snap: ScopeSnapshot) -> Decimal:
-    """minDistanceToLiquidation; its cap when a price or tier rate is missing, so that the
-    rules reading it stay healthy and their rate lines keep working without a price feed."""
-    try:
-        return derived.min_distance_to_liquidation(snap)
-    except derived.MissingData:
-        return derived.DISTANCE_CAP
 
 
 def _lookup(table: Mapping[str, Decimal], coin: str, what: str) -> Decimal:
@@ -265,6 +256,20 @@ def scalar_value(snap: ScopeSnapshot, name: str, now: float) -> Decimal:
         raise EvalError(str(exc)) from None
 
 
+def _bracket(
+    samples: tuple[Sample, ...], at: float, cutoff: float
+) -> tuple[Sample | None, Sample | None]:
+    """The newest sample at or before ``cutoff``, and the first one after it (before ``at``)."""
+    before: Sample | None = None
+    for s in samples:
+        if s[0] >= at:
+            break
+        if s[0] > cutoff:
+            return before, s
+        before = s
+    return before, None
+
+
 def history_change(
     samples: tuple[Sample, ...], current: Decimal, at: float, window: float
 ) -> Decimal:
@@ -274,20 +279,9 @@ def history_change(
     shorter than the window, the oldest sample (a partial window); with no earlier sample,
     the change is 0.
     """
-    cutoff = at - window
-    ref: Sample | None = None
-    for s in samples:
-        if s[0] >= at:
-            break
-        if s[0] <= cutoff:
-            ref = s  # the newest so far at or before the cutoff
-            continue
-        if ref is None:
-            ref = s  # history shorter than the window: its oldest sample
-        break
-    if ref is None:
-        return ZERO
-    return current - ref[1]
+    before, after = _bracket(samples, at, at - window)
+    ref = before or after
+    return ZERO if ref is None else current - ref[1]
 
 
 def history_rate(
@@ -303,25 +297,14 @@ def history_rate(
     sample, 0.
     """
     cutoff = at - window
-    before: Sample | None = None
-    after: Sample = (at, current)
-    for s in samples:
-        if s[0] >= at:
-            break
-        if s[0] <= cutoff:
-            before = s
-            continue
-        after = s
-        break
+    before, after = _bracket(samples, at, cutoff)
+    end = after or (at, current)
     if before is None:
-        span = at - after[0]
-        if span <= 0:
-            return ZERO
-        return (current - after[1]) / Decimal(str(round(span, 3)))
-    t0, t1, tc = (Decimal(str(round(t, 3))) for t in (before[0], after[0], cutoff))
-    if t1 <= t0:  # the two samples are within a millisecond
-        return (current - after[1]) / Decimal(str(round(window, 3)))
-    then = (before[1] * (t1 - tc) + after[1] * (tc - t0)) / (t1 - t0)
+        span = at - end[0]
+        return ZERO if span <= 0 else (current - end[1]) / Decimal(str(round(span, 3)))
+    t0, t1, tc = (Decimal(str(round(t, 3))) for t in (before[0], end[0], cutoff))
+    # Two samples within a millisecond of each other: the later one stands for both.
+    then = end[1] if t1 <= t0 else (before[1] * (t1 - tc) + end[1] * (tc - t0)) / (t1 - t0)
     return (current - then) / Decimal(str(round(window, 3)))
 
 
