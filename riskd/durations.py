@@ -214,3 +214,16 @@ class DurationParamType(click.ParamType[float, object]):
 DURATION = DurationParamType()
 #: ``--for 2h``: more than 0 seconds.
 POSITIVE_DURATION = DurationParamType(positive=True)
+
+
+def backoff_delay(initial: float, multiplier: float, attempt: int, cap: float) -> float:
+    """The pause before retry number ``attempt`` (1 for the first): ``initial ×
+    multiplier^(attempt − 1)``, at most ``cap``. Never overflows, however many attempts (a
+    channel or an endpoint can fail for days): no power beyond the one that reaches ``cap``
+    is computed."""
+    n = max(0, attempt - 1)
+    if multiplier > 1 and 0 < initial < cap:
+        n = min(n, math.ceil(math.log(cap / initial, multiplier)))
+    elif multiplier > 1:
+        n = 0
+    return min(cap, initial * multiplier**n)

@@ -21,6 +21,7 @@ from riskd.durations import (
     Duration,
     DurationError,
     PositiveDuration,
+    backoff_delay,
     format_duration,
     parse_duration,
 )
@@ -267,3 +268,12 @@ def test_journal_since_names_both_forms() -> None:
     assert out.exit_code == 2
     assert "'soon' is neither a duration (a number and a unit" in out.output
     assert "nor an ISO time" in out.output
+
+
+def test_backoff_delays_never_overflow() -> None:
+    """An exponential back-off stays at its cap after any number of failures (a channel down
+    for days once raised OverflowError in its worker after 1,025 failures)."""
+    assert [backoff_delay(1, 2, n, 60) for n in (1, 2, 3, 7, 8)] == [1, 2, 4, 60, 60]
+    assert backoff_delay(1, 2, 10**6, 60) == 60
+    assert backoff_delay(5, 1, 10**6, 60) == 5 and backoff_delay(90, 2, 3, 60) == 60
+    assert backoff_delay(0, 2, 10**6, 60) == 0

@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from riskd.durations import backoff_delay
+
 
 @dataclass(frozen=True, slots=True)
 class BackoffPolicy:
@@ -44,7 +46,7 @@ class BackoffPolicy:
 
     def delay(self, streak: int, retry_after: float | None) -> float:
         """Pause after the ``streak``-th consecutive 429 (1 for the first)."""
-        exponential = min(self.cap_s, self.base_s * self.factor ** max(0, streak - 1))
+        exponential = backoff_delay(self.base_s, self.factor, streak, self.cap_s)
         if retry_after is None or not math.isfinite(retry_after) or retry_after <= 0:
             return exponential
         return max(exponential, min(retry_after, self.retry_after_cap_s))

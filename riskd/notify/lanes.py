@@ -25,6 +25,9 @@ class Lane:
     last_ok_at: float | None = None
     last_error: str | None = None
     task: asyncio.Task[None] | None = None
+    #: Times the worker failed and was restarted; True while it waits to restart.
+    restarts: int = 0
+    restarting: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from collections.abc import Callable, Iterable
 
 import httpx
 
 from riskd.clock import Clock
+from riskd.durations import backoff_delay
 from riskd.notify.alert import Alert, AlertKind
 from riskd.notify.channel import AppriseChannelFactory, ChannelFactory, SendResult
 from riskd.notify.grouping import Deduper
@@ -59,6 +61,8 @@ log = logging.getLogger(__name__)
 
 #: Extra wall seconds over ``send_timeout`` before a stuck channel call is abandoned.
 _SEND_GRACE = 5.0
+#: The longest pause before a failed lane worker is restarted (seconds).
+_RESTART_MAX_S = 60.0
 _NO_ROUTE = "-"
 
 
@@ -252,7 +256,7 @@ class Notifier:
             self._silence_task = asyncio.create_task(feed.run(), name="notify:silences")
         for lane in self._all_lanes():
             lane.task = asyncio.create_task(
-                self._run_lane(lane), name=f"notify:{lane.channel.label}"
+                self._supervise(lane), name=f"notify:{lane.channel.label}"
             )
             lane.task.add_done_callback(self._task_ended)
         self._record_task = asyncio.create_task(self._records.run(), name="notify:recorder")
@@ -330,6 +334,42 @@ class Notifier:
         log.info("notifier stopped")
 
     # --- workers --------------------------------------------------------------------------
+
+    async def _supervise(self, lane: Lane) -> None:
+        """Run the lane's worker; an unexpected error (a defect, a channel plug-in's bug
+        outside ``send``) restarts it after a pause that doubles while it keeps failing
+        without delivering (1 s up to :data:`_RESTART_MAX_S`), so that one bad moment never
+        silences a channel for good. Unhealthy while it waits; each failure is logged."""
+        streak = 0
+        delivered = lane.delivered_alerts
+        while True:
+            try:
+                await self._run_lane(lane)
+                return
+            except Exception as exc:  # noqa: BLE001 - the channel must keep working
+                if lane.delivered_alerts > delivered:
+                    streak = 0
+                delivered = lane.delivered_alerts
+                streak += 1
+                pause = backoff_delay(1.0, 2.0, streak, _RESTART_MAX_S)
+                lane.restarts += 1
+                self._last_error = redact(
+                    f"{lane.channel.label} worker failed: {type(exc).__name__}: {exc}"
+                )[:300]
+                log.error(
+                    "notifier worker %s failed at %s (%s); restarting in %gs",
+                    lane.channel.label,
+                    _where(exc),
+                    self._last_error,
+                    pause,
+                )
+                if self._flushing:
+                    return
+                lane.restarting = True
+                try:
+                    await self._clock.sleep(pause)
+                finally:
+                    lane.restarting = False
 
     async def _run_lane(self, lane: Lane) -> None:
         while True:
@@ -439,7 +479,7 @@ class Notifier:
             return False
         now = self._clock.now()
         for lane in self._all_lanes():
-            if lane.task is None or lane.task.done():
+            if lane.task is None or lane.task.done() or lane.restarting:
                 return False
             since = lane.outbox.state(now).failing_since
             if since is not None and now - since > self._settings.unhealthy_after:
@@ -487,3 +527,13 @@ async def _cancel(tasks: Iterable[asyncio.Task[None]]) -> None:
 
 def _seconds(value: float) -> str:
     return f"{value:.0f}s" if value >= 1 else f"{value:.2f}s"
+
+
+def _where(exc: BaseException) -> str:
+    """Where ``exc`` was raised (file:line in function): for the log, without the message's
+    text twice and without a traceback's other frames."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "?"
+    last = frames[-1]
+    return f"{last.filename}:{last.lineno} in {last.name}"

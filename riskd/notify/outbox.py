@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from riskd.durations import backoff_delay
 from riskd.notify.alert import Alert, AlertKind
 from riskd.notify.channel import Outgoing
 from riskd.notify.grouping import STATE_KINDS
@@ -368,9 +369,8 @@ class Outbox:
         """
         self._settle(batch)
         self._failures += 1
-        delay = min(
-            self._s.retry_max,
-            self._s.retry_initial * self._s.retry_multiplier ** (self._failures - 1),
+        delay = backoff_delay(
+            self._s.retry_initial, self._s.retry_multiplier, self._failures, self._s.retry_max
         )
         if retry_after is not None:
             asked = retry_after if retry_after > 0 else self._s.rate_limit_backoff

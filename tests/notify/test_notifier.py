@@ -319,3 +319,43 @@ async def test_stop_before_start_records_queued(alert: Any, fakes_cls: Any) -> N
     await notifier.stop()
     assert [r.route for r in recorder.outcomes("failed")] == ["telegram[0]", "email[0]"]
     assert notifier.status().dropped == 2
+
+
+async def test_a_failed_worker_is_restarted_and_its_channel_delivers_again(
+    alert: Any, fakes_cls: Any, until: Any, caplog: Any
+) -> None:
+    """A lane worker that fails outside ``send`` (a channel plug-in's bug in a property read
+    after a failed send) is restarted after a pause, and says so: the alert it was sending
+    and the next ones are still delivered, and the failure is in last_error."""
+    clock = ManualClock(T0)
+    fakes = fakes_cls(clock)
+    s = settings(group_wait=0, group_interval=0, retry_initial=1, retry_max=1)
+    notifier = Notifier(s, clock, channel_factory=fakes)
+    await notifier.start()
+    channel = fakes.channels["telegram[0]"]
+
+    class Buggy(type(channel)):  # type: ignore[misc]
+        fired = False
+
+        @property  # type: ignore[override]
+        def redacted_url(self) -> str:
+            if not self.failing or Buggy.fired:
+                return "fake://***"
+            Buggy.fired, self.failing = True, False  # the destination is back; bug fires once
+            raise KeyError("plugin bug")
+
+        @redacted_url.setter
+        def redacted_url(self, value: str) -> None:
+            pass
+
+    channel.__class__ = Buggy
+    channel.failing = True
+    notifier.submit(alert(1, Severity.WARNING))
+    await until(lambda: len(channel.sent) == 1)  # (status() reads redacted_url too)
+    assert Buggy.fired and notifier.status().delivered == 1
+    assert "telegram[0] worker failed: KeyError" in (notifier.status().last_error or "")
+    assert any("restarting in 1s" in r.getMessage() for r in caplog.records)
+    notifier.submit(alert(2, Severity.WARNING))
+    await until(lambda: notifier.status().delivered == 2)
+    assert notifier.healthy()
+    await notifier.stop(timeout=1)
