@@ -39,8 +39,14 @@ from riskd.bitget.endpoints import Endpoint
 class Priority(IntEnum):
     """Higher goes first. ``PROTECTIVE`` may use the reserved share of the budget; ``URGENT``
     (reads of a scope near its margin call) and ``PROTECTIVE`` sit out only a short pause
-    after an HTTP 429, not the whole exponential back-off."""
+    after an HTTP 429, not the whole exponential back-off; ``POLL`` (the default: commands,
+    reference data, candle downloads) waits it out. The daemon's own scheduled reads go at
+    ``SCHEDULED`` (scopes that owe) or ``IDLE`` (scopes that owe nothing, last in line) and
+    are refused at once during a back-off: a read with nothing urgent to tell never holds up
+    the cycle that waits for it."""
 
+    IDLE = -2
+    SCHEDULED = -1
     POLL = 0
     URGENT = 1
     PROTECTIVE = 2

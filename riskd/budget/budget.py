@@ -18,8 +18,10 @@ them in ``limits``' async moving windows (:mod:`riskd.budget.storage`).
   wait — or at once, when the earliest possible instant is already past it — it raises
   :class:`BudgetExhausted` naming the endpoint and the limit that blocked it.
 - ``release(endpoint, 429, retry_after)`` backs the endpoint's limit keys off (exponential,
-  capped, honouring Retry-After); polls on those keys wait it out, urgent and protective
-  calls only a short pause (:mod:`riskd.budget.backoff`).
+  capped, honouring Retry-After): polls on those keys wait it out, urgent and protective
+  calls only a short pause (:mod:`riskd.budget.backoff`), and the daemon's scheduled and
+  idle reads are refused at once (:class:`BudgetExhausted`): a read with nothing urgent to
+  tell never holds up the cycle that waits for it, and is not sent into a storm.
 
 With a Redis ``storage_uri`` the windows are shared by every node; when Redis is unreachable
 the budget counts locally at ``config.fallback_share`` of each limit (each capacity scaled by
@@ -113,6 +115,8 @@ class _Blocked:
     #: Earliest instant a re-check can succeed; None: when someone ahead has gone.
     retry_at: float | None
     reason: str
+    #: Blocked by a back-off after HTTP 429 (a SCHEDULED or IDLE call is refused at once).
+    backoff: bool = False
 
 
 def _poll_ids(st: _KeyState) -> tuple[str, str]:
@@ -283,7 +287,11 @@ class RateBudget:
                 blockers.update((b.state.key, b.state) for b in blocked)
                 known = [b.retry_at for b in blocked if b.retry_at is not None]
                 retry_at = max(known) if known else None
-                if now >= deadline or (retry_at is not None and retry_at > deadline):
+                # The daemon's scheduled reads do not sit out a 429 back-off: refused at once,
+                # they never hold up the cycle that waits for them (the poller tries again).
+                read_refused = priority < Priority.POLL and any(b.backoff for b in blocked)
+                late = retry_at is not None and retry_at > deadline
+                if now >= deadline or late or read_refused:
                     raise self._exhausted(endpoint, priority, blocked, blockers, now - start)
                 wake = deadline if retry_at is None else min(deadline, retry_at + _NUDGE_S)
                 await self._wait(max(_NUDGE_S, wake - now), events)
@@ -334,7 +342,7 @@ class RateBudget:
                     f"is backing off after HTTP 429 ({st.backoff.count} so far, "
                     f"{st.backoff.remaining(now, urgent):.2f}s left)"
                 )
-                blocked.append(_Blocked(st, st.backoff.pause_end(urgent), reason))
+                blocked.append(_Blocked(st, st.backoff.pause_end(urgent), reason, backoff=True))
                 continue
             if not st.queue.is_first(ticket):
                 first = st.queue.first()
@@ -423,7 +431,10 @@ class RateBudget:
         exc = BudgetExhausted(
             ep.key, worst.state.key, priority, reason, waited, self._config.max_wait(priority)
         )
-        log.warning("%s", exc)
+        if priority < Priority.POLL and any(b.backoff for b in blocked):
+            log.info("%s", exc)  # a read not sent during a back-off: its 429 was a warning
+        else:
+            log.warning("%s", exc)
         return exc
 
     # --- poll pacing ----------------------------------------------------------------------

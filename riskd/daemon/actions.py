@@ -229,10 +229,12 @@ class ActionRunner(LegRunner):
             self._repeats.forget((req.scope, req.rule, req.kind))
             report = await self._execute(req, planned, snap, prices)
         attempt = 1
-        give_up_at = now + self._retry_for
+        give_up_at = self._clock.now() + self._retry_for
         # A call that was definitely not executed for a passing reason (429, maintenance,
         # a 5xx before execution, confirmed by reconciliation) is tried again every
-        # ``retry_wait`` for up to ``retry_for`` seconds, each time with a new intent,
+        # ``retry_wait`` for up to ``retry_for`` seconds after its answer — not after the
+        # decision: a call that waited its turn in the order budget, or was answered after
+        # seconds of latency, still gets its retries — each time with a new intent,
         # re-planned on the newest snapshot and prices, still under the caps. Never blind:
         # an intent whose outcome is unknown holds the scope instead.
         while report.retryable and self._clock.now() + self._retry_wait < give_up_at:

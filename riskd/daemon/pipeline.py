@@ -29,7 +29,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from riskd.bitget.gate import request_nearness
+from riskd.bitget.gate import Priority, request_nearness, request_priority
 from riskd.daemon import alerts, cycle_events
 from riskd.daemon.actions import IN_PROGRESS, UNSETTLED, ActionReport
 from riskd.daemon.journal import SUCCEEDED
@@ -105,9 +105,12 @@ class AccountCycle:
         finally:
             self._tg = None
             acc.poller.on_request = None
-        await self.daemon._read_liquidations(
-            acc, acc.poller.snapshots, set(), self.daemon.clock.now(), scheduled=True
-        )
+        # Routine: refused at once during a 429 back-off (read again next cycle), never
+        # holding up the account's next cycle.
+        with request_priority(Priority.SCHEDULED):
+            await self.daemon._read_liquidations(
+                acc, acc.poller.snapshots, set(), self.daemon.clock.now(), scheduled=True
+            )
 
     # --- polling and deciding -------------------------------------------------------------
     async def _poll_round(self, *, force: bool = False) -> None:

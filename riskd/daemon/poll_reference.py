@@ -199,3 +199,65 @@ async def batch_rates(
             return await ex.isolated_risk_rates(owing)
         except ExchangeError as exc:
             return exc
+
+
+class EarlyRates:
+    """The isolated risk figures read *beside* the balances' read instead of after it: one
+    call's latency per poll instead of two (with 1.5 s per call, a scope is seen 1.5 s
+    sooner). Started for the due symbols that owed at their last read; it serves the poll
+    when the balances show no other symbol owing (a new debt: read after, as before)."""
+
+    def __init__(self, task: asyncio.Task[dict[str, Decimal] | ExchangeError], symbols: set[str]):
+        self._task = task
+        self._symbols = symbols
+
+    @classmethod
+    def start(
+        cls,
+        ex: Exchange,
+        symbols: set[str],
+        priority_of: Callable[[set[str]], Priority],
+    ) -> EarlyRates | None:
+        """The read of ``symbols``' figures, started now (None: nothing to read, or the
+        exchange has no list of every symbol's figure)."""
+        if not symbols or not isinstance(ex, BatchRiskRates):
+            return None
+        batch = ex
+
+        async def read() -> dict[str, Decimal] | ExchangeError:
+            with request_priority(priority_of({isolated_scope(s) for s in symbols})):
+                try:
+                    return await batch.isolated_risk_rates(sorted(symbols))
+                except ExchangeError as exc:
+                    return exc
+
+        return cls(asyncio.ensure_future(read()), set(symbols))
+
+    async def rates(
+        self, rows: list[AssetRow], symbols: list[str]
+    ) -> dict[str, Decimal] | ExchangeError | None:
+        """The figures for ``symbols`` that owe in ``rows`` (a failed read is returned);
+        None when one of them was not asked for: the caller reads them itself."""
+        owing = {s for s in symbols if has_debt(r for r in rows if r.symbol == s)}
+        if not owing <= self._symbols:
+            await self.discard()
+            return None
+        return await self._task
+
+    async def discard(self) -> None:
+        """Stop the read (the balances' read failed, or it cannot serve)."""
+        await discard_read(self._task)
+
+
+async def discard_read(task: asyncio.Future[Any] | None) -> None:
+    """Stop a read started beside another one that made it useless; an error it ended with
+    is logged (an exchange error is expected and dropped)."""
+    if task is None:
+        return
+    task.cancel()
+    await asyncio.wait({task})
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None and not isinstance(exc, ExchangeError):
+        log.error("a read beside the balances' read failed: %r", exc)

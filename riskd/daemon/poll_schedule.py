@@ -3,10 +3,13 @@ it to the rate budget's pace): its interval, and at once when a price it depends
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from decimal import Decimal
 
+from riskd.bitget.gate import Priority
 from riskd.risk.derived import DISTANCE_CAP, debt_coins, min_distance_or_cap
+from riskd.risk.estimate import estimate_risk_rate
 from riskd.risk.snapshot import CROSS, ScopeSnapshot
 from riskd.settings import PollSettings
 
@@ -56,6 +59,61 @@ def calm(snap: ScopeSnapshot, poll: PollSettings, distance: Decimal | None = Non
     long 7 % from it, just after a repay, reads about 0.25). ``distance``: already known."""
     far = min_distance_or_cap(snap) if distance is None else distance
     return snap.risk_rate < poll.calm_below and far >= 2 * poll.near_distance
+
+
+def calm_at(snap: ScopeSnapshot, prices: Mapping[str, Decimal], poll: PollSettings) -> bool:
+    """Whether a scope that owes would still be :func:`calm` with its last polled balances
+    valued at ``prices`` (the feed's latest; a coin without one keeps the snapshot's price):
+    the rate estimated as the push path does (:func:`riskd.risk.estimate.estimate_risk_rate`)
+    and the distance at those prices. Only decides how urgently the scope is read; ``True``
+    when it cannot be told (no estimate, a Unified Trading Account's scope)."""
+    if snap.uta is not None or not prices:
+        return True
+    rate = estimate_risk_rate(snap, prices)
+    if rate is None:
+        return True
+    now = {c: prices.get(c, p) for c, p in snap.prices_usdt.items()}
+    return calm(replace(snap, risk_rate=rate, prices_usdt=now), poll)
+
+
+def not_calm_at(
+    scopes: Iterable[str],
+    snapshots: Mapping[str, ScopeSnapshot],
+    prices: Mapping[str, Decimal],
+    poll: PollSettings,
+) -> set[str]:
+    """Those of ``scopes`` that owe and would no longer be calm at ``prices``
+    (:func:`calm_at`): a crash the price feed saw before any read."""
+    out: set[str] = set()
+    for scope in scopes:
+        snap = snapshots.get(scope)
+        if snap is not None and owes(snap) and not calm_at(snap, prices, poll):
+            out.add(scope)
+    return out
+
+
+def owes(snap: ScopeSnapshot | None) -> bool:
+    """Whether the scope owed something at its last read (False when never read)."""
+    return snap is not None and bool(debt_coins(snap))
+
+
+def read_priority(
+    scopes: set[str],
+    base: Priority,
+    urgent: set[str],
+    snapshots: Mapping[str, ScopeSnapshot],
+) -> Priority:
+    """The priority of the daemon's read of ``scopes``: URGENT when one of them is urgent;
+    the caller's ``base`` when it asked for more than a poll (a pipeline's re-poll, the push
+    path); else IDLE when each of them is known and owes nothing, SCHEDULED otherwise (both
+    refused at once during a 429 back-off rather than holding up the cycle)."""
+    if scopes & urgent:
+        return max(Priority.URGENT, base)
+    if base > Priority.POLL:
+        return base
+    if all(s in snapshots and not owes(snapshots[s]) for s in scopes):
+        return Priority.IDLE
+    return Priority.SCHEDULED
 
 
 def moved_scopes(

@@ -52,7 +52,22 @@ A scope that owes and is not calm (risk rate at or above ``calm_below``, less th
 and is blind because its last poll failed, is *urgent*:
 its reads go at :data:`Priority.URGENT`, which the rate budget orders before plain polls and
 holds only briefly after an HTTP 429 — in a 429 storm during a crash, the scopes at risk
-still get fresh data.
+still get fresh data. So is a due scope that owes and would no longer be calm at the feed's
+latest prices (its balances valued at them): the feed saw the crash before any read did.
+The other reads go at :data:`Priority.SCHEDULED`, or :data:`Priority.IDLE` (last in line)
+when every scope they read owes nothing.
+
+A scheduled or idle read is refused by the rate budget at once while its endpoint backs off
+after a 429, instead of waiting it out as a command's plain ``POLL`` read does: nothing
+urgent waits on it, and the account's cycle (which evaluates the rules once its reads are
+in) is not held up by it. The scope is tried again at the fast interval, at the same
+priority — it is not blind — until its data is half-way to ``stale_after``; a refusal after
+that makes its reads urgent.
+
+Two reads of one poll go out side by side where the second does not need the first's
+answer: a scope's risk figure is asked for beside its balances when it owed at its last read
+(:class:`~riskd.daemon.poll_reference.EarlyRates`; cross: ``cross_risk_rate``) — one call's
+latency per poll instead of two; a debt that appeared since is read after, as before.
 """
 
 from __future__ import annotations
@@ -76,14 +91,25 @@ from riskd.daemon.exchange import (
 )
 from riskd.daemon.poll_notices import NoticeHook, PollNotices
 from riskd.daemon.poll_reference import (
+    EarlyRates,
     ReferenceReader,
     SharedReads,
     batch_rates,
     count_orders,
+    discard_read,
     own_rate_may_stand_in,
     symbol_rate,
 )
-from riskd.daemon.poll_schedule import calm, interval_for, moved_scopes, poll_calls, poll_order
+from riskd.daemon.poll_schedule import (
+    calm,
+    interval_for,
+    moved_scopes,
+    not_calm_at,
+    owes,
+    poll_calls,
+    poll_order,
+    read_priority,
+)
 from riskd.daemon.poll_uta import read_uta
 from riskd.daemon.prices import PriceSource
 from riskd.daemon.snapshots import (
@@ -242,11 +268,12 @@ class AccountPoller:
         now: float,
         failed: bool = False,
         previous: ScopeSnapshot | None = None,
+        blind: bool = True,
     ) -> None:
         snap = self.snapshots.get(scope)
         if failed or snap is None:
             base = self._poll.fast_interval
-            if failed and snap is not None and debt_coins(snap):
+            if failed and blind and snap is not None and debt_coins(snap):
                 self.urgent.add(scope)  # blind on a scope that owes: worse than a refused call
         else:
             base = interval_for(snap, self._poll, previous)
@@ -272,6 +299,7 @@ class AccountPoller:
         out = PollOutcome()
         if not due:
             return out
+        self._urgent_at_prices(due)
         await self._reference.refresh(now, self._poll.reference_ttl)
         if self._uta is not None:
             uta_base = max(current_priority(), asked.get(UTA, Priority.POLL))
@@ -291,14 +319,21 @@ class AccountPoller:
         await asyncio.gather(*jobs)
         return out
 
+    def _urgent_at_prices(self, due: set[str]) -> None:
+        """Due scopes no longer calm at the feed's latest prices are read urgently now (see
+        :func:`~riskd.daemon.poll_schedule.not_calm_at`); :meth:`_schedule` decides again on
+        the answer."""
+        self.urgent |= not_calm_at(due - self.urgent, self.snapshots, self.last_prices, self._poll)
+
     async def _with_priority(self, scopes: set[str], base: Priority, job: Awaitable[None]) -> None:
         with request_priority(self._priority(scopes, base)):
             await job
 
     def _priority(self, scopes: set[str], base: Priority) -> Priority:
-        """URGENT when one of ``scopes`` is urgent; never lower than the caller's ``base``."""
-        mine = Priority.URGENT if scopes & self.urgent else Priority.POLL
-        return max(mine, base)
+        return read_priority(scopes, base, self.urgent, self.snapshots)
+
+    def _owed(self, scope: str) -> bool:
+        return owes(self.snapshots.get(scope))
 
     async def repoll(self, scope: str) -> ScopeSnapshot | None:
         """Poll one scope now, whatever its schedule (the verification after an action)."""
@@ -325,16 +360,24 @@ class AccountPoller:
     async def _poll_cross(self, out: PollOutcome) -> None:
         started = self._clock.now()
         figure_error: ExchangeError | None = None
+        # The figure is read beside the balances when cross owed at its last read: one
+        # call's latency per poll, not two.
+        early = asyncio.ensure_future(self._ex.cross_risk_rate()) if self._owed(CROSS) else None
         try:
             rows = await self._ex.assets("cross")
             await self._reference.ensure_tiers(
                 "cross", {r.coin for r in rows if r.borrow or r.interest}
             )
         except ExchangeError as exc:
+            await discard_read(early)
             await self._failed(CROSS, exc, started, out)
             return
         try:
-            rate = await self._ex.cross_risk_rate() if has_debt(rows) else None
+            if not has_debt(rows):
+                rate = None
+                await discard_read(early)
+            else:
+                rate = await (early if early is not None else self._ex.cross_risk_rate())
         except ExchangeError as exc:
             if not own_rate_may_stand_in(exc):
                 await self._failed(CROSS, exc, started, out)
@@ -417,7 +460,11 @@ class AccountPoller:
             # Nothing is decided on a scope whose answer is not understood.
             self.snapshots.pop(scope, None)
             await self._notices.bad_answer(scope, str(exc))
-        self._schedule(scope, started, failed=True)
+        # Refused by the rate budget during a 429 back-off (never sent): only not read yet,
+        # not blind — until its data is half-way to stale: then its reads go urgently.
+        snap = self.snapshots.get(scope)
+        fresh = snap is not None and snap.age(self._clock.now()) < self._poll.stale_after / 2
+        self._schedule(scope, started, failed=True, blind=not (exc.code == "budget" and fresh))
 
     def _ok(self, scope: str) -> None:
         self.errors.pop(scope, None)
@@ -457,9 +504,16 @@ class AccountPoller:
         started = self._clock.now()
         discover = "isolated:*" in due
         due = due - {"isolated:*"}
+        early = EarlyRates.start(
+            self._ex,
+            {parse_scope(s)[1] or "" for s in due - (skip or set()) if self._owed(s)},
+            lambda scopes: self._priority(scopes, base or current_priority()),
+        )
         try:
             rows = await self._ex.assets("isolated")
         except ExchangeError as exc:
+            if early is not None:
+                await early.discard()
             if isinstance(exc, AccountModeError):
                 await self._stop(str(exc))
                 return
@@ -488,12 +542,14 @@ class AccountPoller:
             self._isolated_due_at = started + self._poll.slow_interval
         symbols = sorted((parse_scope(s)[1] or "" for s in targets), key=self._urgency)
         await self._reference.ensure_tiers("isolated", set(symbols))
-        batch = await batch_rates(
-            self._ex,
-            rows,
-            symbols,
-            lambda scopes: self._priority(scopes, base or current_priority()),
-        )
+        batch = await early.rates(rows, symbols) if early is not None else None
+        if batch is None:
+            batch = await batch_rates(
+                self._ex,
+                rows,
+                symbols,
+                lambda scopes: self._priority(scopes, base or current_priority()),
+            )
         # Most urgent first (never seen, then highest risk rate), a few at a time: the rate
         # budget paces them, and no request waits in its queue longer than it may.
         gate = asyncio.Semaphore(POLL_CONCURRENCY)

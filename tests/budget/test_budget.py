@@ -176,6 +176,25 @@ async def test_a_429_backs_off_the_key_honouring_retry_after(make_budget) -> Non
     assert other is None  # a 429 on one endpoint does not touch others
 
 
+async def test_scheduled_and_idle_reads_are_refused_at_once_during_a_backoff(make_budget) -> None:
+    """The daemon's scheduled and idle reads fail at once while the key backs off after a
+    429, naming the back-off (they never hold up a cycle waiting for them); a plain POLL (a
+    command's read, a candle page) still waits it out; afterwards every read goes again."""
+    clock = ManualClock()
+    budget = make_budget(clock)
+    budget.release(RISK_ISO, 429, 3.0)
+    t0 = clock.now()
+    for priority in (Priority.SCHEDULED, Priority.IDLE):
+        with pytest.raises(BudgetExhausted, match="backing off after HTTP 429") as info:
+            await budget.acquire(RISK_ISO, priority)
+        assert clock.now() == t0 and info.value.priority is priority
+    await budget.acquire(RISK_ISO, POLL)
+    assert clock.now() - t0 == pytest.approx(3.0, abs=0.01)
+    await budget.acquire(RISK_ISO, Priority.SCHEDULED)
+    await budget.acquire(RISK_ISO, Priority.IDLE)
+    assert (await budget.status()).key("isolated_risk_rate").exhausted == 2
+
+
 async def test_backoff_holds_protective_too_and_lets_it_go_first(make_budget, stepped) -> None:
     """Both priorities wait out the back-off; when it lifts, protective goes first."""
     budget = make_budget(stepped)

@@ -314,6 +314,27 @@ async def test_transient_refusals_retried_for_a_bounded_time(make_exchange, cloc
     assert [r.status for r in await journal.intents()] == [FAILED] * len(tries)
 
 
+async def test_a_slow_refusal_is_still_retried(make_exchange, clock, journal):
+    """A 429 that took 1.5 s to come back (a slow API) is still tried again: the retry
+    window counts from the answer, not from the decision (it used to be spent waiting)."""
+    ex = _exchange(make_exchange)
+    answers: list[float] = []
+
+    async def slow_429(*args, **kw):
+        ex._call("repay", **kw)
+        await clock.sleep(1.5)
+        answers.append(clock.now())
+        raise CallRejected("[429] too many requests", code="429", transient=True)
+
+    ex.repay = slow_429
+    report = await _runner(ex, journal, clock).run(
+        Req("a1", "repay"), _snap(ex, clock), paused=False
+    )
+    assert report.status == FAILED and report.retryable
+    assert len(ex.mutating_calls()) == 2  # the second starts 0.5 s after the first answer
+    assert answers[1] - answers[0] == 2.0
+
+
 async def test_lost_answer_not_executed_is_retried(make_exchange, clock, journal) -> None:
     """A 5xx before execution: reconciliation proves it was not executed, then a retry."""
     ex = _exchange(make_exchange)

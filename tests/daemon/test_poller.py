@@ -189,7 +189,7 @@ async def test_prices_and_reference_in_snapshots(make_exchange, clock) -> None:
 
 
 async def test_scopes_near_their_line_are_polled_urgently(make_exchange, clock) -> None:
-    """A scope at or near its margin call reads at Priority.URGENT; a calm one at POLL."""
+    """A scope at or near its margin call reads at Priority.URGENT; a calm one at SCHEDULED."""
     from riskd.bitget.gate import Priority
 
     ex = make_exchange()
@@ -206,8 +206,33 @@ async def test_scopes_near_their_line_are_polled_urgently(make_exchange, clock) 
         for (n, kw), (_, prio) in zip(ex.calls[-2:], ex.priorities[-2:], strict=True)
         if n == "isolated_risk_rate"
     }
-    assert by_symbol == {"BTCUSDT": Priority.URGENT, "ETHUSDT": Priority.POLL}
+    assert by_symbol == {"BTCUSDT": Priority.URGENT, "ETHUSDT": Priority.SCHEDULED}
     assert ("assets", Priority.URGENT) in ex.priorities  # one of its scopes is urgent
+
+
+async def test_a_read_of_scopes_that_owe_nothing_goes_at_idle(make_exchange, clock) -> None:
+    """Once known to owe nothing, cross is read at Priority.IDLE (last in line); the isolated
+    scope that owes at SCHEDULED, as is a scope not read yet."""
+    from riskd.bitget.gate import Priority
+
+    ex = make_exchange()
+    ex.cross_rows = [AssetRow("USDT", D(100), D(0), D(0), D(0))]
+    ex.isolated_rows = _iso("BTCUSDT", "50")
+    ex.risk["isolated:BTCUSDT"] = D("0.1")
+    p = _poller(ex, clock)
+    await p.poll()
+    assert ("assets", Priority.IDLE) not in ex.priorities  # nothing known yet
+    ex.priorities.clear()
+    await p.poll(force=True)
+    prios = set(ex.priorities)
+    assert ("assets", Priority.IDLE) in prios  # cross: owes nothing
+    assert ("assets", Priority.SCHEDULED) in prios  # isolated: owes USDT
+    assert ("isolated_risk_rate", Priority.SCHEDULED) in prios
+    ex.cross_rows = [AssetRow("USDT", D(100), D(0), D(5), D(0))]  # now cross owes
+    await p.poll(force=True)
+    ex.priorities.clear()
+    await p.poll(force=True)
+    assert {pr for n, pr in ex.priorities} <= {Priority.SCHEDULED, Priority.URGENT}
 
 
 async def test_a_failed_poll_of_a_scope_that_owes_makes_it_urgent(make_exchange, clock) -> None:
@@ -264,3 +289,59 @@ async def test_a_price_move_makes_a_scope_due_at_once(make_exchange, clock) -> N
     prices.set("BTC", D(29840))  # −0.53 %
     assert (await p.poll()).polled == {"isolated:BTCUSDT"}
     assert p.snapshots["isolated:BTCUSDT"].prices_usdt["BTC"] == D(29840)
+
+
+async def test_a_scope_no_longer_calm_at_the_latest_prices_is_read_urgently(
+    make_exchange, clock
+) -> None:
+    """A calm long whose coin then falls so far that, at the feed's latest prices, it would no
+    longer be calm is read at Priority.URGENT at once, not at the calm scope's SCHEDULED
+    priority (refused during a 429 back-off); a small move keeps SCHEDULED."""
+    from riskd.bitget.gate import Priority
+
+    ex = make_exchange()
+    ex.isolated_rows = [
+        AssetRow("USDT", D(0), D(0), D(100), D(0), "BTCUSDT"),
+        AssetRow("BTC", D("0.01"), D(0), D(0), D(0), "BTCUSDT"),
+    ]
+    ex.risk["isolated:BTCUSDT"] = D("0.05")  # 100 USDT owed, 300 held: far from liquidation
+    prices = StaticPrices({"BTC": D(30000)}, clock)
+    p = AccountPoller("alice", AccountSettings(cross=False), POLL, ex, prices, clock)
+    await p.poll()
+    assert p.urgent == set()
+    clock.advance(1)
+    prices.set("BTC", D(29000))  # −3.3 %: due (moved), still calm at that price
+    ex.priorities.clear()
+    await p.poll()
+    assert ("isolated_risk_rate", Priority.SCHEDULED) in ex.priorities
+    clock.advance(1)
+    prices.set("BTC", D(12000))  # 8 % from liquidation at that price: not calm
+    ex.priorities.clear()
+    await p.poll()
+    assert ("isolated_risk_rate", Priority.URGENT) in ex.priorities
+    assert ("assets", Priority.URGENT) in ex.priorities
+
+
+async def test_a_read_the_budget_refused_is_not_blind_until_half_stale(
+    make_exchange, clock
+) -> None:
+    """A calm scope's read refused by the rate budget during a 429 back-off (never sent) is
+    tried again at the fast interval at its plain priority — it is not blind; once its data
+    is half-way to stale, a refusal makes its reads urgent, as any failed read does."""
+    from riskd.daemon.exchange import CallRejected
+
+    ex = make_exchange()
+    ex.isolated_rows = _iso("BTCUSDT", "50")
+    ex.risk["isolated:BTCUSDT"] = D("0.1")
+    p = _poller(ex, clock, cross=False)
+    await p.poll()
+    clock.advance(POLL.slow_interval)
+    refused = CallRejected("backing off after HTTP 429", code="budget", transient=True)
+    ex.fail_next["isolated_risk_rate"] = refused
+    await p.poll()
+    assert p.urgent == set()
+    assert p.next_due["isolated:BTCUSDT"] == clock.now() + POLL.fast_interval
+    clock.advance(POLL.stale_after / 2)
+    ex.fail_next["isolated_risk_rate"] = refused
+    await p.poll()
+    assert p.urgent == {"isolated:BTCUSDT"}

@@ -209,3 +209,51 @@ async def test_a_symbol_missing_from_the_list_is_an_error_for_that_scope(clock) 
     out = await p.poll()
     assert "no row for symbol BTCUSDT" in out.errors["isolated:BTCUSDT"]
     assert "isolated:BTCUSDT" not in p.snapshots
+
+
+@dataclass
+class SlowAssets(V2Fake):
+    """Balances that answer only when told to: what else was asked meanwhile is on record."""
+
+    gate: object = None
+
+    async def assets(self, margin):  # type: ignore[no-untyped-def]
+        import asyncio
+
+        assert isinstance(self.gate, asyncio.Event)
+        self._call("assets-start", margin=margin)
+        await self.gate.wait()
+        return await super().assets(margin)
+
+
+async def test_figures_of_scopes_that_owed_are_read_beside_the_balances(clock) -> None:
+    """Once known to owe, an isolated scope's figure and the cross figure are asked for while
+    the balances' reads are still on their way (one call's latency per poll, not two); the
+    first poll, knowing nothing, reads them after; a scope that no longer owes drops it."""
+    import asyncio
+
+    ex = SlowAssets(clock=clock, gate=asyncio.Event())
+    ex.isolated_rows = _owing("BTCUSDT")
+    ex.cross_rows = [AssetRow("USDT", D(1000), D(0), D(100), D(0))]
+    ex.risk["isolated:BTCUSDT"] = ex.risk["cross"] = _own_rate()
+    p = _poller(ex, clock)
+    ex.gate.set()
+    await p.poll()
+    first = [n for n, _ in ex.calls if n != "assets"]
+    assert first.index("isolated_risk_rates") > first.index("assets-start")
+    ex.gate.clear()
+    ex.calls.clear()
+    task = asyncio.create_task(p.poll(force=True))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    asked = {n for n, _ in ex.calls}
+    assert {"isolated_risk_rates", "cross_risk_rate"} <= asked  # balances not answered yet
+    assert "assets" not in asked
+    ex.gate.set()
+    out = await task
+    assert out.polled == {"cross", "isolated:BTCUSDT"} and not out.errors
+    assert p.snapshots["isolated:BTCUSDT"].reported_risk_rate == _own_rate()
+    ex.isolated_rows = [AssetRow("USDT", D(1000), D(0), D(0), D(0), "BTCUSDT")]  # repaid
+    ex.calls.clear()
+    await p.poll(force=True)
+    assert p.snapshots["isolated:BTCUSDT"].risk_rate == 0 and not p.errors
