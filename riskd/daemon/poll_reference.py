@@ -248,6 +248,10 @@ class EarlyRates:
         """Stop the read (the balances' read failed, or it cannot serve)."""
         await discard_read(self._task)
 
+    def cancel(self) -> None:
+        """Stop the read if it still runs (the poll ended without it)."""
+        self._task.cancel()
+
 
 async def discard_read(task: asyncio.Future[Any] | None) -> None:
     """Stop a read started beside another one that made it useless; an error it ended with

@@ -358,11 +358,18 @@ class AccountPoller:
             log.warning("price source failed: %s", exc)
 
     async def _poll_cross(self, out: PollOutcome) -> None:
+        # The figure is read beside the balances when cross owed at its last read: one
+        # call's latency per poll, not two. It never outlives the poll.
+        early = asyncio.ensure_future(self._ex.cross_risk_rate()) if self._owed(CROSS) else None
+        try:
+            await self._read_cross(out, early)
+        finally:
+            if early is not None:
+                early.cancel()
+
+    async def _read_cross(self, out: PollOutcome, early: asyncio.Future[Decimal] | None) -> None:
         started = self._clock.now()
         figure_error: ExchangeError | None = None
-        # The figure is read beside the balances when cross owed at its last read: one
-        # call's latency per poll, not two.
-        early = asyncio.ensure_future(self._ex.cross_risk_rate()) if self._owed(CROSS) else None
         try:
             rows = await self._ex.assets("cross")
             await self._reference.ensure_tiers(
@@ -509,6 +516,24 @@ class AccountPoller:
             {parse_scope(s)[1] or "" for s in due - (skip or set()) if self._owed(s)},
             lambda scopes: self._priority(scopes, base or current_priority()),
         )
+        try:
+            await self._read_isolated(due, out, early, started, discover, force, only, base, skip)
+        finally:
+            if early is not None:
+                early.cancel()  # it never outlives the poll
+
+    async def _read_isolated(
+        self,
+        due: set[str],
+        out: PollOutcome,
+        early: EarlyRates | None,
+        started: float,
+        discover: bool,
+        force: bool,
+        only: bool,
+        base: Priority | None,
+        skip: set[str] | None,
+    ) -> None:
         try:
             rows = await self._ex.assets("isolated")
         except ExchangeError as exc:

@@ -257,3 +257,32 @@ async def test_figures_of_scopes_that_owed_are_read_beside_the_balances(clock) -
     ex.calls.clear()
     await p.poll(force=True)
     assert p.snapshots["isolated:BTCUSDT"].risk_rate == 0 and not p.errors
+
+
+async def test_a_read_beside_the_balances_never_outlives_its_poll(clock) -> None:
+    """A poll cancelled while its balances' read is on its way takes the figure reads started
+    beside it down with it: no read is left running."""
+    import asyncio
+
+    ex = SlowAssets(clock=clock, gate=asyncio.Event())
+    ex.isolated_rows = _owing("BTCUSDT")
+    ex.cross_rows = [AssetRow("USDT", D(1000), D(0), D(100), D(0))]
+    ex.risk["isolated:BTCUSDT"] = ex.risk["cross"] = _own_rate()
+    p = _poller(ex, clock)
+    ex.gate.set()
+    await p.poll()
+    ex.gate.clear()
+
+    async def hang(*args: object) -> D:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    ex.cross_risk_rate = hang  # type: ignore[method-assign]
+    task = asyncio.create_task(p.poll(force=True))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    task.cancel()
+    await asyncio.wait({task})
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert asyncio.all_tasks() == {asyncio.current_task()}
