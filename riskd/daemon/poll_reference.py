@@ -190,7 +190,7 @@ async def batch_rates(
     priority ``priority_of`` gives the owing symbols' scopes; a failed call is returned."""
     if not isinstance(ex, BatchRiskRates):
         return None
-    owing = [s for s in symbols if has_debt(r for r in rows if r.symbol == s)]
+    owing = owing_symbols(rows, symbols)
     if not owing:
         return {}
     scopes = {isolated_scope(s) for s in owing}
@@ -238,30 +238,30 @@ class EarlyRates:
     ) -> dict[str, Decimal] | ExchangeError | None:
         """The figures for ``symbols`` that owe in ``rows`` (a failed read is returned);
         None when one of them was not asked for: the caller reads them itself."""
-        owing = {s for s in symbols if has_debt(r for r in rows if r.symbol == s)}
-        if not owing <= self._symbols:
-            await self.discard()
+        if not set(owing_symbols(rows, symbols)) <= self._symbols:
+            self.cancel()
             return None
         return await self._task
 
-    async def discard(self) -> None:
-        """Stop the read (the balances' read failed, or it cannot serve)."""
-        await discard_read(self._task)
-
     def cancel(self) -> None:
-        """Stop the read if it still runs (the poll ended without it)."""
-        self._task.cancel()
+        """Stop the read if it still runs (the poll no longer needs it)."""
+        drop_read(self._task)
 
 
-async def discard_read(task: asyncio.Future[Any] | None) -> None:
-    """Stop a read started beside another one that made it useless; an error it ended with
-    is logged (an exchange error is expected and dropped)."""
+def owing_symbols(rows: list[AssetRow], symbols: list[str]) -> list[str]:
+    """Those of ``symbols`` that owe something in ``rows``."""
+    return [s for s in symbols if has_debt(r for r in rows if r.symbol == s)]
+
+
+def drop_read(task: asyncio.Future[Any] | None) -> None:
+    """Stop a read started beside another one that no longer needs it; an error it already
+    ended with is collected (an exchange error is expected and dropped, anything else is
+    logged)."""
     if task is None:
         return
-    task.cancel()
-    await asyncio.wait({task})
-    if task.cancelled():
+    if not task.done():
+        task.cancel()
         return
-    exc = task.exception()
+    exc = None if task.cancelled() else task.exception()
     if exc is not None and not isinstance(exc, ExchangeError):
         log.error("a read beside the balances' read failed: %r", exc)

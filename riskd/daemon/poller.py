@@ -96,7 +96,7 @@ from riskd.daemon.poll_reference import (
     SharedReads,
     batch_rates,
     count_orders,
-    discard_read,
+    drop_read,
     own_rate_may_stand_in,
     symbol_rate,
 )
@@ -364,8 +364,7 @@ class AccountPoller:
         try:
             await self._read_cross(out, early)
         finally:
-            if early is not None:
-                early.cancel()
+            drop_read(early)
 
     async def _read_cross(self, out: PollOutcome, early: asyncio.Future[Decimal] | None) -> None:
         started = self._clock.now()
@@ -376,13 +375,11 @@ class AccountPoller:
                 "cross", {r.coin for r in rows if r.borrow or r.interest}
             )
         except ExchangeError as exc:
-            await discard_read(early)
             await self._failed(CROSS, exc, started, out)
             return
         try:
             if not has_debt(rows):
                 rate = None
-                await discard_read(early)
             else:
                 rate = await (early if early is not None else self._ex.cross_risk_rate())
         except ExchangeError as exc:
@@ -517,64 +514,48 @@ class AccountPoller:
             lambda scopes: self._priority(scopes, base or current_priority()),
         )
         try:
-            await self._read_isolated(due, out, early, started, discover, force, only, base, skip)
+            try:
+                rows = await self._ex.assets("isolated")
+            except ExchangeError as exc:
+                if isinstance(exc, AccountModeError):
+                    await self._stop(str(exc))
+                    return
+                for scope in due or {isolated_scope(s) for s in self._acc.isolated}:
+                    await self._failed(scope, exc, started, out)
+                if discover:
+                    self._isolated_due_at = started + self._poll.fast_interval
+                return
+            held = isolated_symbols(rows)
+            wanted = set(self._acc.isolated)
+            if self._acc.discover_isolated:
+                wanted |= held
+            wanted_scopes = {isolated_scope(s) for s in wanted}
+            if not only:
+                for gone in set(self.next_due) - wanted_scopes - {CROSS}:
+                    self.next_due.pop(gone, None)
+                    self.snapshots.pop(gone, None)
+                    self.errors.pop(gone, None)
+                    out.removed.add(gone)
+            new = wanted_scopes - set(self.snapshots)
+            targets = (due | new) & wanted_scopes if not only else due
+            if force:
+                targets = wanted_scopes
+            targets -= skip or set()
+            if discover:
+                self._isolated_due_at = started + self._poll.slow_interval
+            symbols = sorted((parse_scope(s)[1] or "" for s in targets), key=self._urgency)
+            await self._reference.ensure_tiers("isolated", set(symbols))
+            batch = await early.rates(rows, symbols) if early is not None else None
+            if batch is None:
+                batch = await batch_rates(
+                    self._ex,
+                    rows,
+                    symbols,
+                    lambda scopes: self._priority(scopes, base or current_priority()),
+                )
         finally:
             if early is not None:
-                early.cancel()  # it never outlives the poll
-
-    async def _read_isolated(
-        self,
-        due: set[str],
-        out: PollOutcome,
-        early: EarlyRates | None,
-        started: float,
-        discover: bool,
-        force: bool,
-        only: bool,
-        base: Priority | None,
-        skip: set[str] | None,
-    ) -> None:
-        try:
-            rows = await self._ex.assets("isolated")
-        except ExchangeError as exc:
-            if early is not None:
-                await early.discard()
-            if isinstance(exc, AccountModeError):
-                await self._stop(str(exc))
-                return
-            for scope in due or {isolated_scope(s) for s in self._acc.isolated}:
-                await self._failed(scope, exc, started, out)
-            if discover:
-                self._isolated_due_at = started + self._poll.fast_interval
-            return
-        held = isolated_symbols(rows)
-        wanted = set(self._acc.isolated)
-        if self._acc.discover_isolated:
-            wanted |= held
-        wanted_scopes = {isolated_scope(s) for s in wanted}
-        if not only:
-            for gone in set(self.next_due) - wanted_scopes - {CROSS}:
-                self.next_due.pop(gone, None)
-                self.snapshots.pop(gone, None)
-                self.errors.pop(gone, None)
-                out.removed.add(gone)
-        new = wanted_scopes - set(self.snapshots)
-        targets = (due | new) & wanted_scopes if not only else due
-        if force:
-            targets = wanted_scopes
-        targets -= skip or set()
-        if discover:
-            self._isolated_due_at = started + self._poll.slow_interval
-        symbols = sorted((parse_scope(s)[1] or "" for s in targets), key=self._urgency)
-        await self._reference.ensure_tiers("isolated", set(symbols))
-        batch = await early.rates(rows, symbols) if early is not None else None
-        if batch is None:
-            batch = await batch_rates(
-                self._ex,
-                rows,
-                symbols,
-                lambda scopes: self._priority(scopes, base or current_priority()),
-            )
+                early.cancel()  # it never outlives the reads it stands beside
         # Most urgent first (never seen, then highest risk rate), a few at a time: the rate
         # budget paces them, and no request waits in its queue longer than it may.
         gate = asyncio.Semaphore(POLL_CONCURRENCY)

@@ -226,10 +226,8 @@ class SlowAssets(V2Fake):
         return await super().assets(margin)
 
 
-async def test_figures_of_scopes_that_owed_are_read_beside_the_balances(clock) -> None:
-    """Once known to owe, an isolated scope's figure and the cross figure are asked for while
-    the balances' reads are still on their way (one call's latency per poll, not two); the
-    first poll, knowing nothing, reads them after; a scope that no longer owes drops it."""
+async def _owing_in_both(clock) -> tuple[SlowAssets, AccountPoller]:
+    """Cross and isolated BTCUSDT owing 100 USDT, polled once (balances answered at once)."""
     import asyncio
 
     ex = SlowAssets(clock=clock, gate=asyncio.Event())
@@ -239,6 +237,16 @@ async def test_figures_of_scopes_that_owed_are_read_beside_the_balances(clock) -
     p = _poller(ex, clock)
     ex.gate.set()
     await p.poll()
+    return ex, p
+
+
+async def test_figures_of_scopes_that_owed_are_read_beside_the_balances(clock) -> None:
+    """Once known to owe, an isolated scope's figure and the cross figure are asked for while
+    the balances' reads are still on their way (one call's latency per poll, not two); the
+    first poll, knowing nothing, reads them after; a scope that no longer owes drops it."""
+    import asyncio
+
+    ex, p = await _owing_in_both(clock)
     first = [n for n, _ in ex.calls if n != "assets"]
     assert first.index("isolated_risk_rates") > first.index("assets-start")
     ex.gate.clear()
@@ -264,13 +272,7 @@ async def test_a_read_beside_the_balances_never_outlives_its_poll(clock) -> None
     beside it down with it: no read is left running."""
     import asyncio
 
-    ex = SlowAssets(clock=clock, gate=asyncio.Event())
-    ex.isolated_rows = _owing("BTCUSDT")
-    ex.cross_rows = [AssetRow("USDT", D(1000), D(0), D(100), D(0))]
-    ex.risk["isolated:BTCUSDT"] = ex.risk["cross"] = _own_rate()
-    p = _poller(ex, clock)
-    ex.gate.set()
-    await p.poll()
+    ex, p = await _owing_in_both(clock)
     ex.gate.clear()
 
     async def hang(*args: object) -> D:
