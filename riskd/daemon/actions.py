@@ -17,7 +17,11 @@ For every action the rules engine decides (``repay``, ``flashRepay``, ``cancelOr
 4. journals the outcome; an uncertain answer (timeout, 5xx) is reconciled against the
    exchange at once and stays open if even that cannot tell; an accepted flash repay stays
    open (``IN_PROGRESS``) and is followed to ``FINISH`` by reconciliation on the next cycles;
-5. re-polls the scope at once (still PROTECTIVE) and records whether the risk rate improved;
+5. re-polls the scope at once (still PROTECTIVE) and records whether the risk rate improved —
+   except after a repayment the exchange confirmed: its answer says what changed, so it is
+   applied to the snapshot the repay was sized on (:func:`riskd.risk.estimate.after_repay`)
+   and the next step goes at once, one call's latency sooner; the step after it, or the
+   scope's next poll (due at once), reads the scope again;
 6. a step with a target (``target_risk_rate`` / ``target_distance``) goes on leg after leg —
    an order split at a limit, the next coin, a funding sale before a buy-back — each leg its
    own intent sized on the re-polled scope, while the re-poll shows the leg before done.
@@ -31,7 +35,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 
 from riskd.bitget.gate import Priority, request_nearness, request_priority, slot_hold
@@ -50,9 +54,9 @@ from riskd.daemon.action_report import (
     ActionReport,
     ActionRequestLike,
 )
+from riskd.daemon.action_verify import Keep, Repoll, Verifier
 from riskd.daemon.caps import DAY_S, apply_caps
 from riskd.daemon.events import EventKind
-from riskd.daemon.exchange import ExchangeError
 from riskd.daemon.executor import ExecResult, Executor
 from riskd.daemon.journal import (
     ACCEPTED,
@@ -74,12 +78,11 @@ from riskd.sizing import Skip
 
 log = logging.getLogger(__name__)
 
-Repoll = Callable[[str], Awaitable[ScopeSnapshot | None]]
 PriceGetter = Callable[[], Mapping[str, Decimal]]
 Latest = Callable[[str], ScopeSnapshot | None]
 
 
-class ActionRunner(LegRunner):
+class ActionRunner(LegRunner, Verifier):
     """Runs protective actions for one account."""
 
     def __init__(
@@ -100,8 +103,11 @@ class ActionRunner(LegRunner):
         latest: Latest | None = None,
         owns: Callable[[], bool] | None = None,
         batch_orders: bool = False,
+        keep: Keep | None = None,
     ) -> None:
         self.account = account
+        #: Where a confirmed repayment's effect goes instead of a re-poll (None: re-polled).
+        self.keep = keep
         #: The exchange takes batch orders: a reduce over maxTradeAmount is one call.
         self.batch_orders = batch_orders
         #: Whether this node still owns the account (a cluster's lease, by this node's own
@@ -379,7 +385,9 @@ class ActionRunner(LegRunner):
             status = await self._settle(intent, result)
             retryable = result.transient and status in (FAILED, NOT_EXECUTED)
             # Nothing was sent in dry-run: a re-poll would show a change riskd did not cause.
-            after = None if retryable or self.dry_run else await self._verify(plan.scope)
+            after, read = None, True
+            if not (retryable or self.dry_run):
+                after, read = await self._after_call(plan, snap, result, status)
             self._after = after
         before = snap.risk_rate
         risk_after = after.risk_rate if after is not None else None
@@ -391,16 +399,9 @@ class ActionRunner(LegRunner):
             risk_before=str(before),
             risk_after=None if risk_after is None else str(risk_after),
         )
-        if after is not None:
-            await self._journal.record(
-                EventKind.VERIFIED,
-                f"riskRate {before} → {risk_after} after {description}",
-                at=self._clock.now(),
-                account=self.account,
-                scope=plan.scope,
-                rule=req.rule,
-                intent_id=plan.intent_id,
-                data={"before": before, "after": risk_after, "status": status},
+        if after is not None and risk_after is not None:
+            await self._journal_verified(
+                plan, req.rule, description, before, risk_after, status, read=read
             )
         return self._report(
             req,
@@ -465,13 +466,6 @@ class ActionRunner(LegRunner):
     async def _settle(self, intent: Intent, result: ExecResult) -> str:
         """Journal the outcome; reconcile an uncertain one at once. Returns the status."""
         return await journal_outcome(self._journal, self._reconcile, intent, result, self._clock)
-
-    async def _verify(self, scope: str) -> ScopeSnapshot | None:
-        try:
-            return await self._repoll(scope)
-        except ExchangeError as exc:
-            log.warning("re-poll of %s/%s after an action failed: %s", self.account, scope, exc)
-            return None
 
 
 def _settling_flash(record: IntentRecord, kind: str) -> bool:

@@ -281,11 +281,14 @@ class AccountCycle:
         for, or a pipeline ends), poll the other scopes that are due, decide, and start
         pipelines for the ones that now need action."""
         while self.busy:
-            self.changed.clear()
             interval = self.daemon.settings.poll.fast_interval
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(interval):
                     await self.changed.wait()  # a pipeline ended, or a poll was asked for
+            # Cleared after the wait, not before it: a poll asked for during the round below
+            # (the push path saw a crash while the reads were out) starts the next round as
+            # soon as this one is done, not one interval later.
+            self.changed.clear()
             if not self.busy:
                 break
             await self._poll_round()

@@ -1,17 +1,13 @@
 """Polling one account: which scopes are due, the calls that refresh them, their snapshots.
 
-Calls per poll (ENDPOINTS.md), using the ones that answer for many scopes at once:
+The calls:
 
-- cross: ``cross_assets()`` without ``coin`` (every coin), and ``cross_risk_rate()`` only
-  when the account owes something (no debt → risk rate 0).
-- isolated: ``isolated_assets()`` without ``symbol`` (every symbol: this is also discovery),
-  then the risk figures of the due symbols that owe something — in one call for all of them
-  when the exchange can (:class:`~riskd.daemon.exchange.BatchRiskRates`: v2's paged list),
-  else one ``isolated_risk_rate(symbol)`` each. Calls per cycle stay flat as symbols are added.
+- cross and isolated scopes: :mod:`riskd.daemon.poll_reads` (its
+  :class:`~riskd.daemon.poll_reads.ScopeReads` is mixed in), the calls that answer for many
+  scopes at once;
 - reference data (``currencies``, tier data per cross coin / isolated symbol) every
   ``poll.reference_ttl`` seconds, and at once for a newly seen coin or symbol
-  (:mod:`riskd.daemon.poll_reference`, with the open orders and each symbol's risk figure).
-
+  (:mod:`riskd.daemon.poll_reference`);
 - a Unified Trading Account: its one scope, ``"uta"`` (:mod:`riskd.daemon.poll_uta`); no cross
   or isolated reads. Scheduling, urgency, staleness and the price-move trigger are the same.
 
@@ -64,10 +60,10 @@ in) is not held up by it. The scope is tried again at the fast interval, at the 
 priority — it is not blind — until its data is half-way to ``stale_after``; a refusal after
 that makes its reads urgent.
 
-Two reads of one poll go out side by side where the second does not need the first's
-answer: a scope's risk figure is asked for beside its balances when it owed at its last read
-(:class:`~riskd.daemon.poll_reference.EarlyRates`; cross: ``cross_risk_rate``) — one call's
-latency per poll instead of two; a debt that appeared since is read after, as before.
+A scope's balances and its risk figure are read side by side when it owed at its last
+read (:mod:`riskd.daemon.poll_reads`). A repayment the exchange confirmed is applied to the
+scope's snapshot from its answer (:meth:`AccountPoller.keep_applied`); a read that started
+before that answer does not replace it.
 """
 
 from __future__ import annotations
@@ -75,14 +71,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 from riskd.bitget.gate import Priority, current_priority, request_priority
 from riskd.clock import Clock
 from riskd.daemon.exchange import (
     AccountModeError,
-    AssetRow,
     BatchRiskRates,
     Exchange,
     ExchangeError,
@@ -90,56 +84,35 @@ from riskd.daemon.exchange import (
     RiskFigure,
 )
 from riskd.daemon.poll_notices import NoticeHook, PollNotices
+from riskd.daemon.poll_reads import PollOutcome, ScopeReads
 from riskd.daemon.poll_reference import (
-    EarlyRates,
     ReferenceReader,
     SharedReads,
-    batch_rates,
-    count_orders,
-    drop_read,
-    own_rate_may_stand_in,
-    symbol_rate,
 )
 from riskd.daemon.poll_schedule import (
     calm,
     interval_for,
     moved_scopes,
     not_calm_at,
-    owes,
     poll_calls,
-    poll_order,
     read_priority,
 )
 from riskd.daemon.poll_uta import read_uta
 from riskd.daemon.prices import PriceSource
 from riskd.daemon.snapshots import (
     Reference,
-    cross_snapshot,
-    has_debt,
-    isolated_snapshot,
-    isolated_symbols,
     own_risk_rate,
     uta_snapshot,
 )
 from riskd.daemon.uta_exchange import UtaExchange
 from riskd.risk.derived import debt_coins
-from riskd.risk.snapshot import CROSS, USDT, UTA, ScopeSnapshot, isolated_scope, parse_scope
+from riskd.risk.snapshot import CROSS, UTA, ScopeSnapshot
 from riskd.settings import AccountSettings, PollSettings
 
 log = logging.getLogger(__name__)
 
-#: Isolated risk-rate requests in flight at once during one poll.
-POLL_CONCURRENCY = 4
 
-
-@dataclass
-class PollOutcome:
-    polled: set[str] = field(default_factory=set)
-    errors: dict[str, str] = field(default_factory=dict)
-    removed: set[str] = field(default_factory=set)
-
-
-class AccountPoller:
+class AccountPoller(ScopeReads):
     """Keeps the latest snapshot of every scope of one account."""
 
     def __init__(
@@ -332,8 +305,16 @@ class AccountPoller:
     def _priority(self, scopes: set[str], base: Priority) -> Priority:
         return read_priority(scopes, base, self.urgent, self.snapshots)
 
-    def _owed(self, scope: str) -> bool:
-        return owes(self.snapshots.get(scope))
+    def keep_applied(self, before: ScopeSnapshot, after: ScopeSnapshot) -> ScopeSnapshot | None:
+        """Keep ``after`` — ``before`` with a change riskd knows exactly applied (a confirmed
+        repayment: :func:`riskd.risk.estimate.after_repay`) — as the scope's snapshot, when
+        ``before`` is still the scope's latest; the scope is then due at once (its data is as
+        old as that read). ``None``: a read landed meanwhile, the caller reads the scope."""
+        if self.stopped is not None or self.snapshots.get(before.scope) is not before:
+            return None
+        self.snapshots[after.scope] = after
+        self.next_due[after.scope] = self._clock.now()
+        return after
 
     async def repoll(self, scope: str) -> ScopeSnapshot | None:
         """Poll one scope now, whatever its schedule (the verification after an action)."""
@@ -357,47 +338,6 @@ class AccountPoller:
         except (OSError, ValueError, ExchangeError) as exc:
             log.warning("price source failed: %s", exc)
 
-    async def _poll_cross(self, out: PollOutcome) -> None:
-        # The figure is read beside the balances when cross owed at its last read: one
-        # call's latency per poll, not two. It never outlives the poll.
-        early = asyncio.ensure_future(self._ex.cross_risk_rate()) if self._owed(CROSS) else None
-        try:
-            await self._read_cross(out, early)
-        finally:
-            drop_read(early)
-
-    async def _read_cross(self, out: PollOutcome, early: asyncio.Future[Decimal] | None) -> None:
-        started = self._clock.now()
-        figure_error: ExchangeError | None = None
-        try:
-            rows = await self._ex.assets("cross")
-            await self._reference.ensure_tiers(
-                "cross", {r.coin for r in rows if r.borrow or r.interest}
-            )
-        except ExchangeError as exc:
-            await self._failed(CROSS, exc, started, out)
-            return
-        try:
-            if not has_debt(rows):
-                rate = None
-            else:
-                rate = await (early if early is not None else self._ex.cross_risk_rate())
-        except ExchangeError as exc:
-            if not own_rate_may_stand_in(exc):
-                await self._failed(CROSS, exc, started, out)
-                return
-            rate, figure_error = None, exc
-        symbols = {f"{r.coin}{USDT}" for r in rows if r.frozen > 0 and r.coin != USDT}
-        orders = await count_orders(self._ex, self.account, "cross", symbols)
-
-        def build() -> ScopeSnapshot:
-            r = rate or Decimal(0)
-            return cross_snapshot(
-                self.account, rows, r, started, self.ref, self.last_prices, orders
-            )
-
-        await self._land(CROSS, started, out, build, rate, figure_error=figure_error)
-
     async def _land(
         self,
         scope: str,
@@ -417,8 +357,10 @@ class AccountPoller:
         if self.stopped is not None:
             return
         previous = self.snapshots.get(scope)
-        if previous is not None and previous.observed_at > started:
-            return  # a read that started later (a pipeline's re-poll) answered first
+        if previous is not None and max(previous.observed_at, previous.adjusted_at or 0) > started:
+            # A read that started later (a pipeline's re-poll) answered first, or a repayment
+            # was applied (from its answer) after this read started: it may not show it.
+            return
         # riskd's own rate at the prices loaded before the answer: the exchange computed its
         # figure somewhere between then and now (checked against both ends).
         own_then = own_risk_rate(build()) if read and reported is not None else None
@@ -492,113 +434,3 @@ class AccountPoller:
         return await self._notices.read(
             snap, reported, previous, contested=contested, own_then=own_then
         )
-
-    async def _poll_isolated(
-        self,
-        due: set[str],
-        out: PollOutcome,
-        *,
-        force: bool,
-        only: bool = False,
-        base: Priority | None = None,
-        skip: set[str] | None = None,
-    ) -> None:
-        """Poll the due isolated scopes; each symbol's reads at its own priority (never below
-        ``base``), or all at the caller's when ``base`` is None (the re-poll after an action)."""
-        started = self._clock.now()
-        discover = "isolated:*" in due
-        due = due - {"isolated:*"}
-        early = EarlyRates.start(
-            self._ex,
-            {parse_scope(s)[1] or "" for s in due - (skip or set()) if self._owed(s)},
-            lambda scopes: self._priority(scopes, base or current_priority()),
-        )
-        try:
-            try:
-                rows = await self._ex.assets("isolated")
-            except ExchangeError as exc:
-                if isinstance(exc, AccountModeError):
-                    await self._stop(str(exc))
-                    return
-                for scope in due or {isolated_scope(s) for s in self._acc.isolated}:
-                    await self._failed(scope, exc, started, out)
-                if discover:
-                    self._isolated_due_at = started + self._poll.fast_interval
-                return
-            held = isolated_symbols(rows)
-            wanted = set(self._acc.isolated)
-            if self._acc.discover_isolated:
-                wanted |= held
-            wanted_scopes = {isolated_scope(s) for s in wanted}
-            if not only:
-                for gone in set(self.next_due) - wanted_scopes - {CROSS}:
-                    self.next_due.pop(gone, None)
-                    self.snapshots.pop(gone, None)
-                    self.errors.pop(gone, None)
-                    out.removed.add(gone)
-            new = wanted_scopes - set(self.snapshots)
-            targets = (due | new) & wanted_scopes if not only else due
-            if force:
-                targets = wanted_scopes
-            targets -= skip or set()
-            if discover:
-                self._isolated_due_at = started + self._poll.slow_interval
-            symbols = sorted((parse_scope(s)[1] or "" for s in targets), key=self._urgency)
-            await self._reference.ensure_tiers("isolated", set(symbols))
-            batch = await early.rates(rows, symbols) if early is not None else None
-            if batch is None:
-                batch = await batch_rates(
-                    self._ex,
-                    rows,
-                    symbols,
-                    lambda scopes: self._priority(scopes, base or current_priority()),
-                )
-        finally:
-            if early is not None:
-                early.cancel()  # it never outlives the reads it stands beside
-        # Most urgent first (never seen, then highest risk rate), a few at a time: the rate
-        # budget paces them, and no request waits in its queue longer than it may.
-        gate = asyncio.Semaphore(POLL_CONCURRENCY)
-
-        async def one(symbol: str) -> None:
-            async with gate:
-                if base is None:
-                    await self._poll_symbol(symbol, rows, started, out, batch)
-                    return
-                with request_priority(self._priority({isolated_scope(symbol)}, base)):
-                    await self._poll_symbol(symbol, rows, started, out, batch)
-
-        await asyncio.gather(*(one(sym) for sym in symbols))
-
-    def _urgency(self, symbol: str) -> tuple[int, Decimal, str]:
-        return poll_order(self.snapshots.get(isolated_scope(symbol)), symbol)
-
-    async def _poll_symbol(
-        self,
-        symbol: str,
-        rows: list[AssetRow],
-        started: float,
-        out: PollOutcome,
-        batch: dict[str, Decimal] | ExchangeError | None = None,
-    ) -> None:
-        scope = isolated_scope(symbol)
-        mine = [r for r in rows if r.symbol == symbol]
-        figure_error: ExchangeError | None = None
-        try:
-            rate = await symbol_rate(self._ex, symbol, mine, batch)
-        except ExchangeError as exc:
-            if not own_rate_may_stand_in(exc):
-                await self._failed(scope, exc, started, out)
-                return
-            rate, figure_error = None, exc
-        orders = await count_orders(
-            self._ex, self.account, "isolated", {symbol} if any(r.frozen for r in mine) else set()
-        )
-
-        def build() -> ScopeSnapshot:
-            r, prices = rate or Decimal(0), self.last_prices
-            return isolated_snapshot(
-                self.account, symbol, mine, r, started, self.ref, prices, orders
-            )
-
-        await self._land(scope, started, out, build, rate, figure_error=figure_error)

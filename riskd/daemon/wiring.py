@@ -391,6 +391,8 @@ async def build_daemon(
             slots=OrderSlots(gate, "v3" if uta else acc.api, clock),
             latest=poller.snapshots.get,
             batch_orders=isinstance(exchanges[name], BatchOrders),
+            # a confirmed repayment is applied from its answer, not read again
+            keep=poller.keep_applied,
         )
         runtime = runtimes[name] = AccountRuntime(
             name=name,

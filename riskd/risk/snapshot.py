@@ -138,6 +138,10 @@ class ScopeSnapshot:
     reading_checked: bool = False
     #: A ``uta`` scope's account-wide figures (``None`` for classic scopes).
     uta: UtaFigures | None = None
+    #: When riskd applied a change it knows exactly to this read's data (a repayment the
+    #: exchange confirmed: :func:`riskd.risk.estimate.after_repay`); ``None``: as read. A
+    #: read that started before this time does not replace it.
+    adjusted_at: float | None = None
 
     @property
     def kind(self) -> ScopeKind:

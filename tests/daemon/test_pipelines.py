@@ -7,6 +7,8 @@ from decimal import Decimal as D
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
+
 from riskd.clock import ManualClock
 from riskd.daemon.executor import AcceptedHook, ExecResult, Executor
 from riskd.daemon.journal import SUCCEEDED
@@ -198,6 +200,51 @@ async def test_a_poll_asked_for_while_a_scope_acts_is_made_at_once(tmp_path: Pat
         gate.release.set()
         await cycle
     finally:
+        for g in held:
+            g.release.set()
+        await world.close()
+
+
+async def test_a_poll_asked_for_during_a_watcher_round_is_made_right_after_it(
+    tmp_path: Path,
+) -> None:
+    """A poll the push path asks for while the watcher's reads are out is made as soon as
+    that round is done, not one fast_interval (5 s of loop time here) later."""
+    sim = _sim(tmp_path, ["BTCUSDT", "ETHUSDT", "SOLUSDT"])
+    slow = {"poll": {"fast_interval": "5s", "interval": "5s", "flash_repay_timeout": "4s"}}
+    world, held = await _world_wrapping(tmp_path, sim, HeldExecutor, slow)
+    reads_open, read_held = asyncio.Event(), asyncio.Event()
+    reads_open.set()
+
+    async def hold_reads(request: httpx.Request) -> None:
+        if request.url.path.endswith("/isolated/account/assets") and not reads_open.is_set():
+            read_held.set()
+            await reads_open.wait()
+
+    world.http.event_hooks["request"].append(hold_reads)
+    poller = world.daemon.accounts["alice"].poller
+    try:
+        await world.daemon.run_cycle()
+        _fall(sim, "BTCUSDT", "0.24")
+        world.clock.advance(2)
+        cycle = asyncio.create_task(world.daemon.run_cycle())
+        await _until(held[-1].entered.is_set, "BTCUSDT's order reached the executor")
+        reads_open.clear()
+        poller.request_poll(["isolated:ETHUSDT"])  # the watcher's round: its read is held
+        await _until(read_held.is_set, "the watcher's read went out")
+        _fall(sim, "SOLUSDT", "0.24")
+        poller.request_poll(["isolated:SOLUSDT"])  # asked for while that round is out
+        reads_open.set()
+        await _until(
+            lambda: world.mutating_calls().get("isolated_place_order", 0) >= 1,
+            "SOLUSDT's order went out right after the round",
+            limit_s=3.0,
+        )
+        assert not cycle.done()
+        held[-1].release.set()
+        await cycle
+    finally:
+        reads_open.set()
         for g in held:
             g.release.set()
         await world.close()

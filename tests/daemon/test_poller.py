@@ -345,3 +345,45 @@ async def test_a_read_the_budget_refused_is_not_blind_until_half_stale(
     ex.fail_next["isolated_risk_rate"] = refused
     await p.poll()
     assert p.urgent == {"isolated:BTCUSDT"}
+
+
+async def test_a_repayment_applied_from_its_answer_is_not_undone_by_an_older_read(
+    make_exchange, clock
+) -> None:
+    """A snapshot with a confirmed repayment applied replaces the one it was made from and
+    makes the scope due at once; a read that started before the answer (it may not show
+    the repayment) does not replace it, one started after does."""
+    import asyncio
+    from dataclasses import replace
+
+    ex = make_exchange()
+    ex.isolated_rows = _iso("BTCUSDT", "50")
+    ex.risk["isolated:BTCUSDT"] = D("0.4")
+    p = _poller(ex, clock, cross=False)
+    await p.poll()
+    before = p.snapshots["isolated:BTCUSDT"]
+    release = asyncio.Event()
+    plain = ex.assets
+
+    async def slow_assets(margin):
+        rows = await plain(margin)
+        await release.wait()
+        return rows
+
+    ex.assets = slow_assets
+    clock.advance(1)
+    task = asyncio.create_task(p.repoll("isolated:BTCUSDT"))  # starts before the answer
+    for _ in range(20):
+        await asyncio.sleep(0)
+    clock.advance(1)
+    after = replace(before, risk_rate=D("0.3"), adjusted_at=clock.now())
+    assert p.keep_applied(before, after) is after
+    assert p.next_due["isolated:BTCUSDT"] == clock.now()
+    assert p.keep_applied(before, after) is None  # ``before`` is no longer the latest
+    release.set()
+    await task
+    assert p.snapshots["isolated:BTCUSDT"] is after
+    ex.assets = plain
+    clock.advance(1)
+    await p.repoll("isolated:BTCUSDT")
+    assert p.snapshots["isolated:BTCUSDT"].adjusted_at is None

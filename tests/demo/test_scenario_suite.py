@@ -15,13 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 #: Scenarios riskd does not yet survive, and why. strict: the day one passes, this fails and
 #: the entry must go. Tracked in the issue notes; the expectations themselves are not relaxed.
-KNOWN_LOSSES: dict[str, str] = {
-    "many_isolated_gaps_slow": (
-        "twelve 5x scopes in gaps, 1.5 s per call, 20 % 429s: lost on 7 of 8 other seeds by "
-        "every engine measured, the eighth session's too (which survived seed 126 only); "
-        "since the ninth session's polling changes seed 126 loses XRPUSDT as well (issue 15)"
-    ),
-}
+#: Empty: every scenario of the suite survives.
+KNOWN_LOSSES: dict[str, str] = {}
 
 
 def _cases() -> list[object]:
