@@ -1,10 +1,19 @@
 """When a scope is polled again (pure; :class:`riskd.daemon.poller.AccountPoller` stretches
-it to the rate budget's pace): its interval, and at once when a price it depends on moved."""
+it to the rate budget's pace): its interval, and at once when a price it depends on moved.
+
+A scope is *calm* only when it is far from liquidation by the gap-aware measure the shipped
+ladder uses: at least twice ``near_distance`` and at least twice the largest jump of its
+coins' prices seen in the last :data:`STEP_WINDOW` seconds (:class:`PriceSteps`, from the
+feed's prices the poller loads) — the largest jump seen, even twice it, cannot carry a calm
+scope to liquidation before its next read. A scope that is not calm is polled at the normal
+interval, not the slow one, and its reads are urgent.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from riskd.bitget.gate import Priority
@@ -13,9 +22,49 @@ from riskd.risk.estimate import estimate_risk_rate
 from riskd.risk.snapshot import CROSS, ScopeSnapshot
 from riskd.settings import PollSettings
 
+#: How long a price jump counts for :func:`calm` (as the ladder's ``maxPriceStep("2m")``).
+STEP_WINDOW = 120.0
+ZERO = Decimal(0)
+
+
+@dataclass
+class PriceSteps:
+    """The jumps of each coin's price between consecutive loads of the feed's prices, kept
+    for :data:`STEP_WINDOW` seconds."""
+
+    window: float = STEP_WINDOW
+    _last: dict[str, Decimal] = field(default_factory=dict)
+    _steps: dict[str, deque[tuple[float, Decimal]]] = field(default_factory=dict)
+
+    def observe(self, prices: Mapping[str, Decimal], now: float) -> None:
+        """Prices loaded at ``now``: each coin's change since its last load is a step."""
+        for coin, price in prices.items():
+            before = self._last.get(coin)
+            self._last[coin] = price
+            if before is None or before <= 0 or price == before:
+                continue
+            steps = self._steps.setdefault(coin, deque())
+            steps.append((now, abs(price / before - 1)))
+            while steps and steps[0][0] < now - self.window:
+                steps.popleft()
+
+    def largest(self, snap: ScopeSnapshot, now: float) -> Decimal:
+        """The largest step of a coin ``snap`` holds or owes within the window (0: none)."""
+        best = ZERO
+        for coin, b in snap.balances.items():
+            if b.total_amount == 0 and b.liability == 0:
+                continue
+            for at, step in self._steps.get(coin, ()):
+                if at >= now - self.window and step > best:
+                    best = step
+        return best
+
 
 def interval_for(
-    snap: ScopeSnapshot, poll: PollSettings, previous: ScopeSnapshot | None = None
+    snap: ScopeSnapshot,
+    poll: PollSettings,
+    previous: ScopeSnapshot | None = None,
+    step: Decimal = ZERO,
 ) -> float:
     """Seconds until the scope should be polled again (before budget stretching).
 
@@ -35,7 +84,7 @@ def interval_for(
         return poll.fast_interval
     if not debt_coins(snap):
         return poll.slow_interval
-    base = poll.slow_interval if calm(snap, poll, distance) else poll.interval
+    base = poll.slow_interval if calm(snap, poll, distance, step) else poll.interval
     if previous is None:
         return base
     elapsed = snap.observed_at - previous.observed_at
@@ -53,15 +102,26 @@ def interval_for(
     return max(poll.fast_interval, min(base, min(etas) / 2))
 
 
-def calm(snap: ScopeSnapshot, poll: PollSettings, distance: Decimal | None = None) -> bool:
+def calm(
+    snap: ScopeSnapshot,
+    poll: PollSettings,
+    distance: Decimal | None = None,
+    step: Decimal = ZERO,
+) -> bool:
     """A scope that owes is calm below ``calm_below`` and at least twice ``near_distance``
     from liquidation (a high-leverage scope reads a low rate close to liquidation: a 7.8x
-    long 7 % from it, just after a repay, reads about 0.25). ``distance``: already known."""
+    long 7 % from it, just after a repay, reads about 0.25) — and at least twice ``step``,
+    the largest recent jump of its coins' prices. ``distance``: already known."""
     far = min_distance_or_cap(snap) if distance is None else distance
-    return snap.risk_rate < poll.calm_below and far >= 2 * poll.near_distance
+    return snap.risk_rate < poll.calm_below and far >= 2 * max(poll.near_distance, step)
 
 
-def calm_at(snap: ScopeSnapshot, prices: Mapping[str, Decimal], poll: PollSettings) -> bool:
+def calm_at(
+    snap: ScopeSnapshot,
+    prices: Mapping[str, Decimal],
+    poll: PollSettings,
+    step: Decimal = ZERO,
+) -> bool:
     """Whether a scope that owes would still be :func:`calm` with its last polled balances
     valued at ``prices`` (the feed's latest; a coin without one keeps the snapshot's price):
     the rate estimated as the push path does (:func:`riskd.risk.estimate.estimate_risk_rate`)
@@ -73,7 +133,7 @@ def calm_at(snap: ScopeSnapshot, prices: Mapping[str, Decimal], poll: PollSettin
     if rate is None:
         return True
     now = {c: prices.get(c, p) for c, p in snap.prices_usdt.items()}
-    return calm(replace(snap, risk_rate=rate, prices_usdt=now), poll)
+    return calm(replace(snap, risk_rate=rate, prices_usdt=now), poll, step=step)
 
 
 def not_calm_at(
@@ -81,13 +141,15 @@ def not_calm_at(
     snapshots: Mapping[str, ScopeSnapshot],
     prices: Mapping[str, Decimal],
     poll: PollSettings,
+    step: Callable[[ScopeSnapshot], Decimal] = lambda snap: ZERO,
 ) -> set[str]:
     """Those of ``scopes`` that owe and would no longer be calm at ``prices``
-    (:func:`calm_at`): a crash the price feed saw before any read."""
+    (:func:`calm_at`; ``step``: a scope's largest recent price jump): a crash the price
+    feed saw before any read."""
     out: set[str] = set()
     for scope in scopes:
         snap = snapshots.get(scope)
-        if snap is not None and owes(snap) and not calm_at(snap, prices, poll):
+        if snap is not None and owes(snap) and not calm_at(snap, prices, poll, step(snap)):
             out.add(scope)
     return out
 

@@ -90,6 +90,7 @@ from riskd.daemon.poll_reference import (
     SharedReads,
 )
 from riskd.daemon.poll_schedule import (
+    PriceSteps,
     calm,
     interval_for,
     moved_scopes,
@@ -146,6 +147,9 @@ class AccountPoller(ScopeReads):
         #: Scopes to poll at the next cycle whatever their schedule, with the priority asked
         #: for (:meth:`request_poll`).
         self.wanted: dict[str, Priority] = {}
+        #: Each coin's recent price jumps: a scope within two of them of liquidation is
+        #: not calm (:func:`~riskd.daemon.poll_schedule.calm`).
+        self.steps = PriceSteps()
         self._notices = PollNotices(account, notice)
         #: Called when a poll is asked for (the cycle in flight, if any, polls it at once).
         self.on_request: Callable[[], None] | None = None
@@ -249,8 +253,9 @@ class AccountPoller(ScopeReads):
             if failed and blind and snap is not None and debt_coins(snap):
                 self.urgent.add(scope)  # blind on a scope that owes: worse than a refused call
         else:
-            base = interval_for(snap, self._poll, previous)
-            quiet = base >= self._poll.interval and calm(snap, self._poll)
+            step = self.steps.largest(snap, self._clock.now())
+            base = interval_for(snap, self._poll, previous, step)
+            quiet = base >= self._poll.interval and calm(snap, self._poll, step=step)
             if debt_coins(snap) and not quiet:
                 self.urgent.add(scope)
             else:
@@ -296,7 +301,14 @@ class AccountPoller(ScopeReads):
         """Due scopes no longer calm at the feed's latest prices are read urgently now (see
         :func:`~riskd.daemon.poll_schedule.not_calm_at`); :meth:`_schedule` decides again on
         the answer."""
-        self.urgent |= not_calm_at(due - self.urgent, self.snapshots, self.last_prices, self._poll)
+        now = self._clock.now()
+        self.urgent |= not_calm_at(
+            due - self.urgent,
+            self.snapshots,
+            self.last_prices,
+            self._poll,
+            lambda snap: self.steps.largest(snap, now),
+        )
 
     async def _with_priority(self, scopes: set[str], base: Priority, job: Awaitable[None]) -> None:
         with request_priority(self._priority(scopes, base)):
@@ -335,6 +347,7 @@ class AccountPoller(ScopeReads):
     async def _load_prices(self) -> None:
         try:
             self.last_prices = await self._prices.prices()
+            self.steps.observe(self.last_prices, self._clock.now())
         except (OSError, ValueError, ExchangeError) as exc:
             log.warning("price source failed: %s", exc)
 

@@ -8,6 +8,7 @@ from decimal import Decimal as D
 import pytest
 
 from riskd.daemon.exchange import AssetRow, CallUncertain
+from riskd.daemon.poll_schedule import PriceSteps
 from riskd.daemon.poller import AccountPoller, interval_for
 from riskd.daemon.prices import NoPrices, StaticPrices
 from riskd.risk.snapshot import CoinBalance, ScopeSnapshot
@@ -142,6 +143,27 @@ def test_a_low_rate_near_liquidation_is_not_calm() -> None:
     just after a repay): the normal interval, not the slow one; far from it: slow."""
     assert interval_for(_short("6741", rate="0.2"), POLL) == POLL.interval  # 7 %
     assert interval_for(_short("7056", rate="0.2"), POLL) == POLL.slow_interval  # 12 %
+
+
+def test_a_scope_within_two_recent_jumps_of_liquidation_is_not_calm() -> None:
+    """12 % from liquidation is calm after steps of 5 %, not after a jump of 7 % (twice it
+    would carry the scope there): the normal interval then, as for a scope near its line."""
+    snap = _short("7056", rate="0.2")  # 12 % from liquidation
+    assert interval_for(snap, POLL, step=D("0.05")) == POLL.slow_interval
+    assert interval_for(snap, POLL, step=D("0.07")) == POLL.interval
+
+
+def test_price_steps_keep_the_largest_recent_jump_of_a_scopes_coins() -> None:
+    """The jumps between loads of the feed's prices, per coin, for two minutes; a coin the
+    scope neither holds nor owes does not count."""
+    steps = PriceSteps()
+    steps.observe({"BTC": D(30000), "ETH": D(2000)}, 0.0)
+    steps.observe({"BTC": D(27000), "ETH": D(1000)}, 10.0)  # BTC -10 %, ETH -50 %
+    steps.observe({"BTC": D(26730), "ETH": D(1000)}, 20.0)  # BTC -1 %
+    snap = _short("7056", rate="0.2")  # holds USDT, owes BTC
+    assert steps.largest(snap, 20.0) == D("0.1")
+    assert steps.largest(snap, 131.0) == D("0.01")
+    assert steps.largest(snap, 141.0) == 0
 
 
 def test_interval_for_a_shrinking_distance() -> None:
@@ -320,6 +342,34 @@ async def test_a_scope_no_longer_calm_at_the_latest_prices_is_read_urgently(
     await p.poll()
     assert ("isolated_risk_rate", Priority.URGENT) in ex.priorities
     assert ("assets", Priority.URGENT) in ex.priorities
+
+
+async def test_a_scope_two_recent_jumps_from_liquidation_is_read_urgently(
+    make_exchange, clock
+) -> None:
+    """After its coin halved in one jump, a long 27 % from liquidation at a rate of 0.2 (calm
+    by rate and by near_distance) is not calm: twice that jump would liquidate it. Its reads
+    go at Priority.URGENT and it is polled at the normal interval, not the slow one."""
+    from riskd.bitget.gate import Priority
+
+    ex = make_exchange()
+    ex.isolated_rows = [
+        AssetRow("USDT", D(0), D(0), D(100), D(0), "BTCUSDT"),
+        AssetRow("BTC", D("0.01"), D(0), D(0), D(0), "BTCUSDT"),
+    ]
+    ex.risk["isolated:BTCUSDT"] = D("0.05")
+    prices = StaticPrices({"BTC": D(30000)}, clock)
+    p = AccountPoller("alice", AccountSettings(cross=False), POLL, ex, prices, clock)
+    await p.poll()
+    assert p.urgent == set()
+    clock.advance(1)
+    prices.set("BTC", D(15000))  # −50 % in one jump: 27 % from liquidation, rate 0.2
+    ex.risk["isolated:BTCUSDT"] = D("0.2")
+    ex.priorities.clear()
+    await p.poll()
+    assert ("isolated_risk_rate", Priority.URGENT) in ex.priorities
+    assert p.urgent == {"isolated:BTCUSDT"}
+    assert p.next_due["isolated:BTCUSDT"] - clock.now() <= POLL.interval
 
 
 async def test_a_read_the_budget_refused_is_not_blind_until_half_stale(
