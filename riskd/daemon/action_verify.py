@@ -7,10 +7,10 @@ on. Usually the scope is read again (``repoll``, at PROTECTIVE). A repayment the
 confirmed is the exception: its answer says what was repaid and what is still owed, and
 nothing else in the scope changes with it. :func:`riskd.risk.estimate.after_repay` applies it
 to the snapshot the repay was sized on, valued at the feed's latest prices as a poll's answer
-is, and the poller keeps that (``keep``) unless a read
-landed meanwhile. The step after it goes one call's latency sooner; it reads the scope again
-itself, and the scope's next poll is due at once. Anything else (another kind, an answer
-that does not fit the snapshot, a Unified Trading Account) is read again.
+is, and the poller keeps that (``keep``) unless a read landed meanwhile. The step after it
+goes one call's latency sooner; it reads the scope again itself, and the scope's next poll is
+due at once. Anything else (another kind, an answer that does not fit the snapshot, a
+Unified Trading Account) is read again.
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ from riskd.risk.estimate import after_repay
 from riskd.risk.snapshot import ScopeSnapshot
 
 log = logging.getLogger(__name__)
+
+#: How the journal's ``verified`` event names a repay applied from its answer.
+APPLIED = "from the exchange's answer, at the latest prices"
 
 Repoll = Callable[[str], Awaitable[ScopeSnapshot | None]]
 #: Keeps a snapshot with a known change applied in place of the one it was made from (the
@@ -91,7 +94,9 @@ class Verifier:
         *,
         read: bool,
     ) -> None:
-        how = "" if read else " (from the exchange's answer; read again after)"
+        # Applied at the latest prices: in a falling market the rate after a repay can read
+        # higher than the one it was decided on, which was valued at its read's prices.
+        how = "" if read else f" ({APPLIED}; read again after)"
         await self._journal.record(
             EventKind.VERIFIED,
             f"riskRate {before} → {after} after {description}{how}",
