@@ -119,6 +119,12 @@ class _Blocked:
     backoff: bool = False
 
 
+def _refused_in_backoff(priority: Priority, blocked: list[_Blocked]) -> bool:
+    """The daemon's scheduled and idle reads do not sit out a 429 back-off: refused at once,
+    they never hold up the cycle that waits for them (the poller tries again)."""
+    return priority < Priority.POLL and any(b.backoff for b in blocked)
+
+
 def _poll_ids(st: _KeyState) -> tuple[str, str]:
     """Storage identifiers of the polls-only window of a key."""
     return st.key.label, "poll"
@@ -287,11 +293,8 @@ class RateBudget:
                 blockers.update((b.state.key, b.state) for b in blocked)
                 known = [b.retry_at for b in blocked if b.retry_at is not None]
                 retry_at = max(known) if known else None
-                # The daemon's scheduled reads do not sit out a 429 back-off: refused at once,
-                # they never hold up the cycle that waits for them (the poller tries again).
-                read_refused = priority < Priority.POLL and any(b.backoff for b in blocked)
                 late = retry_at is not None and retry_at > deadline
-                if now >= deadline or late or read_refused:
+                if now >= deadline or late or _refused_in_backoff(priority, blocked):
                     raise self._exhausted(endpoint, priority, blocked, blockers, now - start)
                 wake = deadline if retry_at is None else min(deadline, retry_at + _NUDGE_S)
                 await self._wait(max(_NUDGE_S, wake - now), events)
@@ -431,7 +434,7 @@ class RateBudget:
         exc = BudgetExhausted(
             ep.key, worst.state.key, priority, reason, waited, self._config.max_wait(priority)
         )
-        if priority < Priority.POLL and any(b.backoff for b in blocked):
+        if _refused_in_backoff(priority, blocked):
             log.info("%s", exc)  # a read not sent during a back-off: its 429 was a warning
         else:
             log.warning("%s", exc)

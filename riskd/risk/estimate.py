@@ -45,19 +45,21 @@ EIGHT = Decimal("1e-8")
 def estimate_risk_rate(snap: ScopeSnapshot, prices: Mapping[str, Decimal]) -> Decimal | None:
     """The risk rate ``snap``'s balances would have at ``prices`` (see the module docstring);
     0 without debt, ``Infinity`` when the equity is gone, ``None`` when it cannot be told."""
-    return _scaled(snap, snap.balances.values(), prices)
+    scaled = _scaled(snap, snap.balances.values(), prices)
+    return None if scaled is None else scaled[0]
 
 
 def _scaled(
     snap: ScopeSnapshot, balances_now: Iterable[CoinBalance], prices: Mapping[str, Decimal]
-) -> Decimal | None:
+) -> tuple[Decimal, Decimal] | None:
     """The rate of ``balances_now`` at ``prices``: ``snap``'s polled figure scaled by the
     model's figure now over its figure for ``snap`` as polled (the model's own when that
-    cannot be scaled); ``None`` when a coin has no price or a debt coin no tier."""
+    cannot be scaled), and the model's figure now; ``None`` when a coin has no price or a
+    debt coin no tier."""
     then_bal = [b for b in snap.balances.values() if b.total_amount != 0 or b.liability != 0]
     balances = [b for b in balances_now if b.total_amount != 0 or b.liability != 0]
     if not any(b.liability > 0 for b in balances):
-        return ZERO
+        return ZERO, ZERO
     then: dict[str, Decimal] = {}
     now: dict[str, Decimal] = {}
     for b in [*then_bal, *balances]:
@@ -78,11 +80,11 @@ def _scaled(
     mmr_all = {b.coin: mmr.get(b.coin, ZERO) for b in [*then_bal, *balances]}
     model_now = value(balances, now, mmr_all).risk_rate
     if len(then) < len(now) or snap.risk_rate <= 0:
-        return model_now
+        return model_now, model_now
     model_then = value(then_bal, then, mmr_all).risk_rate
     if model_then <= 0 or model_then == INFINITE or model_now == INFINITE:
-        return model_now
-    return snap.risk_rate * (model_now / model_then)
+        return model_now, model_now
+    return snap.risk_rate * (model_now / model_then), model_now
 
 
 def after_repay(
@@ -109,16 +111,14 @@ def after_repay(
     interest = min(interest, owed)
     repaid = CoinBalance(coin, b.available - amount, b.frozen, owed - interest, interest)
     balances = {**snap.balances, coin: repaid}
-    rate = _scaled(snap, balances.values(), prices)
-    if rate is None:
+    scaled = _scaled(snap, balances.values(), prices)
+    if scaled is None:
         return None
+    rate, own = scaled
     if rate.is_finite():
         rate = rate.quantize(EIGHT)  # as the exchange sends its figures
     priced = dict(snap.prices_usdt)
     priced.update({c: prices[c] for c in balances if c != USDT and prices.get(c, ZERO) > 0})
-    held = [x for x in balances.values() if x.total_amount != 0 or x.liability != 0]
-    mmr = {x.coin: snap.maintain_margin_rate.get(x.coin, ZERO) for x in held}
-    own = value(held, priced, mmr).risk_rate  # every coin priced: _scaled said so
     return replace(
         snap,
         balances=MappingProxyType(balances),
