@@ -324,8 +324,8 @@ class _Checker:
                 raise self.fail(a, _REFUSED[ast.Starred])
         if name in ("delta", "rate"):
             return self._history(node, name, args), Kind.NUMBER
-        if name == "maxPriceStep":
-            return self._max_step(node, args), Kind.NUMBER
+        if name in ("maxPriceStep", "adverseRate"):
+            return self._price_window(node, name, args), Kind.NUMBER
         if name == "distanceToLiquidation":
             if len(args) != 1:
                 raise self.fail(
@@ -341,8 +341,8 @@ class _Checker:
         call = ast.Call(func=ast.Name(id=f"_{name}", ctx=ast.Load()), args=lowered, keywords=[])
         return call, Kind.NUMBER
 
-    def _max_step(self, node: ast.Call, args: list[ast.expr]) -> ast.expr:
-        usage = 'maxPriceStep() takes a window, e.g. maxPriceStep("2m")'
+    def _price_window(self, node: ast.Call, name: str, args: list[ast.expr]) -> ast.expr:
+        usage = f'{name}() takes a window, e.g. {name}("2m")'
         if len(args) != 1 or not (
             isinstance(args[0], ast.Constant) and isinstance(args[0].value, str)
         ):
@@ -350,10 +350,10 @@ class _Checker:
         try:
             window = rule_duration(args[0].value)
         except DurationError as exc:
-            raise self.fail(node, f"maxPriceStep() window: {exc}") from None
+            raise self.fail(node, f"{name}() window: {exc}") from None
         if window <= 0:
-            raise self.fail(node, "maxPriceStep() window must be longer than 0s")
-        return self.ref(Ref("maxPriceStep", None, "maxPriceStep", window))
+            raise self.fail(node, f"{name}() window must be longer than 0s")
+        return self.ref(Ref(name, None, name, window))
 
     def _history(self, node: ast.Call, name: str, args: list[ast.expr]) -> ast.expr:
         usage = f'{name}() takes a scalar name and a window, e.g. {name}("riskRate", "5m")'

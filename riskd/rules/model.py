@@ -168,7 +168,7 @@ class RuleSet:
                 ]
             for e in exprs:
                 for ref in e.refs:
-                    if ref.fn == "maxPriceStep":
+                    if ref.fn in ("maxPriceStep", "adverseRate"):
                         out[PRICE_SERIES] = max(out.get(PRICE_SERIES, 0.0), ref.window)
                     elif ref.fn is not None and ref.name in HISTORIC:
                         out[ref.name] = max(out.get(ref.name, 0.0), ref.window)

@@ -154,7 +154,7 @@ def _show(d: Mapping[str, Any], keys: Sequence[str] | None = None) -> str:
     return " ".join([str(head), *parts])
 
 
-_SHOWN_ACTION = ("rule", "scope", "coin", "symbol", "amount")
+_SHOWN_ACTION = ("rule", "scope", "coin", "symbol", "amount", "target_risk_rate", "target_distance")
 _SHOWN_NOTE = ("rule", "scope", "severity", "message")
 
 

@@ -131,6 +131,10 @@ FUNCTIONS: Mapping[str, str] = {
     "maxPriceStep": 'maxPriceStep("2m"): the largest change of a coin\'s index price between'
     " two observations of the scope within the window, as a fraction (0.04 = 4 %), over the"
     " non-USDT coins the scope holds or owes",
+    "adverseRate": 'adverseRate("20s"): how fast the index prices move against the scope,'
+    " as a fraction per second over the window (0.01 = 1 % a second; negative when they move"
+    " its way): each exposed coin's change, weighted by the scope's net value in it now —"
+    " prices only, so the scope's own repays and trades do not read as a market",
     "distanceToLiquidation": 'distanceToLiquidation("BTC"): the signed move of that coin\'s'
     " price alone that liquidates the scope (−0.2 = a 20 % fall); Infinity if none",
 }
@@ -153,8 +157,8 @@ class Ref(NamedTuple):
         if coin is not None:
             coin = {BASE: "base", QUOTE: "quote", ACTION_COIN: "coin"}.get(coin, coin)
         text = self.name if coin is None else f"{self.name}[{coin}]"
-        if self.fn == "maxPriceStep":
-            return f"maxPriceStep({self.window:g}s)"
+        if self.fn in ("maxPriceStep", "adverseRate"):
+            return f"{self.fn}({self.window:g}s)"
         if self.name == "distanceToLiquidation" and coin is not None:
             return f"distanceToLiquidation({coin})"
         if self.fn is not None:
@@ -296,16 +300,25 @@ def history_rate(
     samples. While history is shorter than the window: from its oldest sample; with no earlier
     sample, 0.
     """
+    start = window_start(samples, current, at, window)
+    return ZERO if start is None else (current - start[0]) / start[1]
+
+
+def window_start(
+    samples: tuple[Sample, ...], current: Decimal, at: float, window: float
+) -> tuple[Decimal, Decimal] | None:
+    """The value at the start of the window :func:`history_rate` measures, and the seconds
+    from there to ``at`` (None while there is no earlier sample)."""
     cutoff = at - window
     before, after = _bracket(samples, at, cutoff)
     end = after or (at, current)
     if before is None:
         span = at - end[0]
-        return ZERO if span <= 0 else (current - end[1]) / Decimal(str(round(span, 3)))
+        return None if span <= 0 else (end[1], Decimal(str(round(span, 3))))
     t0, t1, tc = (Decimal(str(round(t, 3))) for t in (before[0], end[0], cutoff))
     # Two samples within a millisecond of each other: the later one stands for both.
     then = end[1] if t1 <= t0 else (before[1] * (t1 - tc) + end[1] * (tc - t0)) / (t1 - t0)
-    return (current - then) / Decimal(str(round(window, 3)))
+    return then, Decimal(str(round(window, 3)))
 
 
 class ScopeContext:
@@ -343,6 +356,8 @@ class ScopeContext:
         snap = self.snap
         if ref.fn == "maxPriceStep":
             return max_price_step(snap, self.history, ref.window)
+        if ref.fn == "adverseRate":
+            return adverse_rate(snap, self.history, ref.window)
         if ref.name == "pollInterval":
             return poll_interval(snap, self.history)
         if ref.fn is not None:
@@ -388,6 +403,30 @@ def max_price_step(
             if before > 0:
                 best = max(best, abs(after / before - 1))
     return best
+
+
+def adverse_rate(
+    snap: ScopeSnapshot, history: Mapping[str, tuple[Sample, ...]], window: float
+) -> Decimal:
+    """How fast prices move against the scope (fraction per second, positive = against).
+
+    Each exposed coin's relative change per second over ``window`` (measured as
+    :func:`history_rate` measures, from the coin's recorded prices), weighted by the scope's
+    net value in the coin now: −Σ netᵢ·pᵢ·rᵢ / Σ |netᵢ·pᵢ|, the uniform move against every
+    coin that would change the equity as fast. Coins without a price or a history count 0.
+    """
+    num = den = ZERO
+    for coin in exposed_coins(snap):
+        price = snap.prices_usdt.get(coin)
+        if price is None or price <= 0:
+            continue
+        value = snap.balance(coin).net * price
+        den += abs(value)
+        start = window_start(history.get(PRICE_SERIES + coin, ()), price, snap.observed_at, window)
+        if start is None or start[0] <= 0:
+            continue
+        num -= value * (price / start[0] - 1) / start[1]
+    return ZERO if den == 0 else num / den
 
 
 def poll_interval(snap: ScopeSnapshot, history: Mapping[str, tuple[Sample, ...]]) -> Decimal:

@@ -107,3 +107,55 @@ def test_distance_function_takes_one_coin() -> None:
         compile_expression("distanceToLiquidation()")
     with pytest.raises(ExpressionError, match="window"):
         compile_expression("maxPriceStep(5)")
+
+
+def _adverse(snap: ScopeSnapshot, history: dict[str, tuple[tuple[float, D], ...]]) -> D:
+    ctx = ScopeContext(snap, snap.observed_at, history)
+    return ctx.value(Ref("adverseRate", None, "adverseRate", 20.0))
+
+
+def test_adverse_rate_of_a_long_is_the_fall_per_second() -> None:
+    """BTC from 30 000 to 27 000 in the last 20 s: a long reads 0.5 % a second against it,
+    and a rise reads negative (in its favour)."""
+    history = {"price:BTC": ((0.0, D(30000)), (10.0, D(28500)))}
+    assert _adverse(_long("27000", t=20.0), history) == D("0.005")
+    assert _adverse(_long("33000", t=20.0), history) == D("-0.005")
+
+
+def test_adverse_rate_of_a_short_is_the_rise() -> None:
+    """A scope that owes the coin is hurt by a rise: BTC up 6 % in 20 s reads 0.3 %/s."""
+    snap = replace(
+        _long("31800", t=20.0),
+        balances={"BTC": _bal("BTC", borrow="0.5"), "USDT": _bal("USDT", "18000")},
+    )
+    assert _adverse(snap, {"price:BTC": ((0.0, D(30000)),)}) == D("0.003")
+
+
+def test_adverse_rate_weights_each_coin_by_the_scope_s_net_value_in_it() -> None:
+    """Cross, owing 1 BTC (30 000) and holding 1 ETH (2 000): BTC up 1 % and ETH down 10 %
+    in 20 s: the debt grows by 303 and the ETH loses 180, against an exposure of 32 100 at
+    today's prices, over 20 s."""
+    snap = replace(_cross_short(), observed_at=20.0, prices_usdt={"BTC": D(30300), "ETH": D(1800)})
+    history = {"price:BTC": ((0.0, D(30000)),), "price:ETH": ((0.0, D(2000)),)}
+    expected = (D(30300) * D("0.01") + D(1800) * D("0.1")) / (D(30300) + D(1800)) / 20
+    assert _adverse(snap, history) == pytest.approx(expected, abs=D("1e-24"))
+
+
+def test_adverse_rate_ignores_what_the_scope_itself_did() -> None:
+    """A repay that halves the debt at a steady price changes the distance, not the prices:
+    the pace stays 0, where the distance's own rate reads a market moving the scope's way."""
+    history = {"price:BTC": ((0.0, D(30000)), (10.0, D(30000)))}
+    repaid = replace(
+        _long(t=20.0), balances={"BTC": _bal("BTC", "0.5"), "USDT": _bal("USDT", borrow="6000")}
+    )
+    assert _adverse(repaid, history) == 0
+    before = derived.min_distance_to_liquidation(_long())
+    assert derived.min_distance_to_liquidation(repaid) > before
+
+
+def test_adverse_rate_without_history_or_prices_is_zero() -> None:
+    """Before a second look, and for a coin without a price, no pace is seen."""
+    assert _adverse(_long(t=0.0), {}) == 0
+    assert _adverse(replace(_long(t=20.0), prices_usdt={}), {"price:BTC": ((0.0, D(1)),)}) == 0
+    with pytest.raises(ExpressionError, match="window"):
+        compile_expression('adverseRate("BTC")')
