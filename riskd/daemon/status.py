@@ -166,6 +166,7 @@ def _with_snapshot(row: ScopeRow, snap: ScopeSnapshot, now: float) -> ScopeRow:
         price_move_to_liquidation=_price_move(snap),
         observed_at=snap.observed_at,
         data_age_s=round(snap.age(now), 1),
+        adjusted_at=snap.adjusted_at,
     ).with_sample(row.risk_samples)
 
 

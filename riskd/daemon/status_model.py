@@ -106,6 +106,9 @@ class ScopeRow:
     risk_samples: tuple[tuple[float, Decimal], ...] = ()
     observed_at: float | None = None
     data_age_s: float | None = None
+    #: When riskd applied a confirmed repay's answer to the scope's last read (its figures are
+    #: from that answer, valued at the latest prices, until the next read); None: as read.
+    adjusted_at: float | None = None
     stale: bool = False
     error: str | None = None
     firing: tuple[str, ...] = ()
@@ -181,6 +184,7 @@ class ScopeRow:
             "risk_samples": [[t, str(r)] for t, r in self.risk_samples],
             "observed_at": self.observed_at,
             "data_age_s": self.data_age_s,
+            "adjusted_at": self.adjusted_at,
             "stale": self.stale,
             "error": self.error,
             "firing": list(self.firing),
@@ -223,6 +227,7 @@ class ScopeRow:
             risk_samples=tuple(samples),
             observed_at=_num(d.get("observed_at")),
             data_age_s=_num(d.get("data_age_s")),
+            adjusted_at=_num(d.get("adjusted_at")),
             stale=bool(d.get("stale")),
             error=None if d.get("error") is None else str(d["error"]),
             firing=tuple(str(r) for r in d.get("firing") or ()),
@@ -254,6 +259,7 @@ class ScopeRow:
             "reading_checked": self.reading_checked,
             "observed_at": self.observed_at,
             "data_age_s": None if age is None else round(age, 1),
+            "adjusted_at": self.adjusted_at,
             "stale": self.stale,
             "error": self.error,
             "firing": list(self.firing),

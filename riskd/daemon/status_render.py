@@ -106,6 +106,9 @@ def _scope_lines(row: ScopeRow, now: float) -> list[Line]:
     liq = row.liquidation_risk_ratio if row.liquidation_risk_ratio is not None else "?"
     age = row.age(now)
     age_text = "no data" if age is None else f"data {ago(age)} old"
+    if age is not None and row.adjusted_at is not None:
+        # The read, with a repay's confirmed answer applied (read again at the next poll).
+        age_text += f", a repay's answer applied {ago(now - row.adjusted_at)} ago"
     stale = " STALE" if row.stale else ""
     lines: list[Line] = [
         (

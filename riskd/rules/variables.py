@@ -15,6 +15,7 @@ readable reason when it cannot (no price, no tier data, not an isolated scope…
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -263,15 +264,16 @@ def scalar_value(snap: ScopeSnapshot, name: str, now: float) -> Decimal:
 def _bracket(
     samples: tuple[Sample, ...], at: float, cutoff: float
 ) -> tuple[Sample | None, Sample | None]:
-    """The newest sample at or before ``cutoff``, and the first one after it (before ``at``)."""
-    before: Sample | None = None
-    for s in samples:
-        if s[0] >= at:
-            break
-        if s[0] > cutoff:
-            return before, s
-        before = s
-    return before, None
+    """The newest sample at or before ``cutoff``, and the first one after it (before ``at``).
+    ``samples`` are in time order (a binary search: a price history holds hundreds)."""
+    i = bisect_right(samples, cutoff, key=_time)
+    before = samples[i - 1] if i > 0 and samples[i - 1][0] < at else None
+    after = samples[i] if i < len(samples) and samples[i][0] < at else None
+    return before, after
+
+
+def _time(sample: Sample) -> float:
+    return sample[0]
 
 
 def history_change(

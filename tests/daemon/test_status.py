@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
@@ -430,3 +430,21 @@ async def test_without_the_push_path_no_push_line(journal: Journal) -> None:
     await write_cycle(journal, acc, T0)
     report = await load_report(journal, T0 + 1, alive=lambda pid: False)
     assert "pushes:" not in render_text(report)
+
+
+async def test_a_scope_with_a_repay_applied_says_so(journal: Journal) -> None:
+    """A snapshot riskd adjusted with a repay's confirmed answer keeps its read's age, and
+    the row says when the answer was applied (text and JSON); a plain read says nothing."""
+    acc = FakeAccount("main", FakePoller())
+    acc.poller.snapshots["cross"] = replace(snapshot("0.4", T0 - 4), adjusted_at=T0 - 1)
+    await write_cycle(journal, acc, T0)
+    report = await load_report(journal, T0 + 1, alive=lambda pid: False)
+    (row,) = report.accounts[0].scopes
+    assert row.adjusted_at == T0 - 1
+    assert "data 5s old, a repay's answer applied 2s ago" in render_text(report)
+    assert row.to_json(T0 + 1)["adjusted_at"] == T0 - 1
+    acc.poller.snapshots["cross"] = snapshot("0.4", T0 + 1)
+    await write_cycle(journal, acc, T0 + 1)
+    report = await load_report(journal, T0 + 2, alive=lambda pid: False)
+    assert "applied" not in render_text(report)
+    assert report.accounts[0].scopes[0].adjusted_at is None
