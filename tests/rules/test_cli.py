@@ -188,3 +188,35 @@ notifications = [{ kind = "resolved", rule = "seen" }]
     )
     result = run_file(t)
     assert result.passed, format_results([result])
+
+
+def test_a_wrong_target_is_shown_in_the_diff(tmp_path: Path) -> None:
+    """An action decided with a different target shows its target_distance, so the figure
+    riskd computed can be read off the failure (here the shipped ladder's worked example)."""
+    ladder = _ladder_example(tmp_path, target="0.17")
+    code, out = _run("test", str(ladder))
+    assert code == 1
+    assert "- expected, missing:  reduce rule=de-leverage-isolated" in out
+    assert "target_distance=0.17" in out and "target_distance=0.18" in out
+
+
+def _ladder_example(tmp_path: Path, target: str) -> Path:
+    t = tmp_path / "gap_test.toml"
+    rules = (REPO / "rules" / "ladder.toml").as_posix()
+    rows = "".join(
+        f'[[test.data]]\nat = "{at}s"\nscope = "isolated:BTCUSDT"\nriskRate = "{rate}"\n'
+        f'coins.BTC = {{ available = "0.5", price = "{price}", maintainMarginRate = "0.05" }}\n'
+        + (
+            'coins.USDT = { available = "0", borrow = "12000", maintainMarginRate = "0.05" }\n'
+            if at == 0
+            else ""
+        )
+        for at, rate, price in ((0, "0.2", "30000"), (10, "0.25", "28800"), (20, "0.33", "27648"))
+    )
+    t.write_text(
+        f'rule_files = ["{rules}"]\ninterval = "1s"\n\n[[test]]\nname = "worked example"\n'
+        + rows
+        + '[[test.expect]]\nat = "20s"\nactions = [{ action = "reduce", '
+        f'rule = "de-leverage-isolated", target_distance = "{target}" }}]\n'
+    )
+    return t
