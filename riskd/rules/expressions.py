@@ -43,6 +43,7 @@ from riskd.rules.variables import (
     FUNCTIONS,
     HISTORIC,
     PER_COIN,
+    PRICE_FUNCTIONS,
     QUOTE,
     SCALARS,
     Ref,
@@ -324,7 +325,7 @@ class _Checker:
                 raise self.fail(a, _REFUSED[ast.Starred])
         if name in ("delta", "rate"):
             return self._history(node, name, args), Kind.NUMBER
-        if name in ("maxPriceStep", "adverseRate"):
+        if name in PRICE_FUNCTIONS:
             return self._price_window(node, name, args), Kind.NUMBER
         if name == "distanceToLiquidation":
             if len(args) != 1:

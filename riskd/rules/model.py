@@ -11,7 +11,13 @@ from types import MappingProxyType
 from riskd.risk.snapshot import CROSS, ISOLATED_PREFIX
 from riskd.rules.expressions import Batch, Expression, compile_batch
 from riskd.rules.templates import Template
-from riskd.rules.variables import HISTORIC, PRICE_SERIES, SEEN_SERIES, SEEN_WINDOW
+from riskd.rules.variables import (
+    HISTORIC,
+    PRICE_FUNCTIONS,
+    PRICE_SERIES,
+    SEEN_SERIES,
+    SEEN_WINDOW,
+)
 from riskd.severity import Severity
 from riskd.sizing.kinds import ActionKind as ActionKind
 
@@ -168,7 +174,7 @@ class RuleSet:
                 ]
             for e in exprs:
                 for ref in e.refs:
-                    if ref.fn in ("maxPriceStep", "adverseRate"):
+                    if ref.fn in PRICE_FUNCTIONS:
                         out[PRICE_SERIES] = max(out.get(PRICE_SERIES, 0.0), ref.window)
                     elif ref.fn is not None and ref.name in HISTORIC:
                         out[ref.name] = max(out.get(ref.name, 0.0), ref.window)

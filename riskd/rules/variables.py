@@ -121,6 +121,8 @@ PRICE_SERIES = "price:"
 SEEN_SERIES = "@seen"
 #: How long the observation times are kept for ``pollInterval``.
 SEEN_WINDOW = 60.0
+#: Functions over the price history: a window, no scalar (they need :data:`PRICE_SERIES`).
+PRICE_FUNCTIONS = frozenset({"maxPriceStep", "adverseRate"})
 
 #: Functions: name → one-line doc (signatures are checked in expressions.py).
 FUNCTIONS: Mapping[str, str] = {
@@ -158,7 +160,7 @@ class Ref(NamedTuple):
         if coin is not None:
             coin = {BASE: "base", QUOTE: "quote", ACTION_COIN: "coin"}.get(coin, coin)
         text = self.name if coin is None else f"{self.name}[{coin}]"
-        if self.fn in ("maxPriceStep", "adverseRate"):
+        if self.fn in PRICE_FUNCTIONS:
             return f"{self.fn}({self.window:g}s)"
         if self.name == "distanceToLiquidation" and coin is not None:
             return f"distanceToLiquidation({coin})"
